@@ -1,0 +1,545 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmatrace kernel side: address-space syscalls, task lifecycle and page faults
+ * of the traced processes, streamed through one ring buffer.
+ *
+ * Only hooks that need neither kprobes, fentry nor tracefs are used, so this
+ * loads on the minimal kernels described in shared/kernel-notes.md:
+ *   tp_btf/sys_enter, tp_btf/sys_exit       address-space syscalls
+ *   tp_btf/page_fault_user, _kernel         fault entry (error code, ip)
+ *   perf_event PAGE_FAULTS_MIN / _MAJ       fault completion (exact address)
+ *   tp_btf/sched_process_{exec,fork,exit}   image, children, exit
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "vmatrace/events.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by user space before load (see user/bpf/loader.cpp). */
+const volatile bool follow_children = false;
+const volatile bool have_find_vma = true;   /* bpf_find_vma, 5.17+ */
+const volatile bool have_probe_read = true; /* refused under lockdown=confidentiality */
+const volatile bool have_task_pt_regs = true; /* 5.15+ */
+const volatile __u64 wakeup_bytes = 256 * 1024;
+const volatile __u64 fault_shed_bytes = 12 << 20;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* resized by user space */
+} events SEC(".maps");
+
+/* tgid -> TARGET_* for every traced process */
+#define TARGET_TRACED 1
+#define TARGET_AWAIT_EXEC 2 /* vmatrace's gated child: traced from its exec on */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u32);
+} targets SEC(".maps");
+
+struct inflight_syscall {
+	__u64 ts;
+	__u64 args[6];
+	__u16 sc;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid */
+	__type(value, struct inflight_syscall);
+} inflight SEC(".maps");
+
+struct pending_fault {
+	__u64 ts;
+	__u64 addr;
+	__u64 ip;
+	__u16 error_code;
+	__u16 flags;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid */
+	__type(value, struct pending_fault);
+} pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VT_LOST_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+/* The event plus slack, so that a masked offset into path never needs a bounds check. */
+struct vma_scratch {
+	struct vt_vma_event ev;
+	char slack[VT_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vma_scratch);
+} scratch SEC(".maps");
+
+static __always_inline void count_lost(__u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&lost, &reason);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline bool is_target(__u32 tgid)
+{
+	__u32 *state = bpf_map_lookup_elem(&targets, &tgid);
+
+	return state && *state == TARGET_TRACED;
+}
+
+/* Wake the consumer only once a batch has piled up; it also polls on a timer. */
+static __always_inline __u64 wake_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									   : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void fill_hdr(struct vt_hdr *h, __u16 kind, __u16 size, __u64 ts)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	h->ts = ts;
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
+	h->kind = kind;
+	h->size = size;
+	h->cpu = bpf_get_smp_processor_id();
+}
+
+static __always_inline __u16 syscall_of(long nr)
+{
+	/* x86-64 numbers; 32-bit compat syscalls are not traced. */
+	switch (nr) {
+	case 9: return VT_SC_MMAP;
+	case 10: return VT_SC_MPROTECT;
+	case 11: return VT_SC_MUNMAP;
+	case 12: return VT_SC_BRK;
+	case 25: return VT_SC_MREMAP;
+	case 28: return VT_SC_MADVISE;
+	case 30: return VT_SC_SHMAT;
+	case 67: return VT_SC_SHMDT;
+	case 149: return VT_SC_MLOCK;
+	case 150: return VT_SC_MUNLOCK;
+	case 151: return VT_SC_MLOCKALL;
+	case 152: return VT_SC_MUNLOCKALL;
+	case 157: return VT_SC_PRCTL;
+	case 325: return VT_SC_MLOCK2;
+	case 329: return VT_SC_PKEY_MPROTECT;
+	case 462: return VT_SC_MSEAL;
+	default: return 0;
+	}
+}
+
+#define PR_SET_VMA 0x53564d41
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+{
+	__u16 sc = syscall_of(id);
+	struct inflight_syscall s = {};
+	__u32 tid;
+
+	if (!sc || !is_target(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	s.args[0] = regs->di;
+	if (sc == VT_SC_PRCTL && s.args[0] != PR_SET_VMA)
+		return 0;
+	s.args[1] = regs->si;
+	s.args[2] = regs->dx;
+	s.args[3] = regs->r10;
+	s.args[4] = regs->r8;
+	s.args[5] = regs->r9;
+	s.sc = sc;
+	s.ts = bpf_ktime_get_ns();
+	tid = (__u32)bpf_get_current_pid_tgid();
+	if (bpf_map_update_elem(&inflight, &tid, &s, BPF_ANY))
+		count_lost(VT_LOST_SYSCALL_MAP_FULL);
+	return 0;
+}
+
+struct path_walk {
+	struct dentry *d;
+	struct vfsmount *vmnt;
+	void *mnt; /* the struct mount around vmnt */
+	__u32 off;
+	__u32 flags;
+};
+
+static __always_inline void *mount_of(struct vfsmount *vmnt)
+{
+	return (void *)vmnt - bpf_core_field_offset(struct mount, mnt);
+}
+
+/* One step up the dentry tree, crossing mounts: a bpf_loop callback, so the
+ * verifier checks it once instead of once per level. */
+static long path_step(__u32 index, void *ctx)
+{
+	struct path_walk *w = ctx;
+	__u32 zero = 0;
+	struct vma_scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
+	/* Locals, not w->...: BPF_CORE_READ would relocate our own struct's fields. */
+	struct dentry *d = w->d, *parent;
+	struct vfsmount *vmnt = w->vmnt;
+	struct mount *mnt = w->mnt;
+
+	if (!sc)
+		return 1;
+	if (d == BPF_CORE_READ(vmnt, mnt_root)) {
+		void *up = BPF_CORE_READ(mnt, mnt_parent);
+
+		if (up == mnt)
+			return 1; /* the real root */
+		w->d = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = up;
+		w->vmnt = (void *)up + bpf_core_field_offset(struct mount, mnt);
+		return 0;
+	}
+	if (w->off >= VT_PATH_MAX) {
+		w->flags |= VT_PATH_TRUNCATED;
+		return 1;
+	}
+	long n = bpf_probe_read_kernel_str(&sc->ev.path[w->off & (VT_PATH_MAX - 1)], VT_PATH_MAX,
+					   BPF_CORE_READ(d, d_name.name));
+	if (n <= 0)
+		return 1;
+	w->off += n;
+	parent = BPF_CORE_READ(d, d_parent);
+	if (parent == d) {
+		/* A pseudo file (memfd, shared anon, SysV shm): d_dname says "(deleted)". */
+		w->flags |= VT_PATH_DELETED;
+		return 1;
+	}
+	w->d = parent;
+	return 0;
+}
+
+/* Writes the file's path into the scratch event, names leaf first. */
+static __always_inline void read_path(struct vt_vma_event *e, struct file *file)
+{
+	struct path_walk w = {};
+	long steps;
+
+	w.d = BPF_CORE_READ(file, f_path.dentry);
+	w.vmnt = BPF_CORE_READ(file, f_path.mnt);
+	w.mnt = mount_of(w.vmnt);
+	steps = bpf_loop(VT_MAX_PATH_DEPTH, path_step, &w, 0);
+	if (steps >= VT_MAX_PATH_DEPTH)
+		w.flags |= VT_PATH_TRUNCATED;
+	e->path_len = w.off > VT_PATH_MAX ? VT_PATH_MAX : w.off;
+	e->path_flags |= w.flags;
+}
+
+/* bpf_find_vma callback. Its ctx must live on the stack, so it fetches the
+ * per-CPU scratch itself (same CPU: tracing programs run with migration off). */
+static long fill_vma(struct task_struct *task, struct vm_area_struct *vma, void *ctx)
+{
+	__u32 zero = 0;
+	struct vma_scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
+	struct file *file = vma->vm_file;
+	struct vt_vma_event *e;
+
+	if (!sc)
+		return 0;
+	e = &sc->ev;
+	*(bool *)ctx = true;
+
+	e->start = vma->vm_start;
+	e->end = vma->vm_end;
+	e->flags = vma->vm_flags;
+	e->pgoff = vma->vm_pgoff;
+	e->path_len = 0;
+	e->path_flags = 0;
+	e->ino = 0;
+	e->dev = 0;
+	if (!file)
+		return 0;
+	e->path_flags = VT_PATH_FILE;
+	e->ino = file->f_inode->i_ino;
+	e->dev = file->f_inode->i_sb->s_dev;
+	if (!have_probe_read) {
+		e->path_flags |= VT_PATH_UNKNOWN;
+		return 0;
+	}
+	struct dentry *d = file->f_path.dentry;
+	if (!d->d_hash.pprev && d->d_parent != d)
+		e->path_flags |= VT_PATH_DELETED;
+	read_path(e, file);
+	return 0;
+}
+
+/* Emit the VMA that contains addr, as the kernel holds it now. */
+static __always_inline void emit_vma(__u64 addr, __u16 reason, __u64 ts)
+{
+	__u32 zero = 0;
+	struct vma_scratch *sc;
+	bool found = false;
+	long err;
+
+	if (!have_find_vma)
+		return;
+	err = bpf_find_vma(bpf_get_current_task_btf(), addr, fill_vma, &found, 0);
+	if (err == -16 /* EBUSY */)
+		count_lost(VT_LOST_VMA_BUSY);
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (err || !found || !sc)
+		return;
+	fill_hdr(&sc->ev.hdr, VT_EV_VMA, sizeof(sc->ev), ts);
+	sc->ev.reason = reason;
+	if (bpf_ringbuf_output(&events, &sc->ev, sizeof(sc->ev), wake_flags()))
+		count_lost(VT_LOST_RINGBUF_VMA);
+}
+
+static __always_inline bool maps_new_range(__u16 sc)
+{
+	return sc == VT_SC_MMAP || sc == VT_SC_MREMAP || sc == VT_SC_SHMAT;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight_syscall *s;
+	struct vt_syscall_event *e;
+	__u64 now, dur;
+
+	if (!syscall_of(regs->orig_ax))
+		return 0;
+	s = bpf_map_lookup_elem(&inflight, &tid);
+	if (!s)
+		return 0;
+	now = bpf_ktime_get_ns();
+	/* The VMA record goes first so that the syscall line can carry its file. */
+	if (maps_new_range(s->sc) && ret >= 0)
+		emit_vma(ret, VT_VMA_MAPPED, now);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost(VT_LOST_RINGBUF_SYSCALL);
+		bpf_map_delete_elem(&inflight, &tid);
+		return 0;
+	}
+	fill_hdr(&e->hdr, VT_EV_SYSCALL, sizeof(*e), now);
+	e->sc = s->sc;
+	e->flags = 0;
+	dur = now - s->ts;
+	e->duration_ns = dur > 0xffffffffULL ? 0xffffffffU : dur;
+	e->ret = ret;
+	__builtin_memcpy(e->args, s->args, sizeof(e->args));
+	bpf_ringbuf_submit(e, wake_flags());
+	bpf_map_delete_elem(&inflight, &tid);
+	return 0;
+}
+
+static __always_inline void emit_fault(const struct pending_fault *p, __u64 addr, __u16 flags,
+				       __u64 now)
+{
+	struct vt_fault_event *e;
+	__u64 lat;
+
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= fault_shed_bytes) {
+		count_lost(VT_LOST_FAULT_SHED);
+		return;
+	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost(VT_LOST_RINGBUF_FAULT);
+		return;
+	}
+	fill_hdr(&e->hdr, VT_EV_FAULT, sizeof(*e), now);
+	e->addr = addr;
+	e->ip = p->ip;
+	e->error_code = p->error_code;
+	e->flags = p->flags | flags;
+	lat = (flags & (VT_FAULT_NO_ENTRY | VT_FAULT_INCOMPLETE)) ? 0 : now - p->ts;
+	e->latency_ns = lat > 0xffffffffULL ? 0xffffffffU : lat;
+	bpf_ringbuf_submit(e, wake_flags());
+}
+
+/* A fault that was entered and never completed: report it now. */
+static __always_inline void close_pending(__u32 tid, __u64 now)
+{
+	struct pending_fault *p = bpf_map_lookup_elem(&pending, &tid);
+
+	if (!p)
+		return;
+	emit_fault(p, p->addr, VT_FAULT_INCOMPLETE, now);
+	bpf_map_delete_elem(&pending, &tid);
+}
+
+static __always_inline void fault_entry(unsigned long address, unsigned long ip,
+					unsigned long error_code, __u16 flags)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct pending_fault p = {};
+
+	if (!is_target(id >> 32))
+		return;
+	p.ts = bpf_ktime_get_ns();
+	close_pending(tid, p.ts);
+	p.addr = address;
+	p.ip = ip;
+	p.error_code = error_code;
+	p.flags = flags;
+	if (bpf_map_update_elem(&pending, &tid, &p, BPF_ANY))
+		count_lost(VT_LOST_FAULT_MAP_FULL);
+}
+
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(on_pf_user, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+{
+	fault_entry(address, regs->ip, error_code, 0);
+	return 0;
+}
+
+#define USER_ADDR_LIMIT (1ULL << 56)
+
+SEC("tp_btf/page_fault_kernel")
+int BPF_PROG(on_pf_kernel, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+{
+	struct pt_regs *uregs = NULL;
+
+	if (address >= USER_ADDR_LIMIT)
+		return 0;
+	/* The code to blame is the user code that made the syscall. */
+	if (have_task_pt_regs)
+		uregs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	fault_entry(address, uregs ? uregs->ip : 0, error_code, VT_FAULT_KERNEL);
+	return 0;
+}
+
+static __always_inline int fault_done(struct bpf_perf_event_data *ctx, __u16 flags)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct pending_fault *p, none = {};
+	__u64 now, addr = ctx->addr;
+
+	if (!is_target(id >> 32))
+		return 0;
+	now = bpf_ktime_get_ns();
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (p && (p->addr >> 12) == (addr >> 12)) {
+		emit_fault(p, addr, flags, now);
+		bpf_map_delete_elem(&pending, &tid);
+		return 0;
+	}
+	if (p) {
+		emit_fault(p, p->addr, VT_FAULT_INCOMPLETE, now);
+		bpf_map_delete_elem(&pending, &tid);
+	}
+	none.ip = ctx->regs.ip;
+	emit_fault(&none, addr, flags | VT_FAULT_NO_ENTRY, now);
+	return 0;
+}
+
+SEC("perf_event")
+int on_fault_min(struct bpf_perf_event_data *ctx)
+{
+	return fault_done(ctx, 0);
+}
+
+SEC("perf_event")
+int on_fault_maj(struct bpf_perf_event_data *ctx)
+{
+	return fault_done(ctx, VT_FAULT_MAJOR);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 zero = 0;
+	struct vma_scratch *sc;
+	struct vt_exec_event *e;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 *state = bpf_map_lookup_elem(&targets, &tgid);
+
+	if (!state)
+		return 0;
+	*state = TARGET_TRACED;
+	/* Borrow the per-CPU scratch: an exec record is too big for the BPF stack. */
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc)
+		return 0;
+	e = (struct vt_exec_event *)&sc->ev;
+	fill_hdr(&e->hdr, VT_EV_EXEC, sizeof(*e), bpf_ktime_get_ns());
+	e->old_tid = old_pid;
+	e->filename_len = 0;
+	if (have_probe_read) {
+		long n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),
+						   BPF_CORE_READ(bprm, filename));
+		e->filename_len = n > 0 ? n - 1 : 0;
+	}
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), wake_flags()))
+		count_lost(VT_LOST_RINGBUF_TASK);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct vt_fork_event *e;
+	__u32 child_pid = child->tgid, traced = TARGET_TRACED;
+	bool thread = child_pid == parent->tgid;
+
+	if (!is_target(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	if (!thread && follow_children)
+		bpf_map_update_elem(&targets, &child_pid, &traced, BPF_ANY);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost(VT_LOST_RINGBUF_TASK);
+		return 0;
+	}
+	fill_hdr(&e->hdr, VT_EV_FORK, sizeof(*e), bpf_ktime_get_ns());
+	e->child_pid = child_pid;
+	e->child_tid = child->pid;
+	e->flags = thread ? VT_FORK_THREAD : 0;
+	e->_pad = 0;
+	bpf_ringbuf_submit(e, wake_flags());
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, tgid = id >> 32;
+	struct vt_exit_event *e;
+	bool group_dead;
+
+	if (!is_target(tgid))
+		return 0;
+	close_pending(tid, bpf_ktime_get_ns());
+	bpf_map_delete_elem(&inflight, &tid);
+	/* do_exit() drops signal->live before this tracepoint fires. */
+	group_dead = p->signal->live.counter == 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (e) {
+		fill_hdr(&e->hdr, VT_EV_EXIT, sizeof(*e), bpf_ktime_get_ns());
+		e->exit_code = p->exit_code;
+		e->flags = group_dead ? VT_EXIT_GROUP_DEAD : 0;
+		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	} else {
+		count_lost(VT_LOST_RINGBUF_TASK);
+	}
+	if (group_dead)
+		bpf_map_delete_elem(&targets, &tgid);
+	return 0;
+}

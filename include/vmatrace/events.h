@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The one BPF <-> user-space event ABI of vmatrace.
+ *
+ * Every record the BPF programs put into the ring buffer starts with
+ * struct vt_hdr; hdr.kind says which struct follows and hdr.size how many
+ * bytes the whole record has. All fields are fixed width and naturally
+ * aligned with explicit padding, so the layout is the same for clang -target
+ * bpf and for the host C++ compiler (checked with static_assert in
+ * user/events/abi_check.cpp).
+ *
+ * This header is included by bpf/ (after vmlinux.h, which provides __u64 & co)
+ * and by user/ (after <linux/types.h>).
+ */
+#ifndef VMATRACE_EVENTS_H
+#define VMATRACE_EVENTS_H
+
+#define VT_PATH_MAX 256 /* bytes of path carried per record (NUL separated components) */
+#define VT_MAX_PATH_DEPTH 24
+
+enum vt_kind {
+	VT_EV_SYSCALL = 1, /* an address-space syscall completed */
+	VT_EV_FAULT = 2,   /* a user page fault completed (or never did) */
+	VT_EV_VMA = 3,     /* one VMA as the kernel holds it right now */
+	VT_EV_EXEC = 4,    /* a traced process replaced its image */
+	VT_EV_FORK = 5,    /* a traced task created a process or thread */
+	VT_EV_EXIT = 6,    /* a traced task exited */
+	VT_EV_MAX = 7,
+};
+
+/* Address-space syscalls, numbered independently of any architecture. */
+enum vt_syscall {
+	VT_SC_MMAP = 1,
+	VT_SC_MUNMAP,
+	VT_SC_BRK,
+	VT_SC_MPROTECT,
+	VT_SC_PKEY_MPROTECT,
+	VT_SC_MREMAP,
+	VT_SC_MADVISE,
+	VT_SC_MLOCK,
+	VT_SC_MLOCK2,
+	VT_SC_MUNLOCK,
+	VT_SC_MLOCKALL,
+	VT_SC_MUNLOCKALL,
+	VT_SC_SHMAT,
+	VT_SC_SHMDT,
+	VT_SC_PRCTL,
+	VT_SC_MSEAL,
+	VT_SC_MAX,
+};
+
+/* Reasons an event was counted instead of delivered: index of vt_stats.lost. */
+enum vt_lost_reason {
+	VT_LOST_RINGBUF_SYSCALL = 0, /* ring buffer full */
+	VT_LOST_RINGBUF_FAULT,
+	VT_LOST_RINGBUF_VMA,
+	VT_LOST_RINGBUF_TASK,        /* exec, fork, exit */
+	VT_LOST_FAULT_SHED,          /* fault dropped to keep room for VMA changes */
+	VT_LOST_SYSCALL_MAP_FULL,    /* too many syscalls in flight to remember args */
+	VT_LOST_FAULT_MAP_FULL,      /* too many faults in flight to time them */
+	VT_LOST_VMA_BUSY,            /* bpf_find_vma could not take mmap_lock */
+	VT_LOST_MAX,
+};
+
+struct vt_hdr {
+	__u64 ts;   /* CLOCK_MONOTONIC ns (bpf_ktime_get_ns) */
+	__u32 pid;  /* tgid */
+	__u32 tid;
+	__u16 kind; /* enum vt_kind */
+	__u16 size; /* bytes of the whole record */
+	__u32 cpu;
+};
+
+#define VT_SC_F_SEGMENT 1 /* vt_syscall_event.flags: more VMA records follow */
+
+struct vt_syscall_event {
+	struct vt_hdr hdr;
+	__u16 sc;          /* enum vt_syscall */
+	__u16 flags;
+	__u32 duration_ns; /* sys_enter to sys_exit, saturated */
+	__s64 ret;         /* return value, -errno on failure */
+	__u64 args[6];     /* raw arguments in man-page order */
+};
+
+/* vt_fault_event.flags */
+#define VT_FAULT_MAJOR 0x1       /* PAGE_FAULTS_MAJ: the fault did I/O or retried */
+#define VT_FAULT_INCOMPLETE 0x2  /* entered but never completed (signal, error) */
+#define VT_FAULT_KERNEL 0x4      /* taken in kernel mode on a user address (copy_*_user) */
+#define VT_FAULT_NO_ENTRY 0x8    /* completion without a recorded entry: latency unknown */
+
+/* x86 page fault error_code bits (arch/x86/include/asm/trap_pf.h) */
+#define VT_PF_PROT 0x1
+#define VT_PF_WRITE 0x2
+#define VT_PF_USER 0x4
+#define VT_PF_INSTR 0x10
+
+struct vt_fault_event {
+	struct vt_hdr hdr;
+	__u64 addr;        /* faulting address (CR2) */
+	__u64 ip;          /* user instruction pointer */
+	__u32 latency_ns;  /* entry to completion, saturated */
+	__u16 error_code;  /* hardware error code, VT_PF_* */
+	__u16 flags;       /* VT_FAULT_* */
+};
+
+/* vt_vma_event.reason */
+enum vt_vma_reason {
+	VT_VMA_MAPPED = 1, /* the VMA an mmap/mremap/shmat returned */
+	VT_VMA_SEED = 2,
+};
+
+/* vt_vma_event.path_flags */
+#define VT_PATH_FILE 0x1      /* vma has a file: dev/ino/path are valid */
+#define VT_PATH_DELETED 0x2   /* the file was unlinked */
+#define VT_PATH_TRUNCATED 0x4 /* deeper than VT_MAX_PATH_DEPTH or longer than VT_PATH_MAX */
+#define VT_PATH_UNKNOWN 0x8   /* this kernel would not let BPF read the name */
+
+struct vt_vma_event {
+	struct vt_hdr hdr;
+	__u64 start;
+	__u64 end;
+	__u64 flags;     /* vm_flags */
+	__u64 pgoff;     /* vm_pgoff, in pages */
+	__u64 ino;
+	__u32 dev;       /* kernel dev_t: major << 20 | minor */
+	__u16 reason;    /* enum vt_vma_reason */
+	__u16 path_len;  /* bytes used in path */
+	__u32 path_flags;
+	__u32 _pad;
+	/* Path components leaf first, each NUL terminated: "libc.so.6\0lib\0usr\0". */
+	char path[VT_PATH_MAX];
+};
+
+struct vt_exec_event {
+	struct vt_hdr hdr;
+	__u32 old_tid;   /* the exec'ing thread's tid before exec made it the leader */
+	__u16 filename_len;
+	__u16 _pad;
+	char filename[VT_PATH_MAX];
+};
+
+#define VT_FORK_THREAD 0x1
+
+struct vt_fork_event {
+	struct vt_hdr hdr;
+	__u32 child_pid;
+	__u32 child_tid;
+	__u32 flags;     /* VT_FORK_* */
+	__u32 _pad;
+};
+
+#define VT_EXIT_GROUP_DEAD 0x1 /* the last thread: the process is gone */
+
+struct vt_exit_event {
+	struct vt_hdr hdr;
+	__s32 exit_code; /* wait status as the kernel stores it */
+	__u32 flags;     /* VT_EXIT_* */
+};
+
+#endif /* VMATRACE_EVENTS_H */

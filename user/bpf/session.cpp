@@ -1,0 +1,169 @@
+#include "bpf/session.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "bpf/libbpf_log.h"
+#include "events/abi.h"
+#include "vmatrace.skel.h"
+
+namespace vmatrace {
+namespace {
+
+Error libbpf_error(const std::string& what, int err) {
+  std::string msg = what + ": " + strerror(err < 0 ? -err : err);
+  std::string detail = recent_libbpf_warnings();
+  if (!detail.empty()) msg += " (run with -v for libbpf's log)";
+  return make_error(msg);
+}
+
+int ring_callback(void* ctx, void* data, size_t size) {
+  (*static_cast<BpfSession::RecordHandler*>(ctx))(data, size);
+  return 0;
+}
+
+int open_fault_event(unsigned long long config, int cpu) {
+  perf_event_attr attr{};
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.size = sizeof(attr);
+  attr.config = config;
+  attr.sample_period = 1;
+  attr.sample_type = PERF_SAMPLE_ADDR;
+  // Not exclude_kernel: faults taken inside syscalls (copy_to_user) arrive
+  // with kernel-mode regs and count in getrusage like any other.
+  return static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+}
+
+}  // namespace
+
+void BpfSession::SkelDeleter::operator()(vmatrace_bpf* s) const { vmatrace_bpf__destroy(s); }
+void BpfSession::LinkDeleter::operator()(bpf_link* l) const { bpf_link__destroy(l); }
+void BpfSession::RingDeleter::operator()(ring_buffer* r) const { ring_buffer__free(r); }
+
+BpfSession::~BpfSession() {
+  // Detach before the maps and programs go away.
+  links_.clear();
+  ring_.reset();
+  skel_.reset();
+}
+
+Result<std::unique_ptr<BpfSession>> BpfSession::start(const Features& features,
+                                                      const SessionOptions& opts,
+                                                      RecordHandler handler) {
+  std::unique_ptr<BpfSession> s(new BpfSession());
+  s->handler_ = std::move(handler);
+  if (auto st = s->load(features, opts); !st) return make_error(st.error());
+  if (auto st = s->attach_programs(); !st) return make_error(st.error());
+  if (auto st = s->attach_perf_fault_events(); !st) return make_error(st.error());
+  ring_buffer* rb = ring_buffer__new(bpf_map__fd(s->skel_->maps.events), ring_callback,
+                                     &s->handler_, nullptr);
+  if (!rb) return libbpf_error("cannot open the BPF ring buffer", errno);
+  s->ring_.reset(rb);
+  return s;
+}
+
+Status BpfSession::load(const Features& features, const SessionOptions& opts) {
+  vmatrace_bpf* skel = vmatrace_bpf__open();
+  if (!skel) return libbpf_error("cannot open the BPF object", errno);
+  skel_.reset(skel);
+  auto* ro = skel->rodata;
+  ro->follow_children = opts.follow_children;
+  ro->have_find_vma = features.find_vma;
+  ro->have_probe_read = features.probe_read;
+  ro->have_task_pt_regs = features.task_pt_regs;
+  ro->wakeup_bytes = opts.ringbuf_bytes / 16;
+  // Past 3/4 full, faults make way for the rarer events that change the VMA set.
+  ro->fault_shed_bytes = opts.ringbuf_bytes / 4 * 3;
+  int err = bpf_map__set_max_entries(skel->maps.events, static_cast<__u32>(opts.ringbuf_bytes));
+  if (err) return libbpf_error("cannot size the ring buffer", err);
+  if (!features.fault_tracepoints) {
+    bpf_program__set_autoload(skel->progs.on_pf_user, false);
+    bpf_program__set_autoload(skel->progs.on_pf_kernel, false);
+  }
+  err = vmatrace_bpf__load(skel);
+  if (err) return libbpf_error("the kernel refused vmatrace's BPF programs", err);
+  return Ok{};
+}
+
+Status BpfSession::attach_programs() {
+  bpf_program* progs[] = {skel_->progs.on_sys_enter, skel_->progs.on_sys_exit,
+                          skel_->progs.on_pf_user,   skel_->progs.on_pf_kernel,
+                          skel_->progs.on_exec,      skel_->progs.on_fork,
+                          skel_->progs.on_exit};
+  for (bpf_program* p : progs) {
+    if (!bpf_program__autoload(p)) continue;
+    bpf_link* link = bpf_program__attach(p);
+    if (!link)
+      return libbpf_error(std::string("cannot attach ") + bpf_program__name(p), errno);
+    links_.emplace_back(link);
+  }
+  return Ok{};
+}
+
+Status BpfSession::attach_perf_fault_events() {
+  int ncpus = libbpf_num_possible_cpus();
+  if (ncpus <= 0) return libbpf_error("cannot count CPUs", ncpus);
+  struct {
+    unsigned long long config;
+    bpf_program* prog;
+  } kinds[] = {{PERF_COUNT_SW_PAGE_FAULTS_MIN, skel_->progs.on_fault_min},
+               {PERF_COUNT_SW_PAGE_FAULTS_MAJ, skel_->progs.on_fault_maj}};
+  for (int cpu = 0; cpu < ncpus; cpu++) {
+    for (const auto& k : kinds) {
+      int fd = open_fault_event(k.config, cpu);
+      if (fd < 0 && errno == ENODEV) break;  // possible but offline CPU
+      if (fd < 0)
+        return make_error(std::string("cannot open page-fault perf event: ") + strerror(errno));
+      bpf_link* link = bpf_program__attach_perf_event(k.prog, fd);
+      if (!link) {
+        int err = errno;
+        close(fd);
+        return libbpf_error("cannot attach to page-fault perf event", err);
+      }
+      links_.emplace_back(link);  // the link owns and closes fd
+    }
+  }
+  return Ok{};
+}
+
+// Values of the BPF targets map (bpf/vmatrace.bpf.c).
+constexpr uint32_t kTargetTraced = 1, kTargetAwaitExec = 2;
+
+Status BpfSession::add_target(pid_t tgid) { return set_target(tgid, kTargetTraced); }
+Status BpfSession::add_target_at_exec(pid_t tgid) { return set_target(tgid, kTargetAwaitExec); }
+
+Status BpfSession::set_target(pid_t tgid, uint32_t state) {
+  __u32 key = static_cast<__u32>(tgid);
+  if (bpf_map__update_elem(skel_->maps.targets, &key, sizeof(key), &state, sizeof(state), BPF_ANY))
+    return make_error(std::string("cannot add target: ") + strerror(errno));
+  return Ok{};
+}
+
+Result<int> BpfSession::poll(int timeout_ms) {
+  int n = ring_buffer__poll(ring_.get(), timeout_ms);
+  if (n < 0 && n != -EINTR) return make_error(std::string("reading the ring buffer: ") + strerror(-n));
+  int m = ring_buffer__consume(ring_.get());
+  if (m < 0 && m != -EINTR) return make_error(std::string("reading the ring buffer: ") + strerror(-m));
+  return (n > 0 ? n : 0) + (m > 0 ? m : 0);
+}
+
+LostCounts BpfSession::lost() const {
+  LostCounts out;
+  out.by_reason.assign(VT_LOST_MAX, 0);
+  int ncpus = libbpf_num_possible_cpus();
+  std::vector<__u64> values(static_cast<size_t>(ncpus > 0 ? ncpus : 1));
+  for (__u32 r = 0; r < VT_LOST_MAX; r++) {
+    if (bpf_map__lookup_elem(skel_->maps.lost, &r, sizeof(r), values.data(),
+                             values.size() * sizeof(__u64), 0) == 0)
+      for (auto v : values) out.by_reason[r] += v;
+  }
+  return out;
+}
+
+}  // namespace vmatrace

@@ -1,0 +1,71 @@
+// Loads, configures and attaches the BPF programs and owns every libbpf
+// object they need. Destroying the session detaches everything: nothing stays
+// attached after vmatrace exits.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "bpf/features.h"
+#include "events/event.h"
+#include "util/result.h"
+
+struct vmatrace_bpf;
+struct bpf_link;
+struct ring_buffer;
+
+namespace vmatrace {
+
+struct SessionOptions {
+  bool follow_children = false;
+  size_t ringbuf_bytes = 64u << 20;  // power of two
+};
+
+class BpfSession {
+ public:
+  // Called for every raw ring-buffer record, in ring order.
+  using RecordHandler = std::function<void(const void* data, size_t size)>;
+
+  static Result<std::unique_ptr<BpfSession>> start(const Features& features,
+                                                   const SessionOptions& opts,
+                                                   RecordHandler handler);
+  ~BpfSession();
+  BpfSession(const BpfSession&) = delete;
+  BpfSession& operator=(const BpfSession&) = delete;
+
+  // A running process, traced from now on.
+  Status add_target(pid_t tgid);
+  // A process about to exec: traced from its exec on, not before.
+  Status add_target_at_exec(pid_t tgid);
+  // Waits up to timeout_ms for a wakeup, then consumes whatever is there:
+  // the BPF side wakes us only once a batch has piled up.
+  Result<int> poll(int timeout_ms);
+  LostCounts lost() const;
+
+ private:
+  BpfSession() = default;
+  Status load(const Features& features, const SessionOptions& opts);
+  Status attach_programs();
+  Status attach_perf_fault_events();
+  Status set_target(pid_t tgid, uint32_t state);
+
+  struct SkelDeleter {
+    void operator()(vmatrace_bpf* s) const;
+  };
+  struct LinkDeleter {
+    void operator()(bpf_link* l) const;
+  };
+  struct RingDeleter {
+    void operator()(ring_buffer* r) const;
+  };
+
+  std::unique_ptr<vmatrace_bpf, SkelDeleter> skel_;
+  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
+  std::unique_ptr<ring_buffer, RingDeleter> ring_;
+  RecordHandler handler_;
+};
+
+}  // namespace vmatrace

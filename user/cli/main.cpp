@@ -1,0 +1,65 @@
+// vmatrace: trace a process's virtual-memory activity.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "bpf/libbpf_log.h"
+#include "cli/commands.h"
+#include "record/recorder.h"
+
+using namespace vmatrace;
+
+int main(int argc, char** argv) {
+  CLI::App app{"vmatrace: trace a process's address-space changes and page faults"};
+  app.set_version_flag("--version", VMATRACE_VERSION);
+  app.footer(
+      "Examples:\n"
+      "  vmatrace -p 1234 -o trace.vmt -d 10   record pid 1234 for 10 s\n"
+      "  vmatrace -- ./server --port 80         trace a command from its exec\n"
+      "  vmatrace report trace.vmt [--json] [--events]\n"
+      "  vmatrace check                         what this kernel offers");
+
+  RecordOptions rec;
+  bool verbose = false;
+  app.add_option("-p,--pid", rec.pid, "trace this running process (all its threads)")->check(CLI::PositiveNumber);
+  app.add_option("-o,--output", rec.output, "record to this trace file (mode 0600) instead of printing events");
+  app.add_option("-d,--duration", rec.duration_s, "stop after this many seconds")->check(CLI::PositiveNumber);
+  app.add_flag("--follow-children", rec.follow_children, "also trace processes the target forks");
+  app.add_flag("--json", rec.json, "print events as JSON lines (without -o)");
+  app.add_option("-b,--buffer-mb", rec.ringbuf_mb, "ring buffer size in MiB, a power of two")
+      ->check(CLI::Range(1, 1024));
+  app.add_flag("-v,--verbose", verbose, "show libbpf's log");
+  app.add_option("command", rec.command, "command to run under tracing (after --)");
+
+  ReportOptions rep;
+  auto* report = app.add_subcommand("report", "summarise or list a recorded trace");
+  report->add_option("file", rep.file, "trace file")->required();
+  report->add_flag("--json", rep.json, "JSON instead of text");
+  report->add_flag("--events", rep.events, "every event, one per line");
+
+  app.add_subcommand("check", "which kernel hooks vmatrace can use here");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fprintf(stderr, "vmatrace: %s (see --help)\n", e.what());
+    return 2;
+  }
+  install_libbpf_logger(verbose);
+
+  if (report->parsed()) return run_report(rep);
+  if (app.got_subcommand("check")) return run_check();
+
+  if ((rec.pid > 0) == !rec.command.empty()) {
+    fprintf(stderr, "vmatrace: give either -p PID or -- COMMAND (see --help)\n");
+    return 2;
+  }
+  if (rec.ringbuf_mb & (rec.ringbuf_mb - 1)) {
+    fprintf(stderr, "vmatrace: --buffer-mb must be a power of two\n");
+    return 2;
+  }
+  return run_record(rec);
+}

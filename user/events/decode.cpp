@@ -1,0 +1,135 @@
+// Defensive parsing of ring-buffer records: sizes are checked before any
+// field is read, strings are bounded, and anything odd is rejected.
+#include <cstring>
+
+#include "events/abi.h"
+#include "events/event.h"
+
+namespace vmatrace {
+
+uint64_t LostCounts::total() const {
+  uint64_t n = 0;
+  for (auto v : by_reason) n += v;
+  return n;
+}
+
+bool VmaInfo::operator==(const VmaInfo& o) const {
+  return start == o.start && end == o.end && flags == o.flags && pgoff == o.pgoff &&
+         ino == o.ino && dev == o.dev && path_flags == o.path_flags && reason == o.reason &&
+         path == o.path;
+}
+
+bool Event::operator==(const Event& o) const {
+  return kind == o.kind && ts == o.ts && pid == o.pid && tid == o.tid && sc == o.sc &&
+         duration_ns == o.duration_ns && ret == o.ret && args == o.args && addr == o.addr &&
+         ip == o.ip && latency_ns == o.latency_ns && error_code == o.error_code &&
+         fault_flags == o.fault_flags && vma == o.vma && old_tid == o.old_tid &&
+         filename == o.filename && child_pid == o.child_pid && child_tid == o.child_tid &&
+         fork_flags == o.fork_flags && exit_code == o.exit_code && exit_flags == o.exit_flags &&
+         lost == o.lost && final_stats == o.final_stats;
+}
+
+namespace {
+
+template <class T>
+bool load(const void* data, size_t size, T* out) {
+  if (size < sizeof(T)) return false;
+  std::memcpy(out, data, sizeof(T));
+  return true;
+}
+
+// "leaf\0dir\0usr\0" -> "/usr/dir/leaf"
+std::string join_components(const char* buf, size_t len) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < len) {
+    size_t n = strnlen(buf + i, len - i);
+    if (n > 0) parts.emplace_back(buf + i, n);
+    i += n + 1;
+  }
+  std::string path;
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) path += "/" + *it;
+  return path.empty() ? "/" : path;
+}
+
+bool decode_vma(const void* data, size_t size, Event* e) {
+  vt_vma_event r;
+  if (!load(data, size, &r) || r.path_len > VT_PATH_MAX || r.end < r.start) return false;
+  e->vma.start = r.start;
+  e->vma.end = r.end;
+  e->vma.flags = r.flags;
+  e->vma.pgoff = r.pgoff;
+  e->vma.ino = r.ino;
+  e->vma.dev = r.dev;
+  e->vma.reason = r.reason;
+  e->vma.path_flags = r.path_flags;
+  if ((r.path_flags & VT_PATH_FILE) && r.path_len > 0) e->vma.path = join_components(r.path, r.path_len);
+  return true;
+}
+
+}  // namespace
+
+std::optional<Event> decode_record(const void* data, size_t size) {
+  vt_hdr h;
+  if (!load(data, size, &h) || h.size > size) return std::nullopt;
+  Event e;
+  e.ts = h.ts;
+  e.pid = h.pid;
+  e.tid = h.tid;
+  switch (h.kind) {
+    case VT_EV_SYSCALL: {
+      vt_syscall_event r;
+      if (!load(data, size, &r) || r.sc == 0 || r.sc >= VT_SC_MAX) return std::nullopt;
+      e.kind = Kind::Syscall;
+      e.sc = r.sc;
+      e.duration_ns = r.duration_ns;
+      e.ret = r.ret;
+      std::memcpy(e.args.data(), r.args, sizeof(r.args));
+      return e;
+    }
+    case VT_EV_FAULT: {
+      vt_fault_event r;
+      if (!load(data, size, &r)) return std::nullopt;
+      e.kind = Kind::Fault;
+      e.addr = r.addr;
+      e.ip = r.ip;
+      e.latency_ns = r.latency_ns;
+      e.error_code = r.error_code;
+      e.fault_flags = r.flags;
+      return e;
+    }
+    case VT_EV_VMA:
+      e.kind = Kind::Vma;
+      if (!decode_vma(data, size, &e)) return std::nullopt;
+      return e;
+    case VT_EV_EXEC: {
+      vt_exec_event r;
+      if (!load(data, size, &r) || r.filename_len >= VT_PATH_MAX) return std::nullopt;
+      e.kind = Kind::Exec;
+      e.old_tid = r.old_tid;
+      e.filename.assign(r.filename, strnlen(r.filename, r.filename_len));
+      return e;
+    }
+    case VT_EV_FORK: {
+      vt_fork_event r;
+      if (!load(data, size, &r)) return std::nullopt;
+      e.kind = Kind::Fork;
+      e.child_pid = r.child_pid;
+      e.child_tid = r.child_tid;
+      e.fork_flags = r.flags;
+      return e;
+    }
+    case VT_EV_EXIT: {
+      vt_exit_event r;
+      if (!load(data, size, &r)) return std::nullopt;
+      e.kind = Kind::Exit;
+      e.exit_code = r.exit_code;
+      e.exit_flags = r.flags;
+      return e;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace vmatrace

@@ -1,0 +1,81 @@
+// The decoded, host-side form of every event: what the recorder, the trace
+// file and the reports share. Raw ring-buffer records become Events in
+// decode.cpp; trace files store Events (record/codec.cpp).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vmatrace {
+
+enum class Kind : uint8_t {
+  Syscall = 1,
+  Fault = 2,
+  Vma = 3,
+  Exec = 4,
+  Fork = 5,
+  Exit = 6,
+  Stats = 7,  // trace-file only: counters of what could not be recorded
+};
+
+struct VmaInfo {
+  uint64_t start = 0, end = 0, flags = 0, pgoff = 0, ino = 0;
+  uint32_t dev = 0;         // kernel dev_t: major << 20 | minor
+  uint32_t path_flags = 0;  // VT_PATH_*
+  uint16_t reason = 0;      // vt_vma_reason
+  std::string path;         // absolute path, without " (deleted)"
+
+  bool operator==(const VmaInfo& o) const;
+};
+
+// What the kernel could not hand over, by vt_lost_reason.
+struct LostCounts {
+  std::vector<uint64_t> by_reason;
+  uint64_t total() const;
+  bool operator==(const LostCounts& o) const { return by_reason == o.by_reason; }
+};
+
+struct Event {
+  Kind kind = Kind::Syscall;
+  uint64_t ts = 0;  // CLOCK_MONOTONIC ns
+  uint32_t pid = 0, tid = 0;
+
+  // Syscall
+  uint16_t sc = 0;  // vt_syscall
+  uint32_t duration_ns = 0;
+  int64_t ret = 0;
+  std::array<uint64_t, 6> args{};
+
+  // Fault
+  uint64_t addr = 0, ip = 0;
+  uint32_t latency_ns = 0;
+  uint16_t error_code = 0, fault_flags = 0;
+
+  // Vma
+  VmaInfo vma;
+
+  // Exec
+  uint32_t old_tid = 0;
+  std::string filename;
+
+  // Fork
+  uint32_t child_pid = 0, child_tid = 0, fork_flags = 0;
+
+  // Exit
+  int32_t exit_code = 0;
+  uint32_t exit_flags = 0;
+
+  // Stats
+  LostCounts lost;
+  bool final_stats = false;
+
+  bool operator==(const Event& o) const;
+};
+
+// Decodes one ring-buffer record; nullopt (never a crash) when it is malformed.
+std::optional<Event> decode_record(const void* data, size_t size);
+
+}  // namespace vmatrace

@@ -1,0 +1,37 @@
+// Names and strace-like formatting of syscalls, their arguments and flags.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "events/event.h"
+
+namespace vmatrace {
+
+enum class ArgType : uint8_t { Addr, Size, Int, Prot, MapFlags, Advice, MremapFlags, MlockFlags, Hex };
+
+struct ArgSpec {
+  const char* name;  // the man page's name
+  ArgType type;
+};
+
+const char* syscall_name(uint16_t sc);
+const std::vector<ArgSpec>& syscall_args(uint16_t sc);
+const char* kind_name(const Event& e);  // "mmap", "fault", "exec", ...
+const char* lost_reason_name(size_t reason);  // for people
+const char* lost_reason_key(size_t reason);   // for JSON
+
+std::string format_arg(ArgType type, uint64_t value);
+// JSON wants numbers, except that an fd or an int is signed.
+int64_t json_arg_value(ArgType type, uint64_t value);
+
+std::string fault_access(uint16_t error_code);  // "read", "write", "exec"
+std::string errno_name(int64_t ret);            // "-ENOMEM" style, or ""
+
+// /proc/PID/maps style permission string, from vm_flags.
+std::string vma_perms(uint64_t vm_flags);
+// The name /proc/PID/maps prints for a file VMA ("/path", "/path (deleted)").
+std::string vma_file_name(const VmaInfo& v);
+
+}  // namespace vmatrace

@@ -1,0 +1,204 @@
+#include "record/codec.h"
+
+namespace vmatrace {
+namespace {
+
+constexpr uint8_t kSameTid = 0x10;
+constexpr uint8_t kFinal = 0x20;  // Stats: the recorder finished cleanly
+constexpr uint8_t kKindMask = 0x0f;
+
+void put_varint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+void put_zigzag(int64_t v, std::string* out) {
+  put_varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63), out);
+}
+
+void put_string(const std::string& s, std::string* out) {
+  put_varint(s.size(), out);
+  out->append(s);
+}
+
+int64_t delta(uint64_t now, uint64_t prev) { return static_cast<int64_t>(now - prev); }
+
+}  // namespace
+
+void ChunkEncoder::encode(const Event& e, std::string* out) {
+  bool same = have_tid_ && e.tid == tid_ && e.pid == pid_;
+  uint8_t head = static_cast<uint8_t>(e.kind) | (same ? kSameTid : 0) |
+                 (e.kind == Kind::Stats && e.final_stats ? kFinal : 0);
+  out->push_back(static_cast<char>(head));
+  put_zigzag(delta(e.ts, ts_), out);
+  ts_ = e.ts;
+  if (!same) {
+    put_varint(e.tid, out);
+    put_zigzag(static_cast<int64_t>(e.tid) - e.pid, out);
+    tid_ = e.tid;
+    pid_ = e.pid;
+    have_tid_ = true;
+  }
+  switch (e.kind) {
+    case Kind::Fault:
+      put_zigzag(delta(e.addr, addr_), out);
+      put_zigzag(delta(e.ip, ip_), out);
+      addr_ = e.addr;
+      ip_ = e.ip;
+      put_varint(e.latency_ns, out);
+      put_varint(e.error_code | (static_cast<uint32_t>(e.fault_flags) << 16), out);
+      break;
+    case Kind::Syscall:
+      put_varint(e.sc, out);
+      put_varint(e.duration_ns, out);
+      put_zigzag(e.ret, out);
+      for (auto a : e.args) put_varint(a, out);
+      break;
+    case Kind::Vma:
+      put_varint(e.vma.start, out);
+      put_varint(e.vma.end - e.vma.start, out);
+      put_varint(e.vma.flags, out);
+      put_varint(e.vma.pgoff, out);
+      put_varint(e.vma.ino, out);
+      put_varint(e.vma.dev, out);
+      put_varint(e.vma.path_flags, out);
+      put_varint(e.vma.reason, out);
+      put_string(e.vma.path, out);
+      break;
+    case Kind::Exec:
+      put_varint(e.old_tid, out);
+      put_string(e.filename, out);
+      break;
+    case Kind::Fork:
+      put_varint(e.child_pid, out);
+      put_varint(e.child_tid, out);
+      put_varint(e.fork_flags, out);
+      break;
+    case Kind::Exit:
+      put_zigzag(e.exit_code, out);
+      put_varint(e.exit_flags, out);
+      break;
+    case Kind::Stats:
+      put_varint(e.lost.by_reason.size(), out);
+      for (auto n : e.lost.by_reason) put_varint(n, out);
+      break;
+  }
+}
+
+bool ChunkDecoder::varint(uint64_t* v) {
+  uint64_t r = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (p_ == end_) return false;
+    uint8_t b = *p_++;
+    r |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *v = r;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool ChunkDecoder::zigzag(int64_t* v) {
+  uint64_t u;
+  if (!varint(&u)) return false;
+  *v = static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
+  return true;
+}
+
+bool ChunkDecoder::string(std::string* s) {
+  uint64_t n;
+  if (!varint(&n) || n > static_cast<uint64_t>(end_ - p_)) return false;
+  s->assign(reinterpret_cast<const char*>(p_), n);
+  p_ += n;
+  return true;
+}
+
+std::optional<Event> ChunkDecoder::next() {
+  if (p_ == end_) return std::nullopt;
+  uint8_t head = *p_++;
+  uint8_t kind = head & kKindMask;
+  if (kind < static_cast<uint8_t>(Kind::Syscall) || kind > static_cast<uint8_t>(Kind::Stats))
+    return std::nullopt;
+  Event e;
+  e.kind = static_cast<Kind>(kind);
+  int64_t d;
+  uint64_t u, u2;
+  if (!zigzag(&d)) return std::nullopt;
+  ts_ += static_cast<uint64_t>(d);
+  e.ts = ts_;
+  if (head & kSameTid) {
+    if (!have_tid_) return std::nullopt;
+  } else {
+    if (!varint(&u) || !zigzag(&d) || u > UINT32_MAX) return std::nullopt;
+    tid_ = static_cast<uint32_t>(u);
+    pid_ = static_cast<uint32_t>(static_cast<int64_t>(u) - d);
+    have_tid_ = true;
+  }
+  e.tid = tid_;
+  e.pid = pid_;
+  switch (e.kind) {
+    case Kind::Fault: {
+      int64_t da, di;
+      if (!zigzag(&da) || !zigzag(&di) || !varint(&u) || !varint(&u2)) return std::nullopt;
+      addr_ += static_cast<uint64_t>(da);
+      ip_ += static_cast<uint64_t>(di);
+      e.addr = addr_;
+      e.ip = ip_;
+      e.latency_ns = static_cast<uint32_t>(u);
+      e.error_code = static_cast<uint16_t>(u2);
+      e.fault_flags = static_cast<uint16_t>(u2 >> 16);
+      return e;
+    }
+    case Kind::Syscall:
+      if (!varint(&u) || !varint(&u2) || !zigzag(&d)) return std::nullopt;
+      e.sc = static_cast<uint16_t>(u);
+      e.duration_ns = static_cast<uint32_t>(u2);
+      e.ret = d;
+      for (auto& a : e.args)
+        if (!varint(&a)) return std::nullopt;
+      return e;
+    case Kind::Vma: {
+      uint64_t len, dev, pf, reason;
+      if (!varint(&e.vma.start) || !varint(&len) || !varint(&e.vma.flags) ||
+          !varint(&e.vma.pgoff) || !varint(&e.vma.ino) || !varint(&dev) || !varint(&pf) ||
+          !varint(&reason) || !string(&e.vma.path))
+        return std::nullopt;
+      e.vma.end = e.vma.start + len;
+      e.vma.dev = static_cast<uint32_t>(dev);
+      e.vma.path_flags = static_cast<uint32_t>(pf);
+      e.vma.reason = static_cast<uint16_t>(reason);
+      return e;
+    }
+    case Kind::Exec:
+      if (!varint(&u) || !string(&e.filename)) return std::nullopt;
+      e.old_tid = static_cast<uint32_t>(u);
+      return e;
+    case Kind::Fork: {
+      uint64_t f;
+      if (!varint(&u) || !varint(&u2) || !varint(&f)) return std::nullopt;
+      e.child_pid = static_cast<uint32_t>(u);
+      e.child_tid = static_cast<uint32_t>(u2);
+      e.fork_flags = static_cast<uint32_t>(f);
+      return e;
+    }
+    case Kind::Exit:
+      if (!zigzag(&d) || !varint(&u)) return std::nullopt;
+      e.exit_code = static_cast<int32_t>(d);
+      e.exit_flags = static_cast<uint32_t>(u);
+      return e;
+    case Kind::Stats:
+      if (!varint(&u) || u > 64) return std::nullopt;
+      e.lost.by_reason.resize(u);
+      for (auto& n : e.lost.by_reason)
+        if (!varint(&n)) return std::nullopt;
+      e.final_stats = head & kFinal;
+      return e;
+  }
+  return std::nullopt;
+}
+
+}  // namespace vmatrace

@@ -1,0 +1,225 @@
+#include "record/recorder.h"
+
+#include <signal.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+
+#include "bpf/features.h"
+#include "bpf/session.h"
+#include "events/abi.h"
+#include "record/target.h"
+#include "record/trace_file.h"
+#include "report/event_printer.h"
+#include "report/summary.h"
+
+namespace vmatrace {
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+
+void on_stop_signal(int) { g_stop = 1; }
+
+void install_stop_handlers() {
+  struct sigaction sa{};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+uint64_t clock_ns(clockid_t id) {
+  timespec ts;
+  clock_gettime(id, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+int fail(const std::string& msg) {
+  fprintf(stderr, "vmatrace: %s\n", msg.c_str());
+  return 1;
+}
+
+// Everything one recording needs, torn down in reverse order on every path.
+class Recording {
+ public:
+  explicit Recording(const RecordOptions& opts) : opts_(opts) {}
+  int run();
+
+ private:
+  Status setup();
+  void on_record(const void* data, size_t size);
+  Status drain_until_stopped();
+  int finish(Status st);
+  TraceMeta make_meta() const;
+
+  const RecordOptions& opts_;
+  Features features_;
+  std::unique_ptr<TraceWriter> writer_;
+  std::unique_ptr<EventPrinter> printer_;
+  std::unique_ptr<BpfSession> session_;
+  std::optional<GatedChild> child_;
+  pid_t target_ = 0;
+  std::string maps_at_attach_;
+  uint64_t t0_ = 0, realtime0_ = 0;
+  Summary summary_;
+  uint64_t malformed_ = 0;
+  bool target_exited_ = false;
+  Status write_status_ = Ok{};
+};
+
+void Recording::on_record(const void* data, size_t size) {
+  auto e = decode_record(data, size);
+  if (!e) {
+    malformed_++;
+    return;
+  }
+  summary_.add(*e);
+  if (e->kind == Kind::Exit && (e->exit_flags & VT_EXIT_GROUP_DEAD) &&
+      e->pid == static_cast<uint32_t>(target_))
+    target_exited_ = true;
+  if (printer_) printer_->print(*e);
+  if (writer_ && write_status_) write_status_ = writer_->append(*e);
+}
+
+TraceMeta Recording::make_meta() const {
+  TraceMeta m;
+  m.vmatrace_version = VMATRACE_VERSION;
+  m.kernel_release = features_.kernel_release;
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  m.hostname = host;
+  m.clock_monotonic_ns = t0_;
+  m.clock_realtime_ns = realtime0_;
+  m.target_pid = static_cast<uint32_t>(target_);
+  m.command = opts_.command.empty() ? read_proc_cmdline(target_) : opts_.command;
+  m.follow_children = opts_.follow_children;
+  m.maps_at_attach = maps_at_attach_;
+  m.page_size = static_cast<uint32_t>(sysconf(_SC_PAGESIZE));
+  return m;
+}
+
+Status Recording::setup() {
+  features_ = probe_features();
+  if (auto why = missing_requirement(features_); !why.empty()) return make_error(why);
+  if (opts_.pid > 0 && !process_alive(opts_.pid))
+    return make_error("no such process: " + std::to_string(opts_.pid));
+  if (!opts_.output.empty()) {
+    auto w = TraceWriter::create(opts_.output);
+    if (!w) return make_error(w.error());
+    writer_ = std::move(*w);
+  } else {
+    printer_ = std::make_unique<EventPrinter>(stdout, opts_.json, 0);
+  }
+  SessionOptions so;
+  so.follow_children = opts_.follow_children;
+  so.ringbuf_bytes = opts_.ringbuf_mb << 20;
+  auto s = BpfSession::start(features_, so, [this](const void* d, size_t n) { on_record(d, n); });
+  if (!s) return make_error(s.error());
+  session_ = std::move(*s);
+
+  t0_ = clock_ns(CLOCK_MONOTONIC);
+  realtime0_ = clock_ns(CLOCK_REALTIME);
+  if (printer_) printer_ = std::make_unique<EventPrinter>(stdout, opts_.json, t0_);
+  if (!opts_.command.empty()) {
+    auto c = GatedChild::spawn(opts_.command);
+    if (!c) return make_error(c.error());
+    child_.emplace(std::move(*c));
+    target_ = child_->pid();
+    if (auto st = session_->add_target_at_exec(target_); !st) return st;
+  } else {
+    target_ = opts_.pid;
+    // Target first, maps second: a change racing with the read is then in the trace.
+    if (auto st = session_->add_target(target_); !st) return st;
+    auto maps = read_proc_maps(target_);
+    if (!maps || !process_alive(target_))
+      return make_error("process " + std::to_string(target_) + " exited during attach");
+    maps_at_attach_ = std::move(*maps);
+  }
+  if (writer_) {
+    if (auto st = writer_->write_header(make_meta()); !st) return st;
+  }
+  if (child_) {
+    if (auto st = child_->release(); !st) return st;
+  }
+  return Ok{};
+}
+
+Status Recording::drain_until_stopped() {
+  const uint64_t deadline = opts_.duration_s > 0 ? t0_ + static_cast<uint64_t>(opts_.duration_s * 1e9) : 0;
+  uint64_t last_flush = clock_ns(CLOCK_MONOTONIC);
+  int child_status = 0;
+  while (!g_stop) {
+    auto n = session_->poll(100);
+    if (!n) return make_error(n.error());
+    if (!write_status_) return write_status_;
+    if (printer_) fflush(stdout);
+    uint64_t now = clock_ns(CLOCK_MONOTONIC);
+    if (writer_ && now - last_flush >= 1000000000ULL) {
+      if (auto st = writer_->flush(); !st) return st;
+      last_flush = now;
+    }
+    if (deadline && now >= deadline) break;
+    if (child_ ? child_->try_wait(&child_status) : (target_exited_ || !process_alive(target_))) break;
+  }
+  // What the kernel produced before we stopped still belongs to the trace.
+  for (int i = 0; i < 3; i++) {
+    auto n = session_->poll(0);
+    if (!n) return make_error(n.error());
+  }
+  return write_status_;
+}
+
+int Recording::finish(Status st) {
+  LostCounts lost;
+  if (session_) lost = session_->lost();
+  session_.reset();  // detach before anything else can fail
+  summary_.set_lost(lost);
+  if (writer_) {
+    if (st) {
+      Status fst = writer_->finish(lost);
+      if (!fst) st = fst;
+    }
+    if (!st && writer_->bytes_written() == 0) writer_->discard();
+  }
+  if (child_ && !st) child_->abort();
+  if (!st) return fail(st.error());
+  if (printer_) fflush(stdout);
+  if (malformed_) fprintf(stderr, "vmatrace: %lu malformed records were dropped\n", (unsigned long)malformed_);
+  if (lost.total()) fprintf(stderr, "vmatrace: WARNING: %lu events lost (see report)\n", (unsigned long)lost.total());
+  if (writer_)
+    fprintf(stderr, "vmatrace: %lu events (%lu faults) written to %s (%lu bytes)\n",
+            (unsigned long)summary_.total_events(), (unsigned long)summary_.faults(),
+            writer_->path().c_str(), (unsigned long)writer_->bytes_written());
+  if (!child_) return 0;
+  int code = 0;
+  if (child_->try_wait(&code)) return code;
+  return g_stop ? 0 : child_->wait();
+}
+
+int Recording::run() {
+  install_stop_handlers();
+  Status st = setup();
+  if (!st) {
+    // Setup failed: nothing was recorded, so leave no file behind.
+    if (writer_) writer_->discard();
+    writer_.reset();
+    return finish(st);
+  }
+  return finish(drain_until_stopped());
+}
+
+}  // namespace
+
+int run_record(const RecordOptions& opts) {
+  Recording r(opts);
+  return r.run();
+}
+
+}  // namespace vmatrace

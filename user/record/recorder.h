@@ -1,0 +1,25 @@
+// `vmatrace [-p PID | -- CMD]`: attach, stream events to a trace file or to
+// stdout, stop cleanly on SIGINT/SIGTERM, -d, or the target's exit.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace vmatrace {
+
+struct RecordOptions {
+  pid_t pid = 0;
+  std::vector<std::string> command;
+  std::string output;  // empty: events to stdout
+  bool json = false;   // stdout lines as JSON
+  double duration_s = 0;
+  bool follow_children = false;
+  size_t ringbuf_mb = 64;
+};
+
+// Returns the process exit code: the command's own with `--`, else 0.
+int run_record(const RecordOptions& opts);
+
+}  // namespace vmatrace

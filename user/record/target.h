@@ -1,0 +1,45 @@
+// The process being traced: attaching to a running one, or starting a
+// command held at the gate until tracing is ready.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "util/result.h"
+
+namespace vmatrace {
+
+// /proc/PID/maps and cmdline; errors name the pid.
+Result<std::string> read_proc_maps(pid_t pid);
+std::vector<std::string> read_proc_cmdline(pid_t pid);
+bool process_alive(pid_t pid);
+
+// A forked child that waits before exec until release() says tracing is on.
+class GatedChild {
+ public:
+  static Result<GatedChild> spawn(const std::vector<std::string>& argv);
+  GatedChild(GatedChild&& o) noexcept;
+  GatedChild& operator=(GatedChild&&) = delete;
+  ~GatedChild();
+
+  pid_t pid() const { return pid_; }
+  // Lets the child exec; fails with the exec error if the command cannot run.
+  Status release();
+  // Kills the child before it ever ran (setup failed).
+  void abort();
+  // Non-blocking reap; true once exited, with the shell-style status in *code.
+  bool try_wait(int* code);
+  int wait();  // blocking
+
+ private:
+  GatedChild(pid_t pid, int gate_fd, int error_fd) : pid_(pid), gate_fd_(gate_fd), error_fd_(error_fd) {}
+  pid_t pid_;
+  int gate_fd_;   // write end: one byte releases the child
+  int error_fd_;  // read end: errno from a failed exec, EOF on success
+  bool reaped_ = false;
+  int status_ = 0;
+};
+
+}  // namespace vmatrace

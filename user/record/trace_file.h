@@ -1,0 +1,94 @@
+// The vmatrace trace file.
+//
+//   "VMATRACE" u32 version u32 meta_len  meta (JSON)  u32 crc32(meta)
+//   chunk*:   u32 'VTCK' u32 raw_len u32 comp_len u32 records u32 crc32(payload)
+//             u32 crc32(the 20 header bytes before it)  payload (deflate)
+//
+// All integers little-endian. Chunks are flushed at least once a second, so a
+// recorder killed by SIGKILL or stopped by a full disk leaves a file that
+// reads back up to its last whole chunk. A clean end is marked by a final
+// Stats record; its absence is reported as a cut-short trace.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "events/event.h"
+#include "record/codec.h"
+#include "util/result.h"
+
+namespace vmatrace {
+
+constexpr uint32_t kTraceFormatVersion = 1;
+
+struct TraceMeta {
+  uint32_t format_version = kTraceFormatVersion;
+  std::string vmatrace_version;
+  std::string kernel_release;
+  std::string hostname;
+  uint64_t clock_monotonic_ns = 0;  // CLOCK_MONOTONIC at start: the event clock
+  uint64_t clock_realtime_ns = 0;   // CLOCK_REALTIME at the same moment
+  uint32_t target_pid = 0;
+  std::vector<std::string> command;  // the target's command line
+  bool follow_children = false;
+  std::string maps_at_attach;  // /proc/PID/maps of the target when tracing began
+  uint32_t page_size = 4096;
+
+  std::string to_json() const;
+  static Result<TraceMeta> from_json(const std::string& text);
+};
+
+class TraceWriter {
+ public:
+  // Creates (or truncates) path with mode 0600.
+  static Result<std::unique_ptr<TraceWriter>> create(const std::string& path);
+  ~TraceWriter();
+  TraceWriter(const TraceWriter&) = delete;
+  TraceWriter& operator=(const TraceWriter&) = delete;
+
+  Status write_header(const TraceMeta& meta);
+  Status append(const Event& e);
+  Status flush();  // writes the buffered records as one chunk
+  Status finish(const LostCounts& lost);  // final stats record, flush, close
+  void discard();  // setup failed: remove the file, leave nothing half-written
+  uint64_t bytes_written() const { return bytes_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  TraceWriter(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  Status write_all(const void* data, size_t size);
+
+  int fd_;
+  std::string path_;
+  std::string raw_;
+  uint32_t records_ = 0;
+  ChunkEncoder encoder_;
+  uint64_t bytes_ = 0;
+};
+
+struct ReadSummary {
+  uint64_t chunks = 0;
+  uint64_t events = 0;
+  bool complete = false;  // the final stats record was seen
+  std::string warning;    // why reading stopped early, if it did
+};
+
+class TraceReader {
+ public:
+  static Result<TraceReader> open(const std::string& path);
+  const TraceMeta& meta() const { return meta_; }
+  // Streams every event of every whole chunk to fn.
+  Result<ReadSummary> for_each(const std::function<void(const Event&)>& fn);
+
+ private:
+  TraceReader(std::string path, TraceMeta meta, uint64_t data_offset)
+      : path_(std::move(path)), meta_(std::move(meta)), data_offset_(data_offset) {}
+  std::string path_;
+  TraceMeta meta_;
+  uint64_t data_offset_;
+};
+
+}  // namespace vmatrace

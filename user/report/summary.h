@@ -1,0 +1,47 @@
+// The numbers behind `vmatrace report`: events by kind, fault mix and
+// latency, what was lost. Fed one event at a time, live or from a file.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "events/event.h"
+#include "record/trace_file.h"
+
+namespace vmatrace {
+
+struct LatencyPercentiles {
+  uint64_t p50 = 0, p90 = 0, p99 = 0, max = 0;
+  uint64_t samples = 0;
+};
+
+class Summary {
+ public:
+  void add(const Event& e);
+  void set_lost(const LostCounts& lost) { lost_ = lost; }
+
+  uint64_t first_ts() const { return first_ts_; }
+  uint64_t last_ts() const { return last_ts_; }
+  uint64_t total_events() const { return total_; }
+  uint64_t faults() const { return minor_ + major_; }
+  const std::map<std::string, uint64_t>& by_kind() const { return by_kind_; }
+  const LostCounts& lost() const { return lost_; }
+  LatencyPercentiles latency() const;
+
+  nlohmann::ordered_json to_json(const TraceMeta& meta, const ReadSummary& read) const;
+  std::string to_text(const TraceMeta& meta, const ReadSummary& read, const std::string& file) const;
+
+ private:
+  uint64_t first_ts_ = 0, last_ts_ = 0, total_ = 0;
+  std::map<std::string, uint64_t> by_kind_;
+  uint64_t minor_ = 0, major_ = 0, read_ = 0, write_ = 0, exec_ = 0;
+  uint64_t in_kernel_ = 0, incomplete_ = 0, protection_ = 0;
+  mutable std::vector<uint32_t> latencies_;  // sorted lazily
+  LostCounts lost_;
+};
+
+}  // namespace vmatrace
