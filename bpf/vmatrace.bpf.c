@@ -23,6 +23,7 @@ const volatile bool follow_children = false;
 const volatile bool have_find_vma = true;   /* bpf_find_vma, 5.17+ */
 const volatile bool have_probe_read = true; /* refused under lockdown=confidentiality */
 const volatile bool have_task_pt_regs = true; /* 5.15+ */
+const volatile bool use_task_storage = true; /* task storage in perf_event programs */
 const volatile __u64 wakeup_bytes = 256 * 1024;
 const volatile __u64 fault_shed_bytes = 12 << 20;
 
@@ -42,32 +43,40 @@ struct {
 } targets SEC(".maps");
 
 struct inflight_syscall {
-	__u64 ts;
+	__u64 ts; /* 0: none in flight */
 	__u64 args[6];
 	__u16 sc;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32); /* tid */
-	__type(value, struct inflight_syscall);
-} inflight SEC(".maps");
-
 struct pending_fault {
-	__u64 ts;
+	__u64 ts; /* 0: none pending */
 	__u64 addr;
 	__u64 ip;
 	__u16 error_code;
 	__u16 flags;
 };
 
+/* What a traced thread is in the middle of: a syscall, a fault. */
+struct thread_state {
+	struct inflight_syscall sc;
+	struct pending_fault pf;
+};
+
+/* Task-local storage where the kernel allows it in every program type we use
+ * (no hashing, freed with the task); a tid-keyed hash elsewhere. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct thread_state);
+} thread_storage SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32); /* tid */
-	__type(value, struct pending_fault);
-} pending SEC(".maps");
+	__uint(max_entries, 16384); /* shrunk to 1 by user space when unused */
+	__type(key, __u32);
+	__type(value, struct thread_state);
+} thread_hash SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -104,11 +113,31 @@ static __always_inline bool is_target(__u32 tgid)
 	return state && *state == TARGET_TRACED;
 }
 
+static __always_inline struct thread_state *thread_state(bool create)
+{
+	struct thread_state *t, zero = {};
+	__u32 tid;
+
+	if (use_task_storage)
+		return bpf_task_storage_get(&thread_storage, bpf_get_current_task_btf(), 0,
+					    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	tid = (__u32)bpf_get_current_pid_tgid();
+	t = bpf_map_lookup_elem(&thread_hash, &tid);
+	if (t || !create)
+		return t;
+	bpf_map_update_elem(&thread_hash, &tid, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&thread_hash, &tid);
+}
+
 /* Wake the consumer only once a batch has piled up; it also polls on a timer. */
+static __always_inline __u64 wake_flags_at(__u64 avail)
+{
+	return avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline __u64 wake_flags(void)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-									   : BPF_RB_NO_WAKEUP;
+	return wake_flags_at(bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA));
 }
 
 static __always_inline void fill_hdr(struct vt_hdr *h, __u16 kind, __u16 size, __u64 ts)
@@ -153,24 +182,25 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
 	__u16 sc = syscall_of(id);
-	struct inflight_syscall s = {};
-	__u32 tid;
+	struct thread_state *t;
 
 	if (!sc || !is_target(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	s.args[0] = regs->di;
-	if (sc == VT_SC_PRCTL && s.args[0] != PR_SET_VMA)
+	if (sc == VT_SC_PRCTL && regs->di != PR_SET_VMA)
 		return 0;
-	s.args[1] = regs->si;
-	s.args[2] = regs->dx;
-	s.args[3] = regs->r10;
-	s.args[4] = regs->r8;
-	s.args[5] = regs->r9;
-	s.sc = sc;
-	s.ts = bpf_ktime_get_ns();
-	tid = (__u32)bpf_get_current_pid_tgid();
-	if (bpf_map_update_elem(&inflight, &tid, &s, BPF_ANY))
+	t = thread_state(true);
+	if (!t) {
 		count_lost(VT_LOST_SYSCALL_MAP_FULL);
+		return 0;
+	}
+	t->sc.args[0] = regs->di;
+	t->sc.args[1] = regs->si;
+	t->sc.args[2] = regs->dx;
+	t->sc.args[3] = regs->r10;
+	t->sc.args[4] = regs->r8;
+	t->sc.args[5] = regs->r9;
+	t->sc.sc = sc;
+	t->sc.ts = bpf_ktime_get_ns();
 	return 0;
 }
 
@@ -314,16 +344,17 @@ static __always_inline bool maps_new_range(__u16 sc)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct inflight_syscall *s;
+	struct thread_state *t;
 	struct vt_syscall_event *e;
 	__u64 now, dur;
 
-	if (!syscall_of(regs->orig_ax))
+	if (!syscall_of(regs->orig_ax) || !is_target(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	s = bpf_map_lookup_elem(&inflight, &tid);
-	if (!s)
+	t = thread_state(false);
+	if (!t || !t->sc.ts)
 		return 0;
+	s = &t->sc;
 	now = bpf_ktime_get_ns();
 	/* The VMA record goes first so that the syscall line can carry its file. */
 	if (maps_new_range(s->sc) && ret >= 0)
@@ -331,7 +362,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_lost(VT_LOST_RINGBUF_SYSCALL);
-		bpf_map_delete_elem(&inflight, &tid);
+		s->ts = 0;
 		return 0;
 	}
 	fill_hdr(&e->hdr, VT_EV_SYSCALL, sizeof(*e), now);
@@ -342,17 +373,18 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	e->ret = ret;
 	__builtin_memcpy(e->args, s->args, sizeof(e->args));
 	bpf_ringbuf_submit(e, wake_flags());
-	bpf_map_delete_elem(&inflight, &tid);
+	s->ts = 0;
 	return 0;
 }
 
 static __always_inline void emit_fault(const struct pending_fault *p, __u64 addr, __u16 flags,
 				       __u64 now)
 {
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	struct vt_fault_event *e;
 	__u64 lat;
 
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= fault_shed_bytes) {
+	if (avail >= fault_shed_bytes) {
 		count_lost(VT_LOST_FAULT_SHED);
 		return;
 	}
@@ -368,37 +400,38 @@ static __always_inline void emit_fault(const struct pending_fault *p, __u64 addr
 	e->flags = p->flags | flags;
 	lat = (flags & (VT_FAULT_NO_ENTRY | VT_FAULT_INCOMPLETE)) ? 0 : now - p->ts;
 	e->latency_ns = lat > 0xffffffffULL ? 0xffffffffU : lat;
-	bpf_ringbuf_submit(e, wake_flags());
+	bpf_ringbuf_submit(e, wake_flags_at(avail));
 }
 
 /* A fault that was entered and never completed: report it now. */
-static __always_inline void close_pending(__u32 tid, __u64 now)
+static __always_inline void close_pending(struct pending_fault *p, __u64 now)
 {
-	struct pending_fault *p = bpf_map_lookup_elem(&pending, &tid);
-
-	if (!p)
+	if (!p->ts)
 		return;
 	emit_fault(p, p->addr, VT_FAULT_INCOMPLETE, now);
-	bpf_map_delete_elem(&pending, &tid);
+	p->ts = 0;
 }
 
 static __always_inline void fault_entry(unsigned long address, unsigned long ip,
 					unsigned long error_code, __u16 flags)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct pending_fault p = {};
+	struct thread_state *t;
+	__u64 now;
 
-	if (!is_target(id >> 32))
+	if (!is_target(bpf_get_current_pid_tgid() >> 32))
 		return;
-	p.ts = bpf_ktime_get_ns();
-	close_pending(tid, p.ts);
-	p.addr = address;
-	p.ip = ip;
-	p.error_code = error_code;
-	p.flags = flags;
-	if (bpf_map_update_elem(&pending, &tid, &p, BPF_ANY))
+	t = thread_state(true);
+	if (!t) {
 		count_lost(VT_LOST_FAULT_MAP_FULL);
+		return;
+	}
+	now = bpf_ktime_get_ns();
+	close_pending(&t->pf, now);
+	t->pf.addr = address;
+	t->pf.ip = ip;
+	t->pf.error_code = error_code;
+	t->pf.flags = flags;
+	t->pf.ts = now;
 }
 
 SEC("tp_btf/page_fault_user")
@@ -426,24 +459,21 @@ int BPF_PROG(on_pf_kernel, unsigned long address, struct pt_regs *regs, unsigned
 
 static __always_inline int fault_done(struct bpf_perf_event_data *ctx, __u16 flags)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct pending_fault *p, none = {};
+	struct pending_fault none = {};
+	struct thread_state *t;
 	__u64 now, addr = ctx->addr;
 
-	if (!is_target(id >> 32))
+	if (!is_target(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	now = bpf_ktime_get_ns();
-	p = bpf_map_lookup_elem(&pending, &tid);
-	if (p && (p->addr >> 12) == (addr >> 12)) {
-		emit_fault(p, addr, flags, now);
-		bpf_map_delete_elem(&pending, &tid);
+	t = thread_state(false);
+	if (t && t->pf.ts && (t->pf.addr >> 12) == (addr >> 12)) {
+		emit_fault(&t->pf, addr, flags, now);
+		t->pf.ts = 0;
 		return 0;
 	}
-	if (p) {
-		emit_fault(p, p->addr, VT_FAULT_INCOMPLETE, now);
-		bpf_map_delete_elem(&pending, &tid);
-	}
+	if (t)
+		close_pending(&t->pf, now);
 	none.ip = ctx->regs.ip;
 	emit_fault(&none, addr, flags | VT_FAULT_NO_ENTRY, now);
 	return 0;
@@ -524,10 +554,15 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	struct vt_exit_event *e;
 	bool group_dead;
 
+	struct thread_state *t;
+
 	if (!is_target(tgid))
 		return 0;
-	close_pending(tid, bpf_ktime_get_ns());
-	bpf_map_delete_elem(&inflight, &tid);
+	t = thread_state(false);
+	if (t)
+		close_pending(&t->pf, bpf_ktime_get_ns());
+	if (!use_task_storage)
+		bpf_map_delete_elem(&thread_hash, &tid);
 	/* do_exit() drops signal->live before this tracepoint fires. */
 	group_dead = p->signal->live.counter == 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);

@@ -70,6 +70,7 @@ Features probe_features() {
   f.find_vma = helper(BPF_FUNC_find_vma);
   f.probe_read = helper(BPF_FUNC_probe_read_kernel_str);
   f.task_pt_regs = helper(BPF_FUNC_task_pt_regs);
+  f.task_storage = helper(BPF_FUNC_task_storage_get);
   f.perf_fault_events = perf_sw_event_opens(PERF_COUNT_SW_PAGE_FAULTS_MIN) &&
                         perf_sw_event_opens(PERF_COUNT_SW_PAGE_FAULTS_MAJ);
   return f;
@@ -93,6 +94,9 @@ std::vector<FeatureLine> describe(const Features& f) {
        f.probe_read ? "file paths and exec filenames"
                     : "missing (lockdown=confidentiality?): file paths and exec names are not recorded"},
       {"bpf_task_pt_regs", f.task_pt_regs, "user ip of faults taken inside syscalls"},
+      {"task storage in perf_event programs", f.task_storage,
+       f.task_storage ? "per-thread fault and syscall state without hashing"
+                      : "missing: a tid-keyed hash map instead (slower)"},
       {"kprobes", f.kprobes, "not needed"},
       {"tracefs", f.tracefs, "not needed (vmatrace attaches through bpf() only)"},
   };

@@ -14,6 +14,7 @@ struct Features {
   bool find_vma = false;      // bpf_find_vma (5.17+): exact VMA of a new mapping
   bool probe_read = false;    // bpf_probe_read_kernel: refused under lockdown=confidentiality
   bool task_pt_regs = false;  // bpf_task_pt_regs (5.15+): user ip of kernel-mode faults
+  bool task_storage = false;  // task-local storage in perf_event programs: cheaper per-thread state
   bool fault_tracepoints = false;  // exceptions:page_fault_user/_kernel in BTF
   bool perf_fault_events = false;  // software events page-faults-min/-maj
   bool kprobes = false;       // informational: vmatrace does not need them

@@ -77,11 +77,13 @@ Status BpfSession::load(const Features& features, const SessionOptions& opts) {
   ro->have_find_vma = features.find_vma;
   ro->have_probe_read = features.probe_read;
   ro->have_task_pt_regs = features.task_pt_regs;
+  ro->use_task_storage = features.task_storage;
   ro->wakeup_bytes = opts.ringbuf_bytes / 16;
   // Past 3/4 full, faults make way for the rarer events that change the VMA set.
   ro->fault_shed_bytes = opts.ringbuf_bytes / 4 * 3;
   int err = bpf_map__set_max_entries(skel->maps.events, static_cast<__u32>(opts.ringbuf_bytes));
   if (err) return libbpf_error("cannot size the ring buffer", err);
+  if (features.task_storage) bpf_map__set_max_entries(skel->maps.thread_hash, 1);
   if (!features.fault_tracepoints) {
     bpf_program__set_autoload(skel->progs.on_pf_user, false);
     bpf_program__set_autoload(skel->progs.on_pf_kernel, false);

@@ -187,7 +187,7 @@ int64_t json_arg_value(ArgType type, uint64_t v) {
   return type == A::Int ? static_cast<int32_t>(v) : static_cast<int64_t>(v);
 }
 
-std::string fault_access(uint16_t ec) {
+const char* fault_access(uint16_t ec) {
   if (ec & VT_PF_INSTR) return "exec";
   return (ec & VT_PF_WRITE) ? "write" : "read";
 }

@@ -26,7 +26,7 @@ std::string format_arg(ArgType type, uint64_t value);
 // JSON wants numbers, except that an fd or an int is signed.
 int64_t json_arg_value(ArgType type, uint64_t value);
 
-std::string fault_access(uint16_t error_code);  // "read", "write", "exec"
+const char* fault_access(uint16_t error_code);  // "read", "write", "exec"
 std::string errno_name(int64_t ret);            // "-ENOMEM" style, or ""
 
 // /proc/PID/maps style permission string, from vm_flags.

@@ -148,6 +148,7 @@ Status Recording::setup() {
   if (child_) {
     if (auto st = child_->release(); !st) return st;
   }
+  if (writer_) return writer_->publish();
   return Ok{};
 }
 
@@ -186,7 +187,8 @@ int Recording::finish(Status st) {
       Status fst = writer_->finish(lost);
       if (!fst) st = fst;
     }
-    if (!st && writer_->bytes_written() == 0) writer_->discard();
+    // A failure after publish() keeps the file: it reads back to its last chunk.
+    if (!st) writer_->discard();
   }
   if (child_ && !st) child_->abort();
   if (!st) return fail(st.error());
@@ -206,12 +208,7 @@ int Recording::finish(Status st) {
 int Recording::run() {
   install_stop_handlers();
   Status st = setup();
-  if (!st) {
-    // Setup failed: nothing was recorded, so leave no file behind.
-    if (writer_) writer_->discard();
-    writer_.reset();
-    return finish(st);
-  }
+  if (!st) return finish(st);  // the unpublished file goes with it
   return finish(drain_until_stopped());
 }
 

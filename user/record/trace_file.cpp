@@ -67,21 +67,23 @@ Result<TraceMeta> TraceMeta::from_json(const std::string& text) {
 }
 
 Result<std::unique_ptr<TraceWriter>> TraceWriter::create(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (path.empty()) return make_error("cannot create an output file with an empty name");
+  // mkostemp creates mode 0600: the trace reveals the target's address layout.
+  std::string tmp = path + ".tmp-XXXXXX";
+  int fd = mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) return make_error("cannot create " + path + ": " + strerror(errno));
-  // O_CREAT's mode does not apply to an existing file, and the trace reveals the
-  // target's address layout.
-  if (fchmod(fd, 0600) != 0) {
-    int err = errno;
-    ::close(fd);
-    return make_error("cannot set mode 0600 on " + path + ": " + strerror(err));
-  }
-  return std::unique_ptr<TraceWriter>(new TraceWriter(fd, path));
+  return std::unique_ptr<TraceWriter>(new TraceWriter(fd, path, tmp));
 }
 
-TraceWriter::~TraceWriter() {
-  if (fd_ >= 0) ::close(fd_);
+Status TraceWriter::publish() {
+  if (tmp_path_.empty()) return Ok{};
+  if (::rename(tmp_path_.c_str(), path_.c_str()) != 0)
+    return make_error("cannot create " + path_ + ": " + strerror(errno));
+  tmp_path_.clear();
+  return Ok{};
 }
+
+TraceWriter::~TraceWriter() { discard(); }
 
 Status TraceWriter::write_all(const void* data, size_t size) {
   const char* p = static_cast<const char*>(data);
@@ -138,6 +140,7 @@ Status TraceWriter::flush() {
 }
 
 Status TraceWriter::finish(const LostCounts& lost) {
+  if (auto st = publish(); !st) return st;
   Event stats;
   stats.kind = Kind::Stats;
   stats.lost = lost;
@@ -154,7 +157,8 @@ Status TraceWriter::finish(const LostCounts& lost) {
 void TraceWriter::discard() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
-  ::unlink(path_.c_str());
+  if (!tmp_path_.empty()) ::unlink(tmp_path_.c_str());
+  tmp_path_.clear();
 }
 
 Result<TraceReader> TraceReader::open(const std::string& path) {

@@ -43,26 +43,32 @@ struct TraceMeta {
 
 class TraceWriter {
  public:
-  // Creates (or truncates) path with mode 0600.
+  // Creates a private (0600) temporary file beside path; publish() renames it
+  // to path. Until then an existing file at path is left untouched.
   static Result<std::unique_ptr<TraceWriter>> create(const std::string& path);
   ~TraceWriter();
   TraceWriter(const TraceWriter&) = delete;
   TraceWriter& operator=(const TraceWriter&) = delete;
 
   Status write_header(const TraceMeta& meta);
+  // Tracing has started: the file takes its real name (and from here on is
+  // readable up to its last flushed chunk, whatever happens).
+  Status publish();
   Status append(const Event& e);
   Status flush();  // writes the buffered records as one chunk
   Status finish(const LostCounts& lost);  // final stats record, flush, close
-  void discard();  // setup failed: remove the file, leave nothing half-written
+  void discard();  // setup failed: remove the unpublished file
   uint64_t bytes_written() const { return bytes_; }
   const std::string& path() const { return path_; }
 
  private:
-  TraceWriter(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  TraceWriter(int fd, std::string path, std::string tmp_path)
+      : fd_(fd), path_(std::move(path)), tmp_path_(std::move(tmp_path)) {}
   Status write_all(const void* data, size_t size);
 
   int fd_;
   std::string path_;
+  std::string tmp_path_;  // empty once published
   std::string raw_;
   uint32_t records_ = 0;
   ChunkEncoder encoder_;

@@ -65,7 +65,8 @@ std::string EventPrinter::text_line(const Event& e, const VmaInfo* vma) const {
       return s;
     }
     case Kind::Fault: {
-      s += "fault " + hex_addr(e.addr) + " ip=" + hex_addr(e.ip) + " " + fault_access(e.error_code);
+      s += "fault " + hex_addr(e.addr) + " ip=" + hex_addr(e.ip) + " ";
+      s += fault_access(e.error_code);
       s += (e.fault_flags & VT_FAULT_MAJOR) ? " major" : " minor";
       s += (e.error_code & VT_PF_PROT) ? " protection" : " not-present";
       if (e.fault_flags & VT_FAULT_KERNEL) s += " in-kernel";

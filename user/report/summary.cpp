@@ -10,6 +10,33 @@
 
 namespace vmatrace {
 
+namespace {
+
+constexpr size_t kFirstNonSyscallSlot = VT_SC_MAX;
+static_assert(VT_SC_MAX + static_cast<size_t>(Kind::Stats) < 32, "slots overflow");
+
+size_t kind_slot(const Event& e) {
+  return e.kind == Kind::Syscall ? e.sc : kFirstNonSyscallSlot + static_cast<size_t>(e.kind);
+}
+
+}  // namespace
+
+std::map<std::string, uint64_t> Summary::by_kind() const {
+  std::map<std::string, uint64_t> out;
+  Event probe;
+  for (size_t slot = 0; slot < by_slot_.size(); slot++) {
+    if (!by_slot_[slot]) continue;
+    if (slot < kFirstNonSyscallSlot) {
+      probe.kind = Kind::Syscall;
+      probe.sc = static_cast<uint16_t>(slot);
+    } else {
+      probe.kind = static_cast<Kind>(slot - kFirstNonSyscallSlot);
+    }
+    out[kind_name(probe)] = by_slot_[slot];
+  }
+  return out;
+}
+
 void Summary::add(const Event& e) {
   if (e.kind == Kind::Stats) {
     lost_ = e.lost;
@@ -19,7 +46,7 @@ void Summary::add(const Event& e) {
   if (total_ == 0 || e.ts < first_ts_) first_ts_ = e.ts;
   last_ts_ = std::max(last_ts_, e.ts);
   total_++;
-  by_kind_[kind_name(e)]++;
+  by_slot_[kind_slot(e)]++;
   if (e.kind != Kind::Fault) return;
   if (e.fault_flags & VT_FAULT_INCOMPLETE) {
     incomplete_++;
@@ -29,8 +56,12 @@ void Summary::add(const Event& e) {
     major_++;
   else
     minor_++;
-  std::string access = fault_access(e.error_code);
-  (access == "exec" ? exec_ : access == "write" ? write_ : read_)++;
+  if (e.error_code & VT_PF_INSTR)
+    exec_++;
+  else if (e.error_code & VT_PF_WRITE)
+    write_++;
+  else
+    read_++;
   if (e.fault_flags & VT_FAULT_KERNEL) in_kernel_++;
   if (e.error_code & VT_PF_PROT) protection_++;
   if (!(e.fault_flags & VT_FAULT_NO_ENTRY)) latencies_.push_back(e.latency_ns);
@@ -71,7 +102,7 @@ nlohmann::ordered_json Summary::to_json(const TraceMeta& meta, const ReadSummary
   if (!read.warning.empty()) j["warning"] = read.warning;
   j["total_events"] = total_;
   j["events"] = nlohmann::ordered_json::object();
-  for (const auto& [k, n] : by_kind_) j["events"][k] = n;
+  for (const auto& [k, n] : by_kind()) j["events"][k] = n;
   auto lat = latency();
   j["faults"] = {{"total", minor_ + major_},
                  {"minor", minor_},
@@ -110,7 +141,8 @@ std::string Summary::to_text(const TraceMeta& meta, const ReadSummary& read,
   if (!read.warning.empty()) os << "  WARNING: " << read.warning << "; showing what was recorded\n";
 
   os << "\nevents by kind:\n";
-  std::vector<std::pair<std::string, uint64_t>> kinds(by_kind_.begin(), by_kind_.end());
+  auto counts = by_kind();
+  std::vector<std::pair<std::string, uint64_t>> kinds(counts.begin(), counts.end());
   std::stable_sort(kinds.begin(), kinds.end(), [](auto& a, auto& b) { return a.second > b.second; });
   for (const auto& [k, n] : kinds) {
     snprintf(buf, sizeof(buf), "  %-14s %12" PRIu64 "\n", k.c_str(), n);

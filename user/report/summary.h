@@ -2,6 +2,7 @@
 // latency, what was lost. Fed one event at a time, live or from a file.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -28,7 +29,7 @@ class Summary {
   uint64_t last_ts() const { return last_ts_; }
   uint64_t total_events() const { return total_; }
   uint64_t faults() const { return minor_ + major_; }
-  const std::map<std::string, uint64_t>& by_kind() const { return by_kind_; }
+  std::map<std::string, uint64_t> by_kind() const;
   const LostCounts& lost() const { return lost_; }
   LatencyPercentiles latency() const;
 
@@ -37,7 +38,8 @@ class Summary {
 
  private:
   uint64_t first_ts_ = 0, last_ts_ = 0, total_ = 0;
-  std::map<std::string, uint64_t> by_kind_;
+  // Counted by kind_slot(): syscalls by number, other kinds after them.
+  std::array<uint64_t, 32> by_slot_{};
   uint64_t minor_ = 0, major_ = 0, read_ = 0, write_ = 0, exec_ = 0;
   uint64_t in_kernel_ = 0, incomplete_ = 0, protection_ = 0;
   mutable std::vector<uint32_t> latencies_;  // sorted lazily

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Overhead benchmarks: untraced vs traced (recording to a file), alternating
+# runs, medians and ratios. Timings come from inside the workload, so tracer
+# start-up is not counted. Then the user-space micro-benchmarks.
+#   scripts/bench.sh [RUNS]     (default 7)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/build.sh
+runs=${1:-7}
+storm=build/workloads/storm
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+seconds() { sed -n 's/.*"seconds":\([0-9.]*\).*/\1/p'; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+json_num() { grep -o "\"$1\": *[0-9]*" | head -1 | grep -o '[0-9]*$'; }
+
+bench() {  # name, workload args...
+  local name=$1; shift
+  : >"$tmp/base" ; : >"$tmp/traced" ; : >"$tmp/ratio"
+  local lost_max=0 bytes_per_fault="-"
+  for ((i = 0; i < runs; i++)); do
+    b=$("$storm" "$@" | seconds)
+    t=$(build/vmatrace -o "$tmp/t.vmt" -- "$storm" "$@" 2>/dev/null | seconds)
+    echo "$b" >>"$tmp/base"; echo "$t" >>"$tmp/traced"
+    awk -v b="$b" -v t="$t" 'BEGIN {print t / b}' >>"$tmp/ratio"
+    report=$(build/vmatrace report "$tmp/t.vmt" --json)
+    lost=$(echo "$report" | json_num lost_total)
+    [ "$lost" -gt "$lost_max" ] && lost_max=$lost
+    faults=$(echo "$report" | tr -d '\n' | grep -o '"faults": *{ *"total": *[0-9]*' | grep -o '[0-9]*$')
+    size=$(stat -c %s "$tmp/t.vmt")
+    [ "${faults:-0}" -gt 1000 ] && bytes_per_fault=$(awk -v s="$size" -v f="$faults" 'BEGIN {printf "%.1f", s / f}')
+  done
+  printf "| %-28s | %10.4f | %10.4f | %6.3fx | %6.3fx | %6s | %6s |\n" "$name" \
+    "$(median <"$tmp/base")" "$(median <"$tmp/traced")" \
+    "$(awk -v b="$(median <"$tmp/base")" -v t="$(median <"$tmp/traced")" 'BEGIN {print t / b}')" \
+    "$(median <"$tmp/ratio")" "$lost_max" "$bytes_per_fault"
+}
+
+echo "vmatrace overhead, $runs alternating runs each, kernel $(uname -r), $(nproc) CPUs"
+echo
+echo "| benchmark                    | untraced s | traced s   | ratio   | pair-med | lost   | B/fault|"
+echo "|------------------------------|------------|------------|---------|----------|--------|--------|"
+bench "fault storm 256 MiB (4 KiB)" faults 256
+bench "syscall storm 50k rounds" syscalls 50000
+echo
+echo "ratio: median traced / median untraced; pair-med: median of per-pair ratios;"
+echo "lost: most events lost in any traced run; B/fault: trace file bytes per recorded fault."
+echo
+if [ -x build/tests/micro_bench ]; then
+  build/tests/micro_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true 2>/dev/null
+fi

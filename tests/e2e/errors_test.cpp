@@ -1,0 +1,88 @@
+// Bad input: one clear line on stderr, a non-zero exit, nothing left behind.
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "harness.h"
+
+namespace e2e {
+namespace {
+
+void expect_one_line_error(const RunResult& r, int status, const std::string& needle) {
+  EXPECT_EQ(r.status, status) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.rfind("vmatrace: ", 0), 0u) << r.err;
+}
+
+bool exists(const std::string& p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0;
+}
+
+TEST(Errors, BadArguments) {
+  expect_one_line_error(run({vmatrace()}), 2, "either -p PID or -- COMMAND");
+  expect_one_line_error(run({vmatrace(), "-p", "1", "--", "true"}), 2, "either -p PID or -- COMMAND");
+  expect_one_line_error(run({vmatrace(), "-p", "abc"}), 2, "--pid");
+  expect_one_line_error(run({vmatrace(), "-d", "-1", "--", "true"}), 2, "--duration");
+  expect_one_line_error(run({vmatrace(), "-b", "3", "--", "true"}), 2, "power of two");
+  expect_one_line_error(run({vmatrace(), "--bogus"}), 2, "bogus");
+  expect_one_line_error(run({vmatrace(), "report"}), 2, "file");
+}
+
+TEST(Errors, UnreadableOrCorruptTraceFiles) {
+  TempDir tmp;
+  expect_one_line_error(run({vmatrace(), "report", tmp.path("missing.vmt")}), 1, "cannot open");
+  std::string junk = tmp.path("junk.vmt");
+  FILE* f = fopen(junk.c_str(), "w");
+  fputs("definitely not a trace\n", f);
+  fclose(f);
+  expect_one_line_error(run({vmatrace(), "report", junk}), 1, "not a vmatrace trace file");
+  expect_one_line_error(run({vmatrace(), "report", tmp.path("")}), 1, "vmatrace");
+}
+
+TEST(Errors, NotRoot) {
+  REQUIRE_ROOT();  // needs root to drop to another user
+  auto r = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", vmatrace(), "--", "true"});
+  expect_one_line_error(r, 1, "must run as root");
+}
+
+TEST(Errors, NoSuchProcess) {
+  REQUIRE_ROOT();
+  expect_one_line_error(run({vmatrace(), "-p", "4000000"}), 1, "no such process: 4000000");
+  // A zombie has no address space left to trace.
+  pid_t z = fork();
+  if (z == 0) _exit(0);
+  usleep(100000);
+  expect_one_line_error(run({vmatrace(), "-p", std::to_string(z)}), 1, "no such process");
+  waitpid(z, nullptr, 0);
+  EXPECT_TRUE(attached_vmatrace_programs().empty());
+}
+
+TEST(Errors, UnwritableOutputLeavesNothing) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  expect_one_line_error(run({vmatrace(), "-o", tmp.path("no/such/dir/t.vmt"), "--", "true"}), 1,
+                        "cannot create");
+  expect_one_line_error(run({vmatrace(), "-o", "/proc/version", "--", "true"}), 1, "cannot create");
+}
+
+TEST(Errors, CommandThatCannotRunLeavesNoFile) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  auto trace = tmp.path("t.vmt");
+  expect_one_line_error(run({vmatrace(), "-o", trace, "--", "/no/such/program"}), 1,
+                        "cannot run the command: No such file or directory");
+  EXPECT_FALSE(exists(trace));
+  EXPECT_TRUE(attached_vmatrace_programs().empty());
+}
+
+TEST(Errors, CheckDescribesThisKernel) {
+  REQUIRE_ROOT();
+  auto r = run({vmatrace(), "check"});
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("perf sw events page-faults-min/-maj"), std::string::npos);
+  EXPECT_NE(r.out.find("vmatrace can trace here"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace e2e

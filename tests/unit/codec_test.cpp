@@ -1,0 +1,142 @@
+#include "record/codec.h"
+
+#include <gtest/gtest.h>
+
+#include "events/abi.h"
+
+namespace vmatrace {
+namespace {
+
+std::vector<Event> sample_events() {
+  std::vector<Event> v;
+  Event s;
+  s.kind = Kind::Syscall;
+  s.ts = 1000000000123;
+  s.pid = 100;
+  s.tid = 101;
+  s.sc = VT_SC_MMAP;
+  s.duration_ns = 777;
+  s.ret = 0x7f0000001000;
+  s.args = {0, 4096, 3, 0x22, static_cast<uint64_t>(-1), 0};
+  v.push_back(s);
+  Event err = s;
+  err.ts += 5;
+  err.sc = VT_SC_MPROTECT;
+  err.ret = -12;
+  v.push_back(err);
+  Event f;
+  f.kind = Kind::Fault;
+  f.ts = s.ts - 50;  // ring order is not strictly time order across CPUs
+  f.pid = 100;
+  f.tid = 101;
+  f.addr = 0x7f0000001008;
+  f.ip = 0x55550000abcd;
+  f.latency_ns = 12000;
+  f.error_code = VT_PF_WRITE | VT_PF_USER;
+  f.fault_flags = VT_FAULT_MAJOR;
+  v.push_back(f);
+  Event f2 = f;
+  f2.addr -= 0x100000;  // address going down: negative delta
+  f2.tid = 102;
+  f2.fault_flags = VT_FAULT_INCOMPLETE;
+  v.push_back(f2);
+  Event vm;
+  vm.kind = Kind::Vma;
+  vm.ts = s.ts + 9;
+  vm.pid = 100;
+  vm.tid = 102;
+  vm.vma = {0x7f0000000000, 0x7f0000010000, 0x75, 2, 1234567, (8u << 20) | 1, VT_PATH_FILE | VT_PATH_DELETED,
+            VT_VMA_MAPPED, "/usr/lib/libc.so.6"};
+  v.push_back(vm);
+  Event ex;
+  ex.kind = Kind::Exec;
+  ex.ts = s.ts + 10;
+  ex.pid = 100;
+  ex.tid = 100;
+  ex.old_tid = 102;
+  ex.filename = "/bin/true";
+  v.push_back(ex);
+  Event fk;
+  fk.kind = Kind::Fork;
+  fk.ts = s.ts + 11;
+  fk.pid = 100;
+  fk.tid = 100;
+  fk.child_pid = 200;
+  fk.child_tid = 200;
+  v.push_back(fk);
+  Event xt;
+  xt.kind = Kind::Exit;
+  xt.ts = s.ts + 12;
+  xt.pid = 100;
+  xt.tid = 100;
+  xt.exit_code = 0x700;
+  xt.exit_flags = VT_EXIT_GROUP_DEAD;
+  v.push_back(xt);
+  Event st;
+  st.kind = Kind::Stats;
+  st.ts = s.ts + 13;
+  st.pid = 0;
+  st.tid = 0;
+  st.lost.by_reason = {1, 2, 0, 0, 5, 0, 0, 7};
+  st.final_stats = true;
+  v.push_back(st);
+  return v;
+}
+
+TEST(Codec, RoundTripsEveryKind) {
+  auto events = sample_events();
+  std::string buf;
+  ChunkEncoder enc;
+  for (const auto& e : events) enc.encode(e, &buf);
+  ChunkDecoder dec(reinterpret_cast<const uint8_t*>(buf.data()), buf.size());
+  for (const auto& want : events) {
+    auto got = dec.next();
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(*got, want) << "kind " << static_cast<int>(want.kind);
+  }
+  EXPECT_TRUE(dec.done());
+}
+
+TEST(Codec, SequentialFaultsCostAtMostElevenBytesBeforeCompression) {
+  std::string buf;
+  ChunkEncoder enc;
+  Event f;
+  f.kind = Kind::Fault;
+  f.pid = f.tid = 4242;
+  f.ip = 0x555555554000;
+  f.error_code = VT_PF_WRITE | VT_PF_USER;
+  const int n = 10000;
+  for (int i = 0; i < n; i++) {
+    f.ts = 1000000000000ULL + static_cast<uint64_t>(i) * 12000;
+    f.addr = 0x7f1234560000ULL + static_cast<uint64_t>(i) * 4096;
+    f.latency_ns = 11000 + (i % 500);
+    enc.encode(f, &buf);
+  }
+  EXPECT_LE(buf.size(), static_cast<size_t>(n) * 11);
+}
+
+TEST(Codec, RejectsTruncatedRecords) {
+  auto events = sample_events();
+  for (const auto& e : events) {
+    std::string buf;
+    ChunkEncoder enc;
+    enc.encode(e, &buf);
+    for (size_t cut = 0; cut < buf.size(); cut++) {
+      ChunkDecoder dec(reinterpret_cast<const uint8_t*>(buf.data()), cut);
+      auto got = dec.next();
+      EXPECT_FALSE(got.has_value()) << "kind " << static_cast<int>(e.kind) << " cut at " << cut;
+    }
+  }
+}
+
+TEST(Codec, RejectsUnknownKindAndSameTidWithoutTid) {
+  const uint8_t bad_kind[] = {0x0e, 0x00};
+  ChunkDecoder d1(bad_kind, sizeof(bad_kind));
+  EXPECT_FALSE(d1.next().has_value());
+  const uint8_t same_tid_first[] = {0x12, 0x00, 0, 0, 0, 0};
+  ChunkDecoder d2(same_tid_first, sizeof(same_tid_first));
+  EXPECT_FALSE(d2.next().has_value());
+}
+
+}  // namespace
+}  // namespace vmatrace

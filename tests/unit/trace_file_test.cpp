@@ -1,0 +1,239 @@
+#include "record/trace_file.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iterator>
+
+#include "events/abi.h"
+
+namespace vmatrace {
+namespace {
+
+class TraceFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/vmatrace-unit-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/t.vmt";
+  }
+  void TearDown() override {
+    unlink(path_.c_str());
+    rmdir(dir_.c_str());
+  }
+
+  TraceMeta meta() const {
+    TraceMeta m;
+    m.vmatrace_version = "test";
+    m.kernel_release = "6.18-test";
+    m.hostname = "host";
+    m.clock_monotonic_ns = 1000;
+    m.target_pid = 4242;
+    m.command = {"/bin/x", "arg with space"};
+    m.maps_at_attach = "00400000-00401000 r-xp 00000000 fe:00 1 /bin/x\n";
+    return m;
+  }
+
+  static Event fault(uint64_t i) {
+    Event e;
+    e.kind = Kind::Fault;
+    e.ts = 2000 + i * 10;
+    e.pid = 4242;
+    e.tid = 4242 + static_cast<uint32_t>(i % 3);
+    e.addr = 0x7f0000000000 + i * 4096;
+    e.ip = 0x401000;
+    e.latency_ns = static_cast<uint32_t>(i);
+    e.error_code = VT_PF_USER | VT_PF_WRITE;
+    return e;
+  }
+
+  // Writes n faults in chunks of per_chunk and returns them.
+  std::vector<Event> write_trace(int n, int per_chunk, bool finish) {
+    auto w = TraceWriter::create(path_);
+    EXPECT_TRUE(w) << w.error();
+    EXPECT_TRUE((*w)->write_header(meta()));
+    EXPECT_TRUE((*w)->publish());
+    std::vector<Event> out;
+    for (int i = 0; i < n; i++) {
+      out.push_back(fault(static_cast<uint64_t>(i)));
+      EXPECT_TRUE((*w)->append(out.back()));
+      if ((i + 1) % per_chunk == 0) EXPECT_TRUE((*w)->flush());
+    }
+    if (finish) {
+      LostCounts lost;
+      lost.by_reason = {0, 4, 0, 0, 0, 0, 0, 0};
+      EXPECT_TRUE((*w)->finish(lost));
+    } else {
+      EXPECT_TRUE((*w)->flush());
+    }
+    return out;
+  }
+
+  std::vector<Event> read_all(ReadSummary* sum) {
+    auto r = TraceReader::open(path_);
+    EXPECT_TRUE(r) << r.error();
+    std::vector<Event> got;
+    auto s = r->for_each([&](const Event& e) {
+      if (e.kind != Kind::Stats) got.push_back(e);
+    });
+    EXPECT_TRUE(s);
+    *sum = *s;
+    return got;
+  }
+
+  std::string bytes() const {
+    std::ifstream in(path_, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  void rewrite(const std::string& b) const {
+    std::ofstream out(path_, std::ios::binary | std::ios::trunc);
+    out << b;
+  }
+
+  std::string dir_, path_;
+};
+
+TEST_F(TraceFileTest, RoundTrip) {
+  auto written = write_trace(1000, 300, true);
+  auto r = TraceReader::open(path_);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->meta().command, meta().command);
+  EXPECT_EQ(r->meta().maps_at_attach, meta().maps_at_attach);
+  EXPECT_EQ(r->meta().target_pid, 4242u);
+  ReadSummary sum;
+  auto got = read_all(&sum);
+  EXPECT_EQ(got, written);
+  EXPECT_TRUE(sum.complete);
+  EXPECT_TRUE(sum.warning.empty());
+  EXPECT_EQ(sum.chunks, 4u);
+}
+
+TEST_F(TraceFileTest, AFaultCostsAtMostSixteenBytesOnDisk) {
+  auto w = TraceWriter::create(path_);
+  ASSERT_TRUE(w);
+  ASSERT_TRUE((*w)->write_header(meta()));
+  uint64_t header = (*w)->bytes_written();
+  const int n = 200000;
+  uint64_t seed = 12345;
+  for (int i = 0; i < n; i++) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;  // jittered, not compressible
+    Event e = fault(static_cast<uint64_t>(i));
+    e.ts = 1000000 + static_cast<uint64_t>(i) * 12000 + (seed >> 54);
+    e.latency_ns = 8000 + static_cast<uint32_t>((seed >> 40) & 0x3fff);
+    e.addr = 0x7f0000000000 + static_cast<uint64_t>(i) * 4096 + ((seed >> 20) & 0xfff);
+    ASSERT_TRUE((*w)->append(e));
+  }
+  ASSERT_TRUE((*w)->finish(LostCounts{}));
+  double per_fault = static_cast<double>((*w)->bytes_written() - header) / n;
+  EXPECT_LE(per_fault, 16.0);
+}
+
+TEST_F(TraceFileTest, CreatedPrivateEvenOverAnOpenFile) {
+  rewrite("old");
+  ASSERT_EQ(chmod(path_.c_str(), 0644), 0);
+  write_trace(1, 1, true);
+  struct stat st;
+  ASSERT_EQ(stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(TraceFileTest, CutShortReadsBackWholeChunks) {
+  auto written = write_trace(1000, 100, true);
+  std::string all = bytes();
+  // Cut in the middle of the 6th chunk: find where it starts by cutting progressively.
+  for (size_t cut : {all.size() - 1, all.size() / 2, all.size() / 3}) {
+    rewrite(all.substr(0, cut));
+    ReadSummary sum;
+    auto got = read_all(&sum);
+    EXPECT_FALSE(sum.complete);
+    EXPECT_NE(sum.warning.find("cut short"), std::string::npos) << sum.warning;
+    ASSERT_LE(got.size(), written.size());
+    EXPECT_EQ(got.size() % 100, 0u) << "only whole chunks";
+    EXPECT_TRUE(std::equal(got.begin(), got.end(), written.begin()));
+  }
+}
+
+TEST_F(TraceFileTest, CorruptChunkStopsThereWithAWarning) {
+  write_trace(300, 100, true);
+  std::string all = bytes();
+  all[all.size() - 10] ^= 0x55;  // inside the last chunk's payload
+  rewrite(all);
+  ReadSummary sum;
+  auto got = read_all(&sum);
+  EXPECT_NE(sum.warning.find("corrupt"), std::string::npos) << sum.warning;
+  EXPECT_FALSE(sum.complete);
+  EXPECT_EQ(got.size(), 300u);  // the final stats chunk is the damaged one
+}
+
+TEST_F(TraceFileTest, MissingEndRecordIsReported) {
+  write_trace(10, 5, false);
+  ReadSummary sum;
+  auto got = read_all(&sum);
+  EXPECT_EQ(got.size(), 10u);
+  EXPECT_FALSE(sum.complete);
+  EXPECT_NE(sum.warning.find("no end record"), std::string::npos);
+}
+
+TEST_F(TraceFileTest, NotATraceFile) {
+  rewrite("hello world, not a trace");
+  auto r = TraceReader::open(path_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().find("not a vmatrace trace file"), std::string::npos);
+}
+
+TEST_F(TraceFileTest, CorruptHeader) {
+  write_trace(1, 1, true);
+  std::string all = bytes();
+  all[20] ^= 1;  // inside the JSON meta
+  rewrite(all);
+  auto r = TraceReader::open(path_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().find("corrupt header"), std::string::npos);
+  rewrite(all.substr(0, 12));
+  r = TraceReader::open(path_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().find("cut short"), std::string::npos);
+}
+
+TEST_F(TraceFileTest, UnsupportedVersion) {
+  write_trace(1, 1, true);
+  std::string all = bytes();
+  all[8] = 99;
+  rewrite(all);
+  auto r = TraceReader::open(path_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().find("version 99"), std::string::npos);
+}
+
+TEST_F(TraceFileTest, MissingFile) {
+  auto r = TraceReader::open(dir_ + "/nope.vmt");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().find("cannot open"), std::string::npos);
+}
+
+TEST_F(TraceFileTest, UnpublishedFileLeavesAnExistingOneAlone) {
+  rewrite("precious");
+  {
+    auto w = TraceWriter::create(path_);
+    ASSERT_TRUE(w);
+    ASSERT_TRUE((*w)->write_header(meta()));
+    (*w)->discard();
+  }
+  EXPECT_EQ(bytes(), "precious");
+  EXPECT_EQ(rmdir(dir_.c_str()), -1) << "only t.vmt is left in the directory";
+  unlink(path_.c_str());
+  EXPECT_EQ(rmdir(dir_.c_str()), 0) << "no temporary file left behind";
+  mkdir(dir_.c_str(), 0700);
+}
+
+TEST_F(TraceFileTest, UnwritablePath) {
+  auto w = TraceWriter::create(dir_ + "/no/such/dir/t.vmt");
+  ASSERT_FALSE(w);
+  EXPECT_NE(w.error().find("cannot create"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vmatrace
