@@ -76,6 +76,22 @@ Features probe_features() {
   return f;
 }
 
+const std::vector<std::string>& optional_feature_names() {
+  static const std::vector<std::string> kNames = {"find_vma", "probe_read", "task_storage",
+                                                  "fault_tracepoints"};
+  return kNames;
+}
+
+bool disable_feature(Features* f, const std::string& name) {
+  bool* flag = name == "find_vma"            ? &f->find_vma
+               : name == "probe_read"        ? &f->probe_read
+               : name == "task_storage"      ? &f->task_storage
+               : name == "fault_tracepoints" ? &f->fault_tracepoints
+                                             : nullptr;
+  if (flag) *flag = false;
+  return flag != nullptr;
+}
+
 std::vector<FeatureLine> describe(const Features& f) {
   return {
       {"root", f.is_root, "needed to load BPF programs"},

@@ -25,6 +25,12 @@ struct Features {
 
 Features probe_features();
 
+// Names of the optional features (find_vma, probe_read, task_storage,
+// fault_tracepoints), for --without: run as if this kernel lacked them, to
+// see, and test, what vmatrace does on such a kernel.
+const std::vector<std::string>& optional_feature_names();
+bool disable_feature(Features* f, const std::string& name);
+
 struct FeatureLine {
   std::string name;
   bool present;

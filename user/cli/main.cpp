@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "bpf/features.h"
 #include "bpf/libbpf_log.h"
 #include "cli/commands.h"
 #include "record/recorder.h"
@@ -28,6 +29,10 @@ int main(int argc, char** argv) {
   app.add_option("-b,--buffer-mb", rec.ringbuf_mb, "ring buffer size in MiB, a power of two")
       ->check(CLI::Range(1, 1024));
   app.add_flag("-v,--verbose", verbose, "show libbpf's log");
+  app.add_option("--without", rec.without,
+                 "act as if the kernel lacked this optional feature (see `vmatrace check`)")
+      ->check(CLI::IsMember(optional_feature_names()))
+      ->delimiter(',');
   app.add_option("command", rec.command, "command to run under tracing (after --)");
 
   ReportOptions rep;

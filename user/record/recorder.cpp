@@ -74,12 +74,31 @@ class Recording {
   Status write_status_ = Ok{};
 };
 
+// Where BPF could not read names (lockdown=confidentiality), ask /proc while
+// the mapping most likely still exists.
+void fill_names_from_proc(Event* e) {
+  if (e->kind == Kind::Vma && (e->vma.path_flags & VT_PATH_UNKNOWN)) {
+    std::string path = proc_mapped_path(static_cast<pid_t>(e->pid), e->vma.start, e->vma.ino);
+    const std::string deleted = " (deleted)";
+    if (path.empty()) return;
+    if (path.size() > deleted.size() && path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0) {
+      path.resize(path.size() - deleted.size());
+      e->vma.path_flags |= VT_PATH_DELETED;
+    }
+    e->vma.path = path;
+    e->vma.path_flags &= ~VT_PATH_UNKNOWN;
+  } else if (e->kind == Kind::Exec && e->filename.empty()) {
+    e->filename = proc_exe(static_cast<pid_t>(e->pid));
+  }
+}
+
 void Recording::on_record(const void* data, size_t size) {
   auto e = decode_record(data, size);
   if (!e) {
     malformed_++;
     return;
   }
+  fill_names_from_proc(&*e);
   summary_.add(*e);
   if (e->kind == Kind::Exit && (e->exit_flags & VT_EXIT_GROUP_DEAD) &&
       e->pid == static_cast<uint32_t>(target_))
@@ -107,6 +126,8 @@ TraceMeta Recording::make_meta() const {
 
 Status Recording::setup() {
   features_ = probe_features();
+  for (const auto& name : opts_.without)
+    if (!disable_feature(&features_, name)) return make_error("unknown feature for --without: " + name);
   if (auto why = missing_requirement(features_); !why.empty()) return make_error(why);
   if (opts_.pid > 0 && !process_alive(opts_.pid))
     return make_error("no such process: " + std::to_string(opts_.pid));

@@ -17,6 +17,7 @@ struct RecordOptions {
   double duration_s = 0;
   bool follow_children = false;
   size_t ringbuf_mb = 64;
+  std::vector<std::string> without;  // optional kernel features to act as if missing
 };
 
 // Returns the process exit code: the command's own with `--`, else 0.

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -39,6 +40,30 @@ bool process_alive(pid_t pid) {
   return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z' &&
          line[close + 2] != 'X';
 }
+
+namespace {
+
+std::string read_link(const std::string& path) {
+  char buf[4096];
+  ssize_t n = readlink(path.c_str(), buf, sizeof(buf) - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+}  // namespace
+
+std::string proc_mapped_path(pid_t pid, uint64_t addr, uint64_t ino) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
+  std::string line;
+  while (std::getline(in, line)) {
+    unsigned long start, end, inode;
+    int name_at = 0;
+    if (sscanf(line.c_str(), "%lx-%lx %*s %*s %*s %lu %n", &start, &end, &inode, &name_at) < 3) continue;
+    if (addr >= start && addr < end && inode == ino && name_at > 0) return line.substr(static_cast<size_t>(name_at));
+  }
+  return "";
+}
+
+std::string proc_exe(pid_t pid) { return read_link("/proc/" + std::to_string(pid) + "/exe"); }
 
 Result<GatedChild> GatedChild::spawn(const std::vector<std::string>& argv) {
   int gate[2], err[2];

@@ -15,6 +15,10 @@ namespace vmatrace {
 Result<std::string> read_proc_maps(pid_t pid);
 std::vector<std::string> read_proc_cmdline(pid_t pid);
 bool process_alive(pid_t pid);
+// What /proc/PID/maps names the file mapping of inode ino around addr: for
+// kernels where BPF may not read paths. "" if it is gone.
+std::string proc_mapped_path(pid_t pid, uint64_t addr, uint64_t ino);
+std::string proc_exe(pid_t pid);
 
 // A forked child that waits before exec until release() says tracing is on.
 class GatedChild {

@@ -65,10 +65,14 @@ std::string EventPrinter::text_line(const Event& e, const VmaInfo* vma) const {
       return s;
     }
     case Kind::Fault: {
-      s += "fault " + hex_addr(e.addr) + " ip=" + hex_addr(e.ip) + " ";
-      s += fault_access(e.error_code);
+      bool entry_seen = !(e.fault_flags & VT_FAULT_NO_ENTRY);
+      s += "fault " + hex_addr(e.addr) + " ip=" + hex_addr(e.ip);
+      if (entry_seen) {
+        s += " ";
+        s += fault_access(e.error_code);
+      }
       s += (e.fault_flags & VT_FAULT_MAJOR) ? " major" : " minor";
-      s += (e.error_code & VT_PF_PROT) ? " protection" : " not-present";
+      if (entry_seen) s += (e.error_code & VT_PF_PROT) ? " protection" : " not-present";
       if (e.fault_flags & VT_FAULT_KERNEL) s += " in-kernel";
       if (e.fault_flags & VT_FAULT_INCOMPLETE)
         s += " incomplete";
@@ -112,13 +116,18 @@ std::string EventPrinter::json_line(const Event& e, const VmaInfo* vma) const {
     case Kind::Fault:
       j["addr"] = e.addr;
       j["ip"] = e.ip;
-      j["access"] = fault_access(e.error_code);
+      // Without the entry tracepoint the error code, hence the access, is unknown.
+      if (e.fault_flags & VT_FAULT_NO_ENTRY) {
+        j["access"] = "unknown";
+      } else {
+        j["access"] = fault_access(e.error_code);
+        j["protection"] = (e.error_code & VT_PF_PROT) != 0;
+      }
       j["major"] = (e.fault_flags & VT_FAULT_MAJOR) != 0;
-      j["protection"] = (e.error_code & VT_PF_PROT) != 0;
       j["in_kernel"] = (e.fault_flags & VT_FAULT_KERNEL) != 0;
       j["complete"] = (e.fault_flags & VT_FAULT_INCOMPLETE) == 0;
       if (!(e.fault_flags & (VT_FAULT_INCOMPLETE | VT_FAULT_NO_ENTRY))) j["latency_ns"] = e.latency_ns;
-      j["error_code"] = e.error_code;
+      if (!(e.fault_flags & VT_FAULT_NO_ENTRY)) j["error_code"] = e.error_code;
       break;
     case Kind::Vma:
       j["vma"] = vma_json(e.vma);

@@ -56,7 +56,9 @@ void Summary::add(const Event& e) {
     major_++;
   else
     minor_++;
-  if (e.error_code & VT_PF_INSTR)
+  if (e.fault_flags & VT_FAULT_NO_ENTRY)
+    unknown_access_++;
+  else if (e.error_code & VT_PF_INSTR)
     exec_++;
   else if (e.error_code & VT_PF_WRITE)
     write_++;
@@ -110,6 +112,7 @@ nlohmann::ordered_json Summary::to_json(const TraceMeta& meta, const ReadSummary
                  {"read", read_},
                  {"write", write_},
                  {"exec", exec_},
+                 {"unknown_access", unknown_access_},
                  {"protection", protection_},
                  {"in_kernel", in_kernel_},
                  {"incomplete", incomplete_},
@@ -152,9 +155,10 @@ std::string Summary::to_text(const TraceMeta& meta, const ReadSummary& read,
   auto lat = latency();
   snprintf(buf, sizeof(buf),
            "\nfaults: %" PRIu64 " (minor %" PRIu64 ", major %" PRIu64 ")\n"
-           "  access: read %" PRIu64 ", write %" PRIu64 ", exec %" PRIu64 "; protection %" PRIu64
-           ", in kernel %" PRIu64 ", incomplete %" PRIu64 "\n",
-           minor_ + major_, minor_, major_, read_, write_, exec_, protection_, in_kernel_, incomplete_);
+           "  access: read %" PRIu64 ", write %" PRIu64 ", exec %" PRIu64 ", unknown %" PRIu64
+           "; protection %" PRIu64 ", in kernel %" PRIu64 ", incomplete %" PRIu64 "\n",
+           minor_ + major_, minor_, major_, read_, write_, exec_, unknown_access_, protection_,
+           in_kernel_, incomplete_);
   os << buf;
   if (lat.samples)
     os << "  latency: p50 " << format_duration(lat.p50) << ", p90 " << format_duration(lat.p90)
