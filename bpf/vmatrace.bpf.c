@@ -113,6 +113,8 @@ static __always_inline bool is_target(__u32 tgid)
 	return state && *state == TARGET_TRACED;
 }
 
+/* Only traced threads ever get a thread_state, so finding one also answers
+ * "is this thread traced?" without the targets hash lookup on hot paths. */
 static __always_inline struct thread_state *thread_state(bool create)
 {
 	struct thread_state *t, zero = {};
@@ -349,7 +351,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	struct vt_syscall_event *e;
 	__u64 now, dur;
 
-	if (!syscall_of(regs->orig_ax) || !is_target(bpf_get_current_pid_tgid() >> 32))
+	if (!syscall_of(regs->orig_ax))
 		return 0;
 	t = thread_state(false);
 	if (!t || !t->sc.ts)
@@ -415,15 +417,17 @@ static __always_inline void close_pending(struct pending_fault *p, __u64 now)
 static __always_inline void fault_entry(unsigned long address, unsigned long ip,
 					unsigned long error_code, __u16 flags)
 {
-	struct thread_state *t;
+	struct thread_state *t = thread_state(false);
 	__u64 now;
 
-	if (!is_target(bpf_get_current_pid_tgid() >> 32))
-		return;
-	t = thread_state(true);
 	if (!t) {
-		count_lost(VT_LOST_FAULT_MAP_FULL);
-		return;
+		if (!is_target(bpf_get_current_pid_tgid() >> 32))
+			return;
+		t = thread_state(true);
+		if (!t) {
+			count_lost(VT_LOST_FAULT_MAP_FULL);
+			return;
+		}
 	}
 	now = bpf_ktime_get_ns();
 	close_pending(&t->pf, now);
@@ -460,13 +464,12 @@ int BPF_PROG(on_pf_kernel, unsigned long address, struct pt_regs *regs, unsigned
 static __always_inline int fault_done(struct bpf_perf_event_data *ctx, __u16 flags)
 {
 	struct pending_fault none = {};
-	struct thread_state *t;
+	struct thread_state *t = thread_state(false);
 	__u64 now, addr = ctx->addr;
 
-	if (!is_target(bpf_get_current_pid_tgid() >> 32))
+	if (!t && !is_target(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	now = bpf_ktime_get_ns();
-	t = thread_state(false);
 	if (t && t->pf.ts && (t->pf.addr >> 12) == (addr >> 12)) {
 		emit_fault(&t->pf, addr, flags, now);
 		t->pf.ts = 0;
