@@ -24,6 +24,19 @@ const volatile bool have_find_vma = true;   /* bpf_find_vma, 5.17+ */
 const volatile bool have_probe_read = true; /* refused under lockdown=confidentiality */
 const volatile bool have_task_pt_regs = true; /* 5.15+ */
 const volatile bool use_task_storage = true; /* task storage in perf_event programs */
+const volatile bool have_vma_iter = true;    /* bpf_iter_task_vma_* kfuncs, 6.7+ */
+const volatile bool have_task_from_pid = true; /* bpf_task_from_pid kfunc, 6.2+ */
+const volatile bool have_special_names = true; /* special_mapping_name resolved from kallsyms */
+const volatile __u32 self_tgid = 0;
+
+extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task,
+				 __u64 addr) __ksym __weak;
+extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __ksym __weak;
+extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __ksym __weak;
+extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym __weak;
+extern void bpf_task_release(struct task_struct *p) __ksym __weak;
+/* vm_ops->name of special mappings ([vdso], [vvar], [uprobes], ...) */
+extern const void special_mapping_name __ksym __weak;
 const volatile __u64 wakeup_bytes = 256 * 1024;
 const volatile __u64 fault_shed_bytes = 12 << 20;
 
@@ -174,11 +187,51 @@ static __always_inline __u16 syscall_of(long nr)
 	case 325: return VT_SC_MLOCK2;
 	case 329: return VT_SC_PKEY_MPROTECT;
 	case 462: return VT_SC_MSEAL;
+	case 82:  /* rename */
+	case 87:  /* unlink */
+	case 263: /* unlinkat */
+	case 264: /* renameat */
+	case 316: /* renameat2 */
+		return VT_SC_PATH_CHANGE;
 	default: return 0;
 	}
 }
 
 #define PR_SET_VMA 0x53564d41
+
+/* What to snapshot; a struct because BPF functions take at most 5 arguments. */
+struct snap_req {
+	__u64 lo;
+	__u64 hi;
+	__u64 ts;
+	__u32 owner;
+	__u16 reason;
+	__u16 sc;
+};
+
+static __noinline void snapshot(struct task_struct *task, const struct snap_req *req);
+
+static __always_inline void snapshot_range(struct task_struct *task, __u32 owner, __u64 lo, __u64 hi,
+					   __u16 reason, __u16 sc, __u64 ts)
+{
+	struct snap_req req = {.lo = lo, .hi = hi, .ts = ts, .owner = owner, .reason = reason, .sc = sc};
+
+	snapshot(task, &req);
+}
+
+/* vmatrace asked for the whole address space of pid, in order with its events. */
+static __always_inline void seed(__u64 pid)
+{
+	struct task_struct *task;
+
+	if (!have_vma_iter || !have_task_from_pid)
+		return;
+	task = bpf_task_from_pid(pid);
+	if (!task)
+		return;
+	snapshot_range(task, pid, 0, ~0ULL, VT_SNAP_SEED, 0, bpf_ktime_get_ns());
+	bpf_task_release(task);
+}
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
@@ -186,7 +239,14 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	__u16 sc = syscall_of(id);
 	struct thread_state *t;
 
-	if (!sc || !is_target(bpf_get_current_pid_tgid() >> 32))
+	if (!sc)
+		return 0;
+	if (sc == VT_SC_MADVISE && regs->di == VT_SEED_MAGIC &&
+	    (bpf_get_current_pid_tgid() >> 32) == self_tgid) {
+		seed(regs->si);
+		return 0;
+	}
+	if (!is_target(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	if (sc == VT_SC_PRCTL && regs->di != PR_SET_VMA)
 		return 0;
@@ -203,6 +263,13 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	t->sc.args[5] = regs->r9;
 	t->sc.sc = sc;
 	t->sc.ts = bpf_ktime_get_ns();
+	/* brk has one argument: keep the old break where a second would be, so
+	 * that a shrink's snapshot at exit can reach the end of the old heap. */
+	if (sc == VT_SC_BRK) {
+		struct mm_struct *mm = bpf_get_current_task_btf()->mm;
+
+		t->sc.args[1] = mm ? mm->brk : 0;
+	}
 	return 0;
 }
 
@@ -278,19 +345,10 @@ static __always_inline void read_path(struct vt_vma_event *e, struct file *file)
 	e->path_flags |= w.flags;
 }
 
-/* bpf_find_vma callback. Its ctx must live on the stack, so it fetches the
- * per-CPU scratch itself (same CPU: tracing programs run with migration off). */
-static long fill_vma(struct task_struct *task, struct vm_area_struct *vma, void *ctx)
+/* Fills e (path included) from vma, as /proc/PID/maps will show it. */
+static __always_inline void fill_vma_record(struct vt_vma_event *e, struct vm_area_struct *vma)
 {
-	__u32 zero = 0;
-	struct vma_scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
 	struct file *file = vma->vm_file;
-	struct vt_vma_event *e;
-
-	if (!sc)
-		return 0;
-	e = &sc->ev;
-	*(bool *)ctx = true;
 
 	e->start = vma->vm_start;
 	e->end = vma->vm_end;
@@ -300,28 +358,71 @@ static long fill_vma(struct task_struct *task, struct vm_area_struct *vma, void 
 	e->path_flags = 0;
 	e->ino = 0;
 	e->dev = 0;
-	if (!file)
-		return 0;
+	if (!file) {
+		const struct vm_operations_struct *ops = vma->vm_ops;
+		long n;
+
+		if (!have_special_names || !have_probe_read || !ops ||
+		    (void *)ops->name != (void *)&special_mapping_name)
+			return;
+		n = bpf_probe_read_kernel_str(e->path, sizeof(e->path),
+					      ((struct vm_special_mapping *)vma->vm_private_data)->name);
+		if (n > 0) {
+			e->path_len = n;
+			e->path_flags = VT_PATH_SPECIAL;
+		}
+		return;
+	}
 	e->path_flags = VT_PATH_FILE;
 	e->ino = file->f_inode->i_ino;
 	e->dev = file->f_inode->i_sb->s_dev;
 	if (!have_probe_read) {
 		e->path_flags |= VT_PATH_UNKNOWN;
-		return 0;
+		return;
 	}
 	struct dentry *d = file->f_path.dentry;
 	if (!d->d_hash.pprev && d->d_parent != d)
 		e->path_flags |= VT_PATH_DELETED;
 	read_path(e, file);
+}
+
+/* VMA records carry only the bytes of path they use: most VMAs have none. */
+static __always_inline __u32 vma_record_size(const struct vt_vma_event *e)
+{
+	__u32 n = e->path_len;
+
+	if (n > VT_PATH_MAX)
+		n = VT_PATH_MAX;
+	return (__builtin_offsetof(struct vt_vma_event, path) + n + 7) & ~7U;
+}
+
+static __always_inline struct vt_vma_event *vma_scratch(void)
+{
+	__u32 zero = 0;
+	struct vma_scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
+
+	return sc ? &sc->ev : NULL;
+}
+
+/* bpf_find_vma callback. Its ctx must live on the stack, so it fetches the
+ * per-CPU scratch itself (same CPU: tracing programs run with migration off). */
+static long fill_vma(struct task_struct *task, struct vm_area_struct *vma, void *ctx)
+{
+	struct vt_vma_event *e = vma_scratch();
+
+	if (!e)
+		return 0;
+	*(bool *)ctx = true;
+	fill_vma_record(e, vma);
 	return 0;
 }
 
 /* Emit the VMA that contains addr, as the kernel holds it now. */
 static __always_inline void emit_vma(__u64 addr, __u16 reason, __u64 ts)
 {
-	__u32 zero = 0;
-	struct vma_scratch *sc;
+	struct vt_vma_event *e;
 	bool found = false;
+	__u32 size;
 	long err;
 
 	if (!have_find_vma)
@@ -329,13 +430,169 @@ static __always_inline void emit_vma(__u64 addr, __u16 reason, __u64 ts)
 	err = bpf_find_vma(bpf_get_current_task_btf(), addr, fill_vma, &found, 0);
 	if (err == -16 /* EBUSY */)
 		count_lost(VT_LOST_VMA_BUSY);
-	sc = bpf_map_lookup_elem(&scratch, &zero);
-	if (err || !found || !sc)
+	e = vma_scratch();
+	if (err || !found || !e)
 		return;
-	fill_hdr(&sc->ev.hdr, VT_EV_VMA, sizeof(sc->ev), ts);
-	sc->ev.reason = reason;
-	if (bpf_ringbuf_output(&events, &sc->ev, sizeof(sc->ev), wake_flags()))
+	size = vma_record_size(e);
+	fill_hdr(&e->hdr, VT_EV_VMA, size, ts);
+	e->reason = reason;
+	if (bpf_ringbuf_output(&events, e, size, wake_flags()))
 		count_lost(VT_LOST_RINGBUF_VMA);
+}
+
+#define PAGE_SIZE_ 4096ULL
+#define SNAP_ATTEMPTS 64
+
+/*
+ * Emits every VMA of task overlapping the bytes [lo, hi], then the snapshot
+ * record, all while the iterator holds mmap_lock. bpf_iter_task_vma_new only
+ * try-locks: another thread changing its mappings makes it fail with EBUSY,
+ * so it is tried again a bounded number of times.
+ */
+static __noinline void snapshot(struct task_struct *task, const struct snap_req *req)
+{
+	__u64 lo = req->lo, hi = req->hi, ts = req->ts;
+	__u32 owner = req->owner;
+	struct bpf_iter_task_vma it;
+	struct vm_area_struct *vma;
+	struct vt_snapshot_event *s;
+	struct mm_struct *mm = task->mm;
+	struct vt_vma_event *e;
+	__u32 count = 0;
+	long err;
+
+	if (!mm)
+		return;
+	/* new() leaves an iterator to destroy whether or not it succeeded. */
+	err = bpf_iter_task_vma_new(&it, task, lo);
+	for (int i = 1; i < SNAP_ATTEMPTS && err == -16; i++) {
+		bpf_iter_task_vma_destroy(&it);
+		err = bpf_iter_task_vma_new(&it, task, lo);
+	}
+	if (!err) {
+		while ((vma = bpf_iter_task_vma_next(&it))) {
+			if (vma->vm_start > hi)
+				break;
+			e = vma_scratch();
+			if (!e)
+				break;
+			fill_vma_record(e, vma);
+			__u32 size = vma_record_size(e);
+
+			fill_hdr(&e->hdr, VT_EV_VMA, size, ts);
+			e->hdr.pid = owner;
+			e->reason = VT_VMA_SNAPSHOT;
+			if (bpf_ringbuf_output(&events, e, size, 0)) {
+				count_lost(VT_LOST_RINGBUF_VMA);
+				err = -28; /* ENOSPC: the consumer must not trust this range */
+			}
+			count++;
+		}
+	} else {
+		count_lost(VT_LOST_VMA_BUSY);
+	}
+	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
+	if (s) {
+		fill_hdr(&s->hdr, VT_EV_SNAPSHOT, sizeof(*s), ts);
+		s->hdr.pid = owner;
+		s->mm = (__u64)mm;
+		s->lo = lo;
+		s->hi = hi;
+		s->start_brk = mm->start_brk;
+		s->brk = mm->brk;
+		s->start_stack = mm->start_stack;
+		s->count = count;
+		s->status = err;
+		s->reason = req->reason;
+		s->sc = req->sc;
+		s->_pad = 0;
+		bpf_ringbuf_submit(s, wake_flags());
+	} else {
+		count_lost(VT_LOST_RINGBUF_SNAPSHOT);
+	}
+	bpf_iter_task_vma_destroy(&it);
+}
+
+static __always_inline __u64 page_down(__u64 a)
+{
+	return a & ~(PAGE_SIZE_ - 1);
+}
+
+/* The page-aligned end of [a, a + len), saturating. As a snapshot's inclusive
+ * hi it also takes in a right neighbour the change may have merged with. */
+static __always_inline __u64 right_edge(__u64 a, __u64 len)
+{
+	__u64 end = a + len;
+
+	if (end < a)
+		return ~0ULL;
+	end = (end + PAGE_SIZE_ - 1) & ~(PAGE_SIZE_ - 1);
+	return end ? end : ~0ULL;
+}
+
+/* One page below: the left neighbour a change may have merged with. */
+static __always_inline __u64 below(__u64 a)
+{
+	a = page_down(a);
+	return a ? a - 1 : 0;
+}
+
+/* The kernel's VMAs where a syscall may have changed them: one range, or two
+ * for a moving mremap. */
+static __always_inline void snapshot_after(const struct inflight_syscall *s, long ret, __u64 ts)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 owner = bpf_get_current_pid_tgid() >> 32;
+	const __u64 *a = s->args;
+	struct mm_struct *mm = task->mm;
+	__u64 lo = 0, hi = ~0ULL;
+
+	switch (s->sc) {
+	case VT_SC_MMAP:
+		if (ret >= 0) {
+			lo = below(ret);
+			hi = right_edge(ret, a[1]);
+		} else if (a[3] & 0x10) { /* MAP_FIXED: a failure may have unmapped */
+			lo = below(a[0]);
+			hi = right_edge(a[0], a[1]);
+		} else {
+			return;
+		}
+		break;
+	case VT_SC_MREMAP:
+		if (ret >= 0 && (__u64)ret != a[0])
+			snapshot_range(task, owner, below(ret), right_edge(ret, a[2]), VT_SNAP_SYSCALL, s->sc, ts);
+		lo = below(a[0]);
+		hi = right_edge(a[0], a[1] > a[2] ? a[1] : a[2]);
+		break;
+	case VT_SC_SHMAT:
+		if (ret < 0)
+			return;
+		lo = below(ret);
+		hi = ret;
+		break;
+	case VT_SC_BRK: /* a[1]: the break before the call (see on_sys_enter) */
+		if (!mm)
+			return;
+		hi = a[0] > mm->brk ? a[0] : mm->brk;
+		hi = a[1] > hi ? a[1] : hi;
+		lo = below(mm->start_brk);
+		hi = right_edge(mm->start_brk, hi > mm->start_brk ? hi - mm->start_brk : 0);
+		break;
+	case VT_SC_MLOCKALL:
+	case VT_SC_MUNLOCKALL:
+	case VT_SC_SHMDT: /* the segment's size is not in the arguments */
+		break;
+	case VT_SC_PRCTL: /* PR_SET_VMA: option, attr, addr, size, name */
+		lo = below(a[2]);
+		hi = right_edge(a[2], a[3]);
+		break;
+	default: /* addr, len first: munmap, mprotect, madvise, mlock*, munlock, mseal */
+		lo = below(a[0]);
+		hi = right_edge(a[0], a[1]);
+		break;
+	}
+	snapshot_range(task, owner, lo, hi, VT_SNAP_SYSCALL, s->sc, ts);
 }
 
 static __always_inline bool maps_new_range(__u16 sc)
@@ -358,8 +615,17 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	s = &t->sc;
 	now = bpf_ktime_get_ns();
-	/* The VMA record goes first so that the syscall line can carry its file. */
-	if (maps_new_range(s->sc) && ret >= 0)
+	if (s->sc == VT_SC_PATH_CHANGE) {
+		if (ret == 0 && have_vma_iter)
+			snapshot_range(bpf_get_current_task_btf(), bpf_get_current_pid_tgid() >> 32, 0, ~0ULL,
+				       VT_SNAP_SYSCALL, s->sc, now);
+		s->ts = 0;
+		return 0;
+	}
+	/* VMA records go first so that the syscall line can carry its file. */
+	if (have_vma_iter)
+		snapshot_after(s, ret, now);
+	else if (maps_new_range(s->sc) && ret >= 0)
 		emit_vma(ret, VT_VMA_MAPPED, now);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -519,8 +785,11 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 						   BPF_CORE_READ(bprm, filename));
 		e->filename_len = n > 0 ? n - 1 : 0;
 	}
+	e->mm = (__u64)p->mm;
 	if (bpf_ringbuf_output(&events, e, sizeof(*e), wake_flags()))
 		count_lost(VT_LOST_RINGBUF_TASK);
+	if (have_vma_iter)
+		snapshot_range(p, tgid, 0, ~0ULL, VT_SNAP_EXEC, 0, e->hdr.ts);
 	return 0;
 }
 
@@ -545,7 +814,10 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	e->child_tid = child->pid;
 	e->flags = thread ? VT_FORK_THREAD : 0;
 	e->_pad = 0;
+	e->child_mm = (__u64)child->mm;
 	bpf_ringbuf_submit(e, wake_flags());
+	if (!thread && follow_children && have_vma_iter && child->mm != parent->mm)
+		snapshot_range(child, child_pid, 0, ~0ULL, VT_SNAP_FORK, 0, bpf_ktime_get_ns());
 	return 0;
 }
 

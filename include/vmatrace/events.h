@@ -25,7 +25,8 @@ enum vt_kind {
 	VT_EV_EXEC = 4,    /* a traced process replaced its image */
 	VT_EV_FORK = 5,    /* a traced task created a process or thread */
 	VT_EV_EXIT = 6,    /* a traced task exited */
-	VT_EV_MAX = 7,
+	VT_EV_SNAPSHOT = 7, /* closes a run of VT_EV_VMA records: the kernel's VMAs in a range */
+	VT_EV_MAX = 8,
 };
 
 /* Address-space syscalls, numbered independently of any architecture. */
@@ -47,6 +48,9 @@ enum vt_syscall {
 	VT_SC_PRCTL,
 	VT_SC_MSEAL,
 	VT_SC_MAX,
+	/* unlink/rename by a target: no event of its own, but a snapshot, since
+	 * /proc/PID/maps prints a mapped file's current name and "(deleted)". */
+	VT_SC_PATH_CHANGE = 100,
 };
 
 /* Reasons an event was counted instead of delivered: index of vt_stats.lost. */
@@ -58,7 +62,8 @@ enum vt_lost_reason {
 	VT_LOST_FAULT_SHED,          /* fault dropped to keep room for VMA changes */
 	VT_LOST_SYSCALL_MAP_FULL,    /* too many syscalls in flight to remember args */
 	VT_LOST_FAULT_MAP_FULL,      /* too many faults in flight to time them */
-	VT_LOST_VMA_BUSY,            /* bpf_find_vma could not take mmap_lock */
+	VT_LOST_VMA_BUSY,            /* bpf_find_vma or the VMA iterator could not take mmap_lock */
+	VT_LOST_RINGBUF_SNAPSHOT,    /* ring buffer full: a snapshot's closing record */
 	VT_LOST_MAX,
 };
 
@@ -105,8 +110,8 @@ struct vt_fault_event {
 
 /* vt_vma_event.reason */
 enum vt_vma_reason {
-	VT_VMA_MAPPED = 1, /* the VMA an mmap/mremap/shmat returned */
-	VT_VMA_SEED = 2,
+	VT_VMA_MAPPED = 1,   /* the VMA an mmap/mremap/shmat returned (bpf_find_vma) */
+	VT_VMA_SNAPSHOT = 2, /* one VMA of a snapshot; a vt_snapshot_event follows */
 };
 
 /* vt_vma_event.path_flags */
@@ -114,6 +119,7 @@ enum vt_vma_reason {
 #define VT_PATH_DELETED 0x2   /* the file was unlinked */
 #define VT_PATH_TRUNCATED 0x4 /* deeper than VT_MAX_PATH_DEPTH or longer than VT_PATH_MAX */
 #define VT_PATH_UNKNOWN 0x8   /* this kernel would not let BPF read the name */
+#define VT_PATH_SPECIAL 0x10  /* no file: path is a special mapping's name, "[vdso]" */
 
 struct vt_vma_event {
 	struct vt_hdr hdr;
@@ -127,15 +133,53 @@ struct vt_vma_event {
 	__u16 path_len;  /* bytes used in path */
 	__u32 path_flags;
 	__u32 _pad;
-	/* Path components leaf first, each NUL terminated: "libc.so.6\0lib\0usr\0". */
+	/* Path components leaf first, each NUL terminated: "libc.so.6\0lib\0usr\0".
+	 * The record ends after path_len bytes (rounded up to 8): hdr.size. */
 	char path[VT_PATH_MAX];
 };
+
+/* vt_snapshot_event.reason */
+enum vt_snap_reason {
+	VT_SNAP_SYSCALL = 1, /* after an address-space syscall (vt_snapshot_event.sc) */
+	VT_SNAP_SEED = 2,    /* the whole address space when tracing starts */
+	VT_SNAP_EXEC = 3,    /* the whole new address space after exec */
+	VT_SNAP_FORK = 4,    /* the whole address space of a new child */
+};
+
+/*
+ * The kernel's VMAs overlapping the bytes [lo, hi] (hi inclusive), read under
+ * mmap_lock: the VT_EV_VMA records with reason VT_VMA_SNAPSHOT that the same
+ * thread (hdr.tid) emitted just before, count of them. hdr.pid is the process
+ * whose address space it is (not always the emitter's). Records of one
+ * snapshot are emitted while the lock is held, so snapshots close in the order
+ * the kernel's VMA tree changed.
+ */
+struct vt_snapshot_event {
+	struct vt_hdr hdr;
+	__u64 mm;          /* identity of the address space (kernel pointer) */
+	__u64 lo;
+	__u64 hi;
+	__u64 start_brk;   /* mm fields that name VMAs: [heap], [stack] */
+	__u64 brk;
+	__u64 start_stack;
+	__u32 count;
+	__s32 status;      /* 0, or -errno: the walk failed and the range is unknown */
+	__u16 reason;      /* enum vt_snap_reason */
+	__u16 sc;          /* enum vt_syscall for VT_SNAP_SYSCALL */
+	__u32 _pad;
+};
+
+/* madvise(VT_SEED_MAGIC, pid, VT_SEED_ADVICE) from vmatrace itself asks the BPF
+ * side for a VT_SNAP_SEED snapshot of pid; the kernel rejects the advice. */
+#define VT_SEED_MAGIC 0x766d617472616365ULL /* "vmatrace" */
+#define VT_SEED_ADVICE 0x7674
 
 struct vt_exec_event {
 	struct vt_hdr hdr;
 	__u32 old_tid;   /* the exec'ing thread's tid before exec made it the leader */
 	__u16 filename_len;
 	__u16 _pad;
+	__u64 mm;        /* the new address space */
 	char filename[VT_PATH_MAX];
 };
 
@@ -147,6 +191,7 @@ struct vt_fork_event {
 	__u32 child_tid;
 	__u32 flags;     /* VT_FORK_* */
 	__u32 _pad;
+	__u64 child_mm;  /* the child's address space (== the parent's for threads and vfork) */
 };
 
 #define VT_EXIT_GROUP_DEAD 0x1 /* the last thread: the process is gone */

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstring>
 
 #include "events/abi.h"
@@ -82,7 +83,11 @@ TEST(Decode, RejectsShortRecordsOfEveryKind) {
   auto f = blank<vt_fault_event>(VT_EV_FAULT);
   EXPECT_FALSE(decode_record(&f, sizeof(f) - 1));
   auto v = blank<vt_vma_event>(VT_EV_VMA);
-  EXPECT_FALSE(decode_record(&v, sizeof(v) - 1));
+  v.path_len = 10;
+  v.hdr.size = offsetof(vt_vma_event, path) + 10;
+  EXPECT_TRUE(decode_record(&v, offsetof(vt_vma_event, path) + 10)) << "records end after their path";
+  EXPECT_FALSE(decode_record(&v, offsetof(vt_vma_event, path) + 9));
+  EXPECT_FALSE(decode_record(&v, offsetof(vt_vma_event, path) - 1));
   auto x = blank<vt_exec_event>(VT_EV_EXEC);
   EXPECT_FALSE(decode_record(&x, sizeof(x) - 1));
   EXPECT_FALSE(decode_record(&x, 3));

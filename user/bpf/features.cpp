@@ -23,12 +23,23 @@ bool helper(enum bpf_func_id id) {
   return libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, id, nullptr) == 1;
 }
 
-bool btf_has_tracepoint(const char* name) {
+bool btf_has(const char* name, int kind) {
   struct btf* btf = btf__load_vmlinux_btf();
   if (!btf) return false;
-  bool found = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0;
+  bool found = btf__find_by_name_kind(btf, name, kind) > 0;
   btf__free(btf);
   return found;
+}
+
+bool kallsyms_has(const std::string& name) {
+  std::ifstream in("/proc/kallsyms");
+  std::string line;
+  const std::string suffix = " " + name;
+  while (std::getline(in, line))
+    if (line.size() > suffix.size() && line.compare(line.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+        line.compare(0, 16, "0000000000000000") != 0)
+      return true;
+  return false;
 }
 
 bool perf_sw_event_opens(unsigned long long config) {
@@ -64,21 +75,27 @@ Features probe_features() {
   f.kprobes = exists("/sys/bus/event_source/devices/kprobe");
   f.tracefs = exists("/sys/kernel/tracing/events") || exists("/sys/kernel/debug/tracing/events");
   f.lockdown = read_lockdown();
-  if (f.btf) f.fault_tracepoints = btf_has_tracepoint("btf_trace_page_fault_user");
+  if (f.btf) {
+    f.fault_tracepoints = btf_has("btf_trace_page_fault_user", BTF_KIND_TYPEDEF);
+    f.vma_iter = btf_has("bpf_iter_task_vma_new", BTF_KIND_FUNC);
+    f.task_from_pid = btf_has("bpf_task_from_pid", BTF_KIND_FUNC);
+  }
   if (!f.is_root) return f;  // the probes below load programs: root only
   f.ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) == 1;
   f.find_vma = helper(BPF_FUNC_find_vma);
   f.probe_read = helper(BPF_FUNC_probe_read_kernel_str);
   f.task_pt_regs = helper(BPF_FUNC_task_pt_regs);
   f.task_storage = helper(BPF_FUNC_task_storage_get);
+  f.special_names = kallsyms_has("special_mapping_name");
   f.perf_fault_events = perf_sw_event_opens(PERF_COUNT_SW_PAGE_FAULTS_MIN) &&
                         perf_sw_event_opens(PERF_COUNT_SW_PAGE_FAULTS_MAJ);
   return f;
 }
 
 const std::vector<std::string>& optional_feature_names() {
-  static const std::vector<std::string> kNames = {"find_vma", "probe_read", "task_storage",
-                                                  "fault_tracepoints"};
+  static const std::vector<std::string> kNames = {"find_vma",          "probe_read",   "task_storage",
+                                                  "fault_tracepoints", "vma_iter",     "task_from_pid",
+                                                  "special_names"};
   return kNames;
 }
 
@@ -87,6 +104,9 @@ bool disable_feature(Features* f, const std::string& name) {
                : name == "probe_read"        ? &f->probe_read
                : name == "task_storage"      ? &f->task_storage
                : name == "fault_tracepoints" ? &f->fault_tracepoints
+               : name == "vma_iter"          ? &f->vma_iter
+               : name == "task_from_pid"     ? &f->task_from_pid
+               : name == "special_names"     ? &f->special_names
                                              : nullptr;
   if (flag) *flag = false;
   return flag != nullptr;
@@ -113,6 +133,14 @@ std::vector<FeatureLine> describe(const Features& f) {
       {"task storage in perf_event programs", f.task_storage,
        f.task_storage ? "per-thread fault and syscall state without hashing"
                       : "missing: a tid-keyed hash map instead (slower)"},
+      {"task VMA iterator kfuncs (6.7+)", f.vma_iter,
+       f.vma_iter ? "exact VMA snapshots after every change: the VMA model needs no prediction"
+                  : "missing: the VMA model predicts and resyncs from /proc/PID/maps"},
+      {"bpf_task_from_pid kfunc (6.2+)", f.task_from_pid,
+       f.task_from_pid ? "seeds the VMA model in order with the events"
+                       : "missing: the VMA model is seeded from /proc/PID/maps"},
+      {"special_mapping_name (kallsyms)", f.special_names,
+       f.special_names ? "names [vdso], [vvar], [uprobes]" : "missing: special mappings are unnamed"},
       {"kprobes", f.kprobes, "not needed"},
       {"tracefs", f.tracefs, "not needed (vmatrace attaches through bpf() only)"},
   };

@@ -15,6 +15,9 @@ struct Features {
   bool probe_read = false;    // bpf_probe_read_kernel: refused under lockdown=confidentiality
   bool task_pt_regs = false;  // bpf_task_pt_regs (5.15+): user ip of kernel-mode faults
   bool task_storage = false;  // task-local storage in perf_event programs: cheaper per-thread state
+  bool vma_iter = false;      // bpf_iter_task_vma kfuncs (6.7+): exact VMA snapshots
+  bool task_from_pid = false; // bpf_task_from_pid kfunc (6.2+): seeding in order with events
+  bool special_names = false; // special_mapping_name in kallsyms: [vdso], [vvar] names
   bool fault_tracepoints = false;  // exceptions:page_fault_user/_kernel in BTF
   bool perf_fault_events = false;  // software events page-faults-min/-maj
   bool kprobes = false;       // informational: vmatrace does not need them

@@ -58,6 +58,7 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(const Features& features,
                                                       RecordHandler handler) {
   std::unique_ptr<BpfSession> s(new BpfSession());
   s->handler_ = std::move(handler);
+  s->features_ = features;
   if (auto st = s->load(features, opts); !st) return make_error(st.error());
   if (auto st = s->attach_programs(); !st) return make_error(st.error());
   if (auto st = s->attach_perf_fault_events(); !st) return make_error(st.error());
@@ -78,6 +79,10 @@ Status BpfSession::load(const Features& features, const SessionOptions& opts) {
   ro->have_probe_read = features.probe_read;
   ro->have_task_pt_regs = features.task_pt_regs;
   ro->use_task_storage = features.task_storage;
+  ro->have_vma_iter = features.vma_iter;
+  ro->have_task_from_pid = features.task_from_pid;
+  ro->have_special_names = features.special_names;
+  ro->self_tgid = static_cast<__u32>(getpid());
   ro->wakeup_bytes = opts.ringbuf_bytes / 16;
   // Past 3/4 full, faults make way for the rarer events that change the VMA set.
   ro->fault_shed_bytes = opts.ringbuf_bytes / 4 * 3;
@@ -145,6 +150,14 @@ Status BpfSession::set_target(pid_t tgid, uint32_t state) {
   if (bpf_map__update_elem(skel_->maps.targets, &key, sizeof(key), &state, sizeof(state), BPF_ANY))
     return make_error(std::string("cannot add target: ") + strerror(errno));
   return Ok{};
+}
+
+bool BpfSession::request_seed(pid_t tgid) {
+  if (!features_.vma_iter || !features_.task_from_pid) return false;
+  // Seen by our sys_enter program (bpf/vmatrace.bpf.c: seed()); the kernel
+  // itself rejects the advice with EINVAL.
+  syscall(SYS_madvise, VT_SEED_MAGIC, static_cast<unsigned long>(tgid), VT_SEED_ADVICE);
+  return true;
 }
 
 Result<int> BpfSession::poll(int timeout_ms) {

@@ -40,6 +40,9 @@ class BpfSession {
   Status add_target(pid_t tgid);
   // A process about to exec: traced from its exec on, not before.
   Status add_target_at_exec(pid_t tgid);
+  // Asks the kernel side for a snapshot of every VMA of tgid, in order with
+  // its events; false where this kernel cannot (no VMA iterator).
+  bool request_seed(pid_t tgid);
   // Waits up to timeout_ms for a wakeup, then consumes whatever is there:
   // the BPF side wakes us only once a batch has piled up.
   Result<int> poll(int timeout_ms);
@@ -66,6 +69,7 @@ class BpfSession {
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
   std::unique_ptr<ring_buffer, RingDeleter> ring_;
   RecordHandler handler_;
+  Features features_;
 };
 
 }  // namespace vmatrace

@@ -9,6 +9,9 @@ struct ReportOptions {
   std::string file;
   bool json = false;
   bool events = false;
+  bool maps = false;      // the VMA set, as /proc/PID/maps printed it
+  double at_s = -1;       // that moment, in seconds since the trace began (default: its end)
+  uint32_t pid = 0;       // that process (default: the target)
 };
 
 int run_report(const ReportOptions& opts);

@@ -40,6 +40,11 @@ int main(int argc, char** argv) {
   report->add_option("file", rep.file, "trace file")->required();
   report->add_flag("--json", rep.json, "JSON instead of text");
   report->add_flag("--events", rep.events, "every event, one per line");
+  report->add_flag("--maps", rep.maps, "the VMA set as /proc/PID/maps showed it (default: at the end)");
+  report->add_option("--at", rep.at_s, "with --maps: at this many seconds into the trace")
+      ->check(CLI::NonNegativeNumber);
+  report->add_option("--pid", rep.pid, "with --maps: of this process (default: the target)")
+      ->check(CLI::PositiveNumber);
 
   app.add_subcommand("check", "which kernel hooks vmatrace can use here");
 

@@ -12,8 +12,9 @@ VT_ASSERT_LAYOUT(vt_hdr, 24);
 VT_ASSERT_LAYOUT(vt_syscall_event, 24 + 16 + 48);
 VT_ASSERT_LAYOUT(vt_fault_event, 24 + 24);
 VT_ASSERT_LAYOUT(vt_vma_event, 24 + 40 + 16 + VT_PATH_MAX);
-VT_ASSERT_LAYOUT(vt_exec_event, 24 + 8 + VT_PATH_MAX);
-VT_ASSERT_LAYOUT(vt_fork_event, 24 + 16);
+VT_ASSERT_LAYOUT(vt_exec_event, 24 + 16 + VT_PATH_MAX);
+VT_ASSERT_LAYOUT(vt_fork_event, 24 + 24);
+VT_ASSERT_LAYOUT(vt_snapshot_event, 24 + 48 + 16);
 VT_ASSERT_LAYOUT(vt_exit_event, 24 + 8);
 
 static_assert(offsetof(vt_hdr, kind) == 16 && offsetof(vt_hdr, size) == 18, "vt_hdr fields moved");
@@ -24,6 +25,9 @@ static_assert(offsetof(vt_fault_event, addr) == 24 && offsetof(vt_fault_event, l
               "vt_fault_event fields moved");
 static_assert(offsetof(vt_vma_event, dev) == 64 && offsetof(vt_vma_event, path) == 80,
               "vt_vma_event fields moved");
-static_assert(offsetof(vt_exec_event, filename) == 32, "vt_exec_event fields moved");
+static_assert(offsetof(vt_exec_event, mm) == 32 && offsetof(vt_exec_event, filename) == 40,
+              "vt_exec_event fields moved");
+static_assert(offsetof(vt_snapshot_event, count) == 72 && offsetof(vt_snapshot_event, reason) == 80,
+              "vt_snapshot_event fields moved");
 static_assert(offsetof(vt_fork_event, child_pid) == 24, "vt_fork_event fields moved");
 static_assert(offsetof(vt_exit_event, exit_code) == 24, "vt_exit_event fields moved");

@@ -1,5 +1,7 @@
 // Defensive parsing of ring-buffer records: sizes are checked before any
 // field is read, strings are bounded, and anything odd is rejected.
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 #include "events/abi.h"
@@ -26,7 +28,9 @@ bool Event::operator==(const Event& o) const {
          fault_flags == o.fault_flags && vma == o.vma && old_tid == o.old_tid &&
          filename == o.filename && child_pid == o.child_pid && child_tid == o.child_tid &&
          fork_flags == o.fork_flags && exit_code == o.exit_code && exit_flags == o.exit_flags &&
-         lost == o.lost && final_stats == o.final_stats;
+         lost == o.lost && final_stats == o.final_stats && mm == o.mm && lo == o.lo && hi == o.hi &&
+         start_brk == o.start_brk && brk == o.brk && start_stack == o.start_stack &&
+         count == o.count && status == o.status && snap_reason == o.snap_reason;
 }
 
 namespace {
@@ -53,8 +57,13 @@ std::string join_components(const char* buf, size_t len) {
 }
 
 bool decode_vma(const void* data, size_t size, Event* e) {
+  // Variable length: the fixed part, then path_len bytes of path.
+  constexpr size_t kFixed = offsetof(vt_vma_event, path);
   vt_vma_event r;
-  if (!load(data, size, &r) || r.path_len > VT_PATH_MAX || r.end < r.start) return false;
+  if (size < kFixed) return false;
+  std::memset(&r, 0, sizeof(r));
+  std::memcpy(&r, data, std::min(size, sizeof(r)));
+  if (r.path_len > VT_PATH_MAX || r.path_len > size - kFixed || r.end < r.start) return false;
   e->vma.start = r.start;
   e->vma.end = r.end;
   e->vma.flags = r.flags;
@@ -63,7 +72,10 @@ bool decode_vma(const void* data, size_t size, Event* e) {
   e->vma.dev = r.dev;
   e->vma.reason = r.reason;
   e->vma.path_flags = r.path_flags;
-  if ((r.path_flags & VT_PATH_FILE) && r.path_len > 0) e->vma.path = join_components(r.path, r.path_len);
+  if ((r.path_flags & VT_PATH_FILE) && r.path_len > 0)
+    e->vma.path = join_components(r.path, r.path_len);
+  else if (r.path_flags & VT_PATH_SPECIAL)
+    e->vma.path.assign(r.path, strnlen(r.path, r.path_len));
   return true;
 }
 
@@ -107,6 +119,7 @@ std::optional<Event> decode_record(const void* data, size_t size) {
       if (!load(data, size, &r) || r.filename_len >= VT_PATH_MAX) return std::nullopt;
       e.kind = Kind::Exec;
       e.old_tid = r.old_tid;
+      e.mm = r.mm;
       e.filename.assign(r.filename, strnlen(r.filename, r.filename_len));
       return e;
     }
@@ -117,6 +130,23 @@ std::optional<Event> decode_record(const void* data, size_t size) {
       e.child_pid = r.child_pid;
       e.child_tid = r.child_tid;
       e.fork_flags = r.flags;
+      e.mm = r.child_mm;
+      return e;
+    }
+    case VT_EV_SNAPSHOT: {
+      vt_snapshot_event r;
+      if (!load(data, size, &r) || r.hi < r.lo) return std::nullopt;
+      e.kind = Kind::Snapshot;
+      e.mm = r.mm;
+      e.lo = r.lo;
+      e.hi = r.hi;
+      e.start_brk = r.start_brk;
+      e.brk = r.brk;
+      e.start_stack = r.start_stack;
+      e.count = r.count;
+      e.status = r.status;
+      e.snap_reason = r.reason;
+      e.sc = r.sc;
       return e;
     }
     case VT_EV_EXIT: {

@@ -18,8 +18,12 @@ enum class Kind : uint8_t {
   Exec = 4,
   Fork = 5,
   Exit = 6,
-  Stats = 7,  // trace-file only: counters of what could not be recorded
+  Snapshot = 8,  // the kernel's VMAs in a range: closes the Vma records before it
+  Stats = 7,     // trace-file only: counters of what could not be recorded
 };
+
+// vt_snap_reason, plus reasons only user space produces.
+constexpr uint16_t kSnapResync = 100;  // re-read from /proc/PID/maps (no kernel snapshot)
 
 struct VmaInfo {
   uint64_t start = 0, end = 0, flags = 0, pgoff = 0, ino = 0;
@@ -67,6 +71,16 @@ struct Event {
   // Exit
   int32_t exit_code = 0;
   uint32_t exit_flags = 0;
+
+  // Address space: Snapshot's, Exec's new one, Fork's child's.
+  uint64_t mm = 0;
+
+  // Snapshot: the VMAs overlapping bytes [lo, hi] are the `count` Vma records
+  // of the same tid before it (sc: the syscall behind it, if any).
+  uint64_t lo = 0, hi = 0, start_brk = 0, brk = 0, start_stack = 0;
+  uint32_t count = 0;
+  int32_t status = 0;
+  uint16_t snap_reason = 0;
 
   // Stats
   LostCounts lost;

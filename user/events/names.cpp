@@ -138,6 +138,7 @@ const char* kind_name(const Event& e) {
     case Kind::Fork: return "fork";
     case Kind::Exit: return "exit";
     case Kind::Stats: return "stats";
+    case Kind::Snapshot: return "snapshot";
   }
   return "?";
 }
@@ -146,14 +147,15 @@ const char* lost_reason_name(size_t reason) {
   static const char* const kNames[VT_LOST_MAX] = {
       "syscall (ring buffer full)", "fault (ring buffer full)", "vma (ring buffer full)",
       "task (ring buffer full)",    "fault (shed to keep room for VMA changes)",
-      "syscall (in-flight map full)", "fault (in-flight map full)", "vma (mmap_lock busy)"};
+      "syscall (in-flight map full)", "fault (in-flight map full)", "vma (mmap_lock busy)",
+      "snapshot (ring buffer full)"};
   return reason < VT_LOST_MAX ? kNames[reason] : "unknown";
 }
 
 const char* lost_reason_key(size_t reason) {
   static const char* const kKeys[VT_LOST_MAX] = {"syscall",          "fault",          "vma",
                                                  "task",             "fault_shed",     "syscall_map_full",
-                                                 "fault_map_full",   "vma_busy"};
+                                                 "fault_map_full",   "vma_busy",       "snapshot"};
   return reason < VT_LOST_MAX ? kKeys[reason] : "unknown";
 }
 

@@ -70,12 +70,26 @@ void ChunkEncoder::encode(const Event& e, std::string* out) {
       break;
     case Kind::Exec:
       put_varint(e.old_tid, out);
+      put_varint(e.mm, out);
       put_string(e.filename, out);
       break;
     case Kind::Fork:
       put_varint(e.child_pid, out);
       put_varint(e.child_tid, out);
       put_varint(e.fork_flags, out);
+      put_varint(e.mm, out);
+      break;
+    case Kind::Snapshot:
+      put_varint(e.mm, out);
+      put_varint(e.lo, out);
+      put_varint(e.hi, out);
+      put_varint(e.start_brk, out);
+      put_varint(e.brk, out);
+      put_varint(e.start_stack, out);
+      put_varint(e.count, out);
+      put_zigzag(e.status, out);
+      put_varint(e.snap_reason, out);
+      put_varint(e.sc, out);
       break;
     case Kind::Exit:
       put_zigzag(e.exit_code, out);
@@ -121,7 +135,7 @@ std::optional<Event> ChunkDecoder::next() {
   if (p_ == end_) return std::nullopt;
   uint8_t head = *p_++;
   uint8_t kind = head & kKindMask;
-  if (kind < static_cast<uint8_t>(Kind::Syscall) || kind > static_cast<uint8_t>(Kind::Stats))
+  if (kind < static_cast<uint8_t>(Kind::Syscall) || kind > static_cast<uint8_t>(Kind::Snapshot))
     return std::nullopt;
   Event e;
   e.kind = static_cast<Kind>(kind);
@@ -174,15 +188,28 @@ std::optional<Event> ChunkDecoder::next() {
       return e;
     }
     case Kind::Exec:
-      if (!varint(&u) || !string(&e.filename)) return std::nullopt;
+      if (!varint(&u) || !varint(&e.mm) || !string(&e.filename)) return std::nullopt;
       e.old_tid = static_cast<uint32_t>(u);
       return e;
     case Kind::Fork: {
       uint64_t f;
-      if (!varint(&u) || !varint(&u2) || !varint(&f)) return std::nullopt;
+      if (!varint(&u) || !varint(&u2) || !varint(&f) || !varint(&e.mm)) return std::nullopt;
       e.child_pid = static_cast<uint32_t>(u);
       e.child_tid = static_cast<uint32_t>(u2);
       e.fork_flags = static_cast<uint32_t>(f);
+      return e;
+    }
+    case Kind::Snapshot: {
+      uint64_t count, reason, sc;
+      int64_t status;
+      if (!varint(&e.mm) || !varint(&e.lo) || !varint(&e.hi) || !varint(&e.start_brk) ||
+          !varint(&e.brk) || !varint(&e.start_stack) || !varint(&count) || !zigzag(&status) ||
+          !varint(&reason) || !varint(&sc) || count > UINT32_MAX)
+        return std::nullopt;
+      e.count = static_cast<uint32_t>(count);
+      e.status = static_cast<int32_t>(status);
+      e.snap_reason = static_cast<uint16_t>(reason);
+      e.sc = static_cast<uint16_t>(sc);
       return e;
     }
     case Kind::Exit:

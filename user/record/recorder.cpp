@@ -14,6 +14,7 @@
 #include "bpf/features.h"
 #include "bpf/session.h"
 #include "events/abi.h"
+#include "model/model.h"
 #include "record/target.h"
 #include "record/trace_file.h"
 #include "report/event_printer.h"
@@ -39,6 +40,18 @@ uint64_t clock_ns(clockid_t id) {
   timespec ts;
   clock_gettime(id, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// The [vsyscall] line is not in the VMA tree (the gate area): maps prints it
+// last for every process when the machine has it.
+std::string vsyscall_line() {
+  auto maps = read_proc_maps(getpid());
+  if (!maps) return "";
+  size_t at = maps->find("[vsyscall]");
+  if (at == std::string::npos) return "";
+  size_t begin = maps->rfind('\n', at);
+  begin = begin == std::string::npos ? 0 : begin + 1;
+  return maps->substr(begin, at + 10 - begin);
 }
 
 int fail(const std::string& msg) {
@@ -69,6 +82,7 @@ class Recording {
   std::string maps_at_attach_;
   uint64_t t0_ = 0, realtime0_ = 0;
   Summary summary_;
+  std::unique_ptr<Model> model_;  // the live VMA model
   uint64_t malformed_ = 0;
   bool target_exited_ = false;
   Status write_status_ = Ok{};
@@ -100,6 +114,7 @@ void Recording::on_record(const void* data, size_t size) {
   }
   fill_names_from_proc(&*e);
   summary_.add(*e);
+  if (model_) model_->apply(*e);
   if (e->kind == Kind::Exit && (e->exit_flags & VT_EXIT_GROUP_DEAD) &&
       e->pid == static_cast<uint32_t>(target_))
     target_exited_ = true;
@@ -120,6 +135,7 @@ TraceMeta Recording::make_meta() const {
   m.command = opts_.command.empty() ? read_proc_cmdline(target_) : opts_.command;
   m.follow_children = opts_.follow_children;
   m.maps_at_attach = maps_at_attach_;
+  m.vsyscall_line = vsyscall_line();
   m.page_size = static_cast<uint32_t>(sysconf(_SC_PAGESIZE));
   return m;
 }
@@ -162,9 +178,13 @@ Status Recording::setup() {
     if (!maps || !process_alive(target_))
       return make_error("process " + std::to_string(target_) + " exited during attach");
     maps_at_attach_ = std::move(*maps);
+    // The kernel's own view, in order with the events that follow it.
+    session_->request_seed(target_);
   }
+  TraceMeta meta = make_meta();
+  model_ = std::make_unique<Model>(meta);
   if (writer_) {
-    if (auto st = writer_->write_header(make_meta()); !st) return st;
+    if (auto st = writer_->write_header(meta); !st) return st;
   }
   if (child_) {
     if (auto st = child_->release(); !st) return st;

@@ -40,7 +40,8 @@ std::string TraceMeta::to_json() const {
       {"clock", "CLOCK_MONOTONIC"},          {"clock_monotonic_ns", clock_monotonic_ns},
       {"clock_realtime_ns", clock_realtime_ns}, {"target_pid", target_pid},
       {"command", command},                  {"follow_children", follow_children},
-      {"page_size", page_size},              {"maps_at_attach", maps_at_attach}};
+      {"page_size", page_size},              {"maps_at_attach", maps_at_attach},
+      {"vsyscall_line", vsyscall_line}};
   return j.dump();
 }
 
@@ -60,6 +61,7 @@ Result<TraceMeta> TraceMeta::from_json(const std::string& text) {
     m.follow_children = j.value("follow_children", false);
     m.page_size = j.value("page_size", 4096u);
     m.maps_at_attach = j.value("maps_at_attach", "");
+    m.vsyscall_line = j.value("vsyscall_line", "");
   } catch (const nlohmann::json::exception& e) {
     return make_error(std::string("header field has the wrong type: ") + e.what());
   }

@@ -35,6 +35,7 @@ struct TraceMeta {
   std::vector<std::string> command;  // the target's command line
   bool follow_children = false;
   std::string maps_at_attach;  // /proc/PID/maps of the target when tracing began
+  std::string vsyscall_line;   // the [vsyscall] line maps prints last, if this machine has one
   uint32_t page_size = 4096;
 
   std::string to_json() const;

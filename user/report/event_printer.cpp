@@ -11,24 +11,28 @@
 namespace vmatrace {
 
 std::string EventPrinter::format(const Event& e) {
-  if (e.kind == Kind::Stats) return "";
-  if (e.kind == Kind::Vma) {
-    if (e.vma.reason == VT_VMA_MAPPED) {
-      mapped_[e.tid] = e.vma;
+  switch (e.kind) {
+    case Kind::Stats:
       return "";
-    }
-    return json_ ? json_line(e, nullptr) : text_line(e, nullptr);
+    case Kind::Vma:
+      recent_vmas_[e.tid].push_back(e.vma);
+      return "";
+    case Kind::Snapshot:
+      // Only a syscall's own snapshot describes its result.
+      if (e.snap_reason != VT_SNAP_SYSCALL) recent_vmas_.erase(e.tid);
+      return "";
+    default:
+      break;
   }
   const VmaInfo* vma = nullptr;
-  auto it = mapped_.end();
-  if (e.kind == Kind::Syscall) {
-    it = mapped_.find(e.tid);
-    if (it != mapped_.end() && e.ret >= 0 && it->second.start <= static_cast<uint64_t>(e.ret) &&
-        static_cast<uint64_t>(e.ret) < it->second.end)
-      vma = &it->second;
+  auto it = recent_vmas_.find(e.tid);
+  if (e.kind == Kind::Syscall && it != recent_vmas_.end() && e.ret >= 0) {
+    auto ret = static_cast<uint64_t>(e.ret);
+    for (const auto& v : it->second)
+      if (v.start <= ret && ret < v.end) vma = &v;
   }
   std::string line = json_ ? json_line(e, vma) : text_line(e, vma);
-  if (it != mapped_.end()) mapped_.erase(it);
+  if (e.kind == Kind::Syscall && it != recent_vmas_.end()) recent_vmas_.erase(it);
   return line;
 }
 
@@ -91,6 +95,7 @@ std::string EventPrinter::text_line(const Event& e, const VmaInfo* vma) const {
       return s + "exit " + ((e.exit_flags & VT_EXIT_GROUP_DEAD) ? "process" : "thread") +
              " status=" + std::to_string(e.exit_code);
     case Kind::Stats:
+    case Kind::Snapshot:
       return "";
   }
   return s;
@@ -146,6 +151,7 @@ std::string EventPrinter::json_line(const Event& e, const VmaInfo* vma) const {
       j["process"] = (e.exit_flags & VT_EXIT_GROUP_DEAD) != 0;
       break;
     case Kind::Stats:
+    case Kind::Snapshot:
       break;
   }
   return j.dump();

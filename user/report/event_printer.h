@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "events/event.h"
 
@@ -26,8 +27,9 @@ class EventPrinter {
   FILE* out_;
   bool json_;
   uint64_t t0_;
-  // The VMA record BPF emits just before a mapping syscall's own record, by tid.
-  std::unordered_map<uint32_t, VmaInfo> mapped_;
+  // VMA records BPF emitted before a syscall's own record, by tid: the
+  // syscall line shows the one its result lies in.
+  std::unordered_map<uint32_t, std::vector<VmaInfo>> recent_vmas_;
 };
 
 }  // namespace vmatrace

@@ -13,7 +13,7 @@ namespace vmatrace {
 namespace {
 
 constexpr size_t kFirstNonSyscallSlot = VT_SC_MAX;
-static_assert(VT_SC_MAX + static_cast<size_t>(Kind::Stats) < 32, "slots overflow");
+static_assert(VT_SC_MAX + static_cast<size_t>(Kind::Snapshot) < 32, "slots overflow");
 
 size_t kind_slot(const Event& e) {
   return e.kind == Kind::Syscall ? e.sc : kFirstNonSyscallSlot + static_cast<size_t>(e.kind);
@@ -69,21 +69,7 @@ void Summary::add(const Event& e) {
   if (!(e.fault_flags & VT_FAULT_NO_ENTRY)) latencies_.push_back(e.latency_ns);
 }
 
-LatencyPercentiles Summary::latency() const {
-  LatencyPercentiles p;
-  if (latencies_.empty()) return p;
-  std::sort(latencies_.begin(), latencies_.end());
-  auto at = [&](double q) {
-    size_t i = static_cast<size_t>(q * static_cast<double>(latencies_.size() - 1) + 0.5);
-    return static_cast<uint64_t>(latencies_[i]);
-  };
-  p.p50 = at(0.50);
-  p.p90 = at(0.90);
-  p.p99 = at(0.99);
-  p.max = latencies_.back();
-  p.samples = latencies_.size();
-  return p;
-}
+LatencyPercentiles Summary::latency() const { return percentiles(&latencies_); }
 
 namespace {
 
@@ -99,6 +85,7 @@ nlohmann::ordered_json Summary::to_json(const TraceMeta& meta, const ReadSummary
   j["target"] = {{"pid", meta.target_pid}, {"command", meta.command}};
   j["kernel"] = meta.kernel_release;
   j["hostname"] = meta.hostname;
+  j["clock_monotonic_ns"] = meta.clock_monotonic_ns;  // what --at counts from
   j["duration_s"] = static_cast<double>(duration_ns(meta, first_ts_, last_ts_)) / 1e9;
   j["complete"] = read.complete;
   if (!read.warning.empty()) j["warning"] = read.warning;

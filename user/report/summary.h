@@ -12,13 +12,9 @@
 
 #include "events/event.h"
 #include "record/trace_file.h"
+#include "report/percentiles.h"
 
 namespace vmatrace {
-
-struct LatencyPercentiles {
-  uint64_t p50 = 0, p90 = 0, p99 = 0, max = 0;
-  uint64_t samples = 0;
-};
 
 class Summary {
  public:

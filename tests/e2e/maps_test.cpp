@@ -1,0 +1,245 @@
+// The VMA model against the kernel's own /proc/PID/maps: the target is
+// stopped at checkpoints, its maps read, and `report --maps --at` must print
+// the same lines at that moment. Nothing is tolerated: one differing line fails.
+#include <dirent.h>
+#include <signal.h>
+#include <time.h>
+
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "harness.h"
+
+namespace e2e {
+namespace {
+
+uint64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+char thread_state(const std::string& stat_path) {
+  std::string line = read_file(stat_path);
+  auto close = line.rfind(')');
+  return close == std::string::npos || close + 2 >= line.size() ? 0 : line[close + 2];
+}
+
+// All threads of pid stopped (true), or the process gone or a zombie (false).
+bool wait_all_stopped(pid_t pid, int timeout_ms = 20000) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
+  while (std::chrono::steady_clock::now() < deadline) {
+    DIR* d = opendir(task_dir.c_str());
+    if (!d) return false;
+    bool all = true, any = false, zombie = false;
+    while (dirent* ent = readdir(d)) {
+      if (ent->d_name[0] == '.') continue;
+      char st = thread_state(task_dir + "/" + ent->d_name + "/stat");
+      any = true;
+      if (st == 'Z' || st == 'X') zombie = true;
+      if (st != 'T' && st != 't') all = false;
+    }
+    closedir(d);
+    if (zombie || !any) return false;
+    if (all) return true;
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  return false;
+}
+
+pid_t child_of(pid_t parent) {
+  for (int i = 0; i < 2000; i++) {
+    std::istringstream in(read_file("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) +
+                                    "/children"));
+    pid_t c = 0;
+    if (in >> c) return c;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return 0;
+}
+
+struct Checkpoint {
+  pid_t pid;
+  uint64_t t_ns;
+  std::string maps;
+  std::string what;
+};
+
+// The target must be stopped: its maps cannot change under us.
+Checkpoint take(pid_t pid, const std::string& what) {
+  Checkpoint c{pid, 0, read_file("/proc/" + std::to_string(pid) + "/maps"), what};
+  c.t_ns = monotonic_ns();
+  return c;
+}
+
+void expect_same_maps(const std::string& trace, const std::vector<Checkpoint>& cps) {
+  auto sum = trace_summary(trace);
+  uint64_t t0 = sum["clock_monotonic_ns"];
+  ASSERT_FALSE(cps.empty());
+  for (const auto& c : cps) {
+    char at[32];
+    snprintf(at, sizeof(at), "%.9f", static_cast<double>(c.t_ns - t0) / 1e9);
+    auto r = run({vmatrace(), "report", trace, "--maps", "--at", at, "--pid", std::to_string(c.pid)});
+    ASSERT_EQ(r.status, 0) << r.err;
+    if (r.out == c.maps) continue;
+    std::istringstream want(c.maps), got(r.out);
+    std::string w, g, diff;
+    int line = 1;
+    while (true) {
+      bool more_w = static_cast<bool>(std::getline(want, w));
+      bool more_g = static_cast<bool>(std::getline(got, g));
+      if (!more_w && !more_g) break;
+      if (w != g) diff += "line " + std::to_string(line) + ":\n  kernel: " + w + "\n  model:  " + g + "\n";
+      w.clear();
+      g.clear();
+      line++;
+    }
+    ADD_FAILURE() << "checkpoint '" << c.what << "' at " << at << " s differs:\n" << diff;
+  }
+}
+
+// Runs a self-stopping workload under `vmatrace --`, one checkpoint per stop.
+std::vector<Checkpoint> run_self_stopping(const std::vector<std::string>& argv, const std::string& trace) {
+  std::vector<std::string> cmd = {vmatrace(), "-o", trace, "--"};
+  cmd.insert(cmd.end(), argv.begin(), argv.end());
+  Background rec(cmd, true);
+  pid_t pid = child_of(rec.pid());
+  std::vector<Checkpoint> cps;
+  if (!pid) {
+    ADD_FAILURE() << "no child of vmatrace";
+    return cps;
+  }
+  while (wait_all_stopped(pid)) {
+    cps.push_back(take(pid, "stop " + std::to_string(cps.size() + 1)));
+    kill(pid, SIGCONT);
+  }
+  EXPECT_EQ(rec.wait(), 0) << rec.err();
+  return cps;
+}
+
+// Stops a running target from outside at intervals.
+std::vector<Checkpoint> stop_periodically(pid_t pid, int count, int interval_ms) {
+  std::vector<Checkpoint> cps;
+  for (int i = 0; i < count; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
+    kill(pid, SIGSTOP);
+    if (!wait_all_stopped(pid)) break;
+    cps.push_back(take(pid, "external stop " + std::to_string(i + 1)));
+    kill(pid, SIGCONT);
+  }
+  return cps;
+}
+
+TEST(Maps, EveryKindOfChangeMatchesProcMaps) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  auto trace = tmp.path("t.vmt");
+  auto cps = run_self_stopping({workload("changes"), tmp.path("")}, trace);
+  EXPECT_EQ(cps.size(), 28u) << "every step stopped once";
+  expect_same_maps(trace, cps);
+  auto sum = trace_summary(trace);
+  EXPECT_EQ(sum["model"]["snapshots_failed"], 0);
+  EXPECT_EQ(sum["lost_total"], 0);
+  EXPECT_GT(sum["model"]["stack_growths"].get<int>(), 0) << "the recursion grew [stack] by faults";
+}
+
+TEST(Maps, ChurnTracedFromExec) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  auto trace = tmp.path("t.vmt");
+  Background rec({vmatrace(), "-o", trace, "--", workload("churn"), "1", "7"}, true);
+  pid_t pid = child_of(rec.pid());
+  ASSERT_GT(pid, 0);
+  auto cps = stop_periodically(pid, 8, 120);
+  kill(pid, SIGKILL);
+  rec.wait();
+  ASSERT_EQ(cps.size(), 8u);
+  expect_same_maps(trace, cps);
+}
+
+TEST(Maps, ChurnInSeveralThreadsAttachedMidway) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  auto trace = tmp.path("t.vmt");
+  Background target({workload("churn"), "4", "11"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  Background rec({vmatrace(), "-p", std::to_string(target.pid()), "-o", trace}, true);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // attached while churning
+  auto cps = stop_periodically(target.pid(), 8, 150);
+  rec.signal(SIGINT);
+  EXPECT_EQ(rec.wait(), 0) << rec.err();
+  ASSERT_EQ(cps.size(), 8u);
+  expect_same_maps(trace, cps);
+  auto sum = trace_summary(trace);
+  EXPECT_EQ(sum["lost_total"], 0);
+}
+
+// Real programs with their own allocators, JITs and thread pools.
+void real_program(const TempDir& tmp, const std::vector<std::string>& argv, int stops) {
+  auto trace = tmp.path("t.vmt");
+  std::vector<std::string> cmd = {vmatrace(), "-o", trace, "--"};
+  cmd.insert(cmd.end(), argv.begin(), argv.end());
+  Background rec(cmd, true);
+  pid_t pid = child_of(rec.pid());
+  ASSERT_GT(pid, 0);
+  auto cps = stop_periodically(pid, stops, 150);
+  kill(pid, SIGKILL);
+  rec.wait();
+  ASSERT_EQ(cps.size(), static_cast<size_t>(stops));
+  expect_same_maps(trace, cps);
+}
+
+bool installed(const std::string& program) {
+  return run({"sh", "-c", "command -v " + program}).status == 0;
+}
+
+TEST(Maps, CPython) {
+  REQUIRE_ROOT();
+  if (!installed("python3")) GTEST_SKIP() << "python3 is not installed";
+  TempDir tmp;
+  real_program(tmp, {"python3", "-c",
+                "import mmap, time\n"
+                "bufs = []\n"
+                "t = time.time()\n"
+                "while time.time() - t < 30:\n"
+                "    bufs.append(bytearray(200000)); bufs.append(mmap.mmap(-1, 65536))\n"
+                "    if len(bufs) > 400: bufs = bufs[200:]\n"},
+               6);
+}
+
+TEST(Maps, NodeJs) {
+  REQUIRE_ROOT();
+  if (!installed("node")) GTEST_SKIP() << "node is not installed";
+  TempDir tmp;
+  real_program(tmp, {"node", "-e",
+                "let a = []; const t = Date.now();"
+                "function f() { for (let i = 0; i < 1000; i++) a.push(new ArrayBuffer(65536));"
+                "  if (a.length > 20000) a = []; if (Date.now() - t < 30000) setImmediate(f); } f();"},
+               6);
+}
+
+TEST(Maps, Jvm) {
+  REQUIRE_ROOT();
+  if (!installed("java")) GTEST_SKIP() << "java is not installed";
+  TempDir tmp;
+  std::ofstream(tmp.path("Churn.java")) << R"(
+public class Churn {
+  public static void main(String[] args) throws Exception {
+    java.util.List<Object> keep = new java.util.ArrayList<>();
+    long t = System.currentTimeMillis();
+    while (System.currentTimeMillis() - t < 30000) {
+      keep.add(new byte[100000]);
+      keep.add(java.nio.ByteBuffer.allocateDirect(65536));
+      if (keep.size() > 2000) keep.clear();
+    }
+  }
+})";
+  real_program(tmp, {"java", "-Xmx256m", tmp.path("Churn.java")}, 8);
+}
+
+}  // namespace
+}  // namespace e2e

@@ -1,0 +1,122 @@
+#include "model/address_space.h"
+
+#include "events/abi.h"
+#include "events/names.h"
+#include "model/maps_format.h"
+
+namespace vmatrace {
+namespace {
+
+bool same_vma(const VmaInfo& a, const VmaInfo& b) {
+  return a.start == b.start && a.end == b.end && a.flags == b.flags && a.pgoff == b.pgoff &&
+         a.ino == b.ino && a.dev == b.dev && a.path == b.path && a.path_flags == b.path_flags;
+}
+
+}  // namespace
+
+void AddressSpace::replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Observer* obs) {
+  // The region the kernel spoke for: the pages of the probed bytes (VMAs are
+  // page-granular) and every VMA it returned.
+  uint64_t cover_lo = lo & ~0xfffULL, cover_last = hi | 0xfffULL;
+  for (const auto& v : fresh) {
+    if (v.info.start < cover_lo) cover_lo = v.info.start;
+    if (v.info.end - 1 > cover_last) cover_last = v.info.end - 1;
+  }
+  // First VMA that may overlap: the one before cover_lo can reach into it.
+  auto it = vmas_.upper_bound(cover_lo);
+  if (it != vmas_.begin()) {
+    auto prev = std::prev(it);
+    if (prev->second.info.end > cover_lo) it = prev;
+  }
+  std::vector<Vma> old;
+  while (it != vmas_.end() && it->first <= cover_last) {
+    old.push_back(std::move(it->second));
+    it = vmas_.erase(it);
+  }
+  std::vector<bool> continues(fresh.size(), false);
+  std::vector<Vma> kept_outside;
+  for (auto& v : old) {
+    bool survives = false;
+    for (size_t i = 0; i < fresh.size() && !survives; i++) {
+      if (continues[i] || !same_vma(fresh[i].info, v.info)) continue;
+      fresh[i].lifetime = v.lifetime;
+      fresh[i].label = v.label;
+      continues[i] = survives = true;
+    }
+    if (survives) continue;
+    obs->removed(v);
+    // Parts the kernel did not speak for stay (the set was wrong there).
+    if (v.info.start < cover_lo) {
+      Vma part = v;
+      part.info.end = cover_lo;
+      kept_outside.push_back(part);
+    }
+    if (v.info.end - 1 > cover_last) {
+      Vma part = v;
+      part.info.start = cover_last + 1;
+      kept_outside.push_back(part);
+    }
+  }
+  for (auto& v : kept_outside) {
+    obs->added(&v);
+    uint64_t start = v.info.start;
+    vmas_.emplace(start, std::move(v));
+  }
+  for (size_t i = 0; i < fresh.size(); i++) {
+    if (!continues[i]) obs->added(&fresh[i]);
+    uint64_t start = fresh[i].info.start;
+    vmas_[start] = std::move(fresh[i]);
+  }
+}
+
+void AddressSpace::clear(Observer* obs) {
+  for (const auto& [start, v] : vmas_) obs->removed(v);
+  vmas_.clear();
+}
+
+const Vma* AddressSpace::find(uint64_t addr) const {
+  auto it = vmas_.upper_bound(addr);
+  if (it == vmas_.begin()) return nullptr;
+  --it;
+  return addr < it->second.info.end ? &it->second : nullptr;
+}
+
+Vma* AddressSpace::find(uint64_t addr) {
+  return const_cast<Vma*>(static_cast<const AddressSpace*>(this)->find(addr));
+}
+
+Vma* AddressSpace::grow_stack_to(uint64_t addr) {
+  auto it = vmas_.upper_bound(addr);
+  if (it == vmas_.end() || !(it->second.info.flags & kVmGrowsDown)) return nullptr;
+  if (it != vmas_.begin() && std::prev(it)->second.info.end > addr) return nullptr;
+  Vma grown = std::move(it->second);
+  vmas_.erase(it);
+  grown.info.start = addr & ~0xfffULL;
+  // An anonymous stack's pgoff follows its start (expand_downwards).
+  if (!(grown.info.path_flags & VT_PATH_FILE)) grown.info.pgoff = grown.info.start >> 12;
+  auto [pos, ok] = vmas_.emplace(grown.info.start, std::move(grown));
+  return ok ? &pos->second : nullptr;
+}
+
+std::string AddressSpace::name_of(const Vma& v) const {
+  const VmaInfo& i = v.info;
+  if (i.path_flags & VT_PATH_FILE) return vma_file_name(i);
+  if (i.path_flags & VT_PATH_SPECIAL) return i.path;
+  if (!brk_known) return v.label;
+  bool heap = heap_strict ? (i.start < brk && i.end > start_brk) : (i.start <= brk && i.end >= start_brk);
+  if (heap) return "[heap]";
+  if (i.start <= start_stack && i.end >= start_stack) return "[stack]";
+  return "";
+}
+
+std::string AddressSpace::maps_text(const std::string& vsyscall_line) const {
+  std::string out;
+  for (const auto& [start, v] : vmas_) {
+    out += format_maps_line(v.info, name_of(v));
+    out += '\n';
+  }
+  if (!vsyscall_line.empty()) out += vsyscall_line + "\n";
+  return out;
+}
+
+}  // namespace vmatrace

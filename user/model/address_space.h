@@ -1,0 +1,58 @@
+// One address space (one mm): its VMAs in order, updated in O(log n + k)
+// per change, and what /proc/PID/maps would print for it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "events/event.h"
+
+namespace vmatrace {
+
+struct Vma {
+  VmaInfo info;
+  std::string label;      // name from /proc text ([heap], [vdso], ...) when seeded from it
+  uint64_t lifetime = 0;  // index into Model::lifetimes()
+};
+
+class AddressSpace {
+ public:
+  // Called for every VMA that leaves the set, and for every one that enters.
+  struct Observer {
+    virtual ~Observer() = default;
+    virtual void removed(const Vma& v) = 0;
+    virtual void added(Vma* v) = 0;
+  };
+
+  // The kernel says these are the VMAs overlapping bytes [lo, hi] (hi
+  // inclusive): whatever the set held there goes, these come. A VMA equal to
+  // one already there is kept as is (its lifetime goes on).
+  void replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Observer* obs);
+  // Drops everything (exit, exec's old mm).
+  void clear(Observer* obs);
+
+  const Vma* find(uint64_t addr) const;
+  Vma* find(uint64_t addr);
+  // A completed fault outside every VMA just below a VM_GROWSDOWN one: the
+  // kernel grew the stack down to the fault's page (expand_downwards).
+  Vma* grow_stack_to(uint64_t addr);
+
+  // The name /proc/PID/maps prints for v (fs/proc/task_mmu.c get_vma_name()).
+  std::string name_of(const Vma& v) const;
+  // Every line of /proc/PID/maps, then vsyscall_line if not empty.
+  std::string maps_text(const std::string& vsyscall_line) const;
+
+  size_t size() const { return vmas_.size(); }
+  const std::map<uint64_t, Vma>& vmas() const { return vmas_; }
+
+  uint64_t start_brk = 0, brk = 0, start_stack = 0;
+  bool heap_strict = true;  // 6.6+: a VMA only touching the heap range is not [heap]
+  bool brk_known = false;   // false when seeded from /proc text (labels used instead)
+
+ private:
+  std::map<uint64_t, Vma> vmas_;  // by start
+};
+
+}  // namespace vmatrace

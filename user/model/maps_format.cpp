@@ -1,0 +1,62 @@
+#include "model/maps_format.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <sstream>
+
+#include "events/abi.h"
+#include "events/names.h"
+
+namespace vmatrace {
+
+std::string format_maps_line(const VmaInfo& v, const std::string& name) {
+  char buf[128];
+  uint64_t offset = (v.path_flags & VT_PATH_FILE) ? v.pgoff << 12 : 0;
+  int n = snprintf(buf, sizeof(buf), "%08" PRIx64 "-%08" PRIx64 " %s %08" PRIx64 " %02x:%02x %" PRIu64 " ",
+                   v.start, v.end, vma_perms(v.flags).c_str(), offset, v.dev >> 20, v.dev & 0xfffff, v.ino);
+  std::string line(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  if (name.empty()) return line;
+  constexpr size_t kNameColumn = 25 + 6 * sizeof(void*) - 1;
+  if (line.size() < kNameColumn) line.append(kNameColumn - line.size(), ' ');
+  line += ' ';
+  line += name;
+  return line;
+}
+
+std::vector<MapsLine> parse_maps(const std::string& text) {
+  std::vector<MapsLine> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    unsigned long long start, end, offset, ino;
+    unsigned major, minor;
+    char perms[5] = {};
+    int name_at = 0;
+    if (sscanf(line.c_str(), "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end, perms, &offset, &major, &minor,
+               &ino, &name_at) < 7)
+      continue;
+    MapsLine m;
+    m.vma.start = start;
+    m.vma.end = end;
+    m.vma.flags = (perms[0] == 'r' ? kVmRead : 0) | (perms[1] == 'w' ? kVmWrite : 0) |
+                  (perms[2] == 'x' ? kVmExec : 0) | (perms[3] == 's' ? kVmMayShare : 0);
+    m.vma.ino = ino;
+    m.vma.dev = (major << 20) | minor;
+    m.name = name_at > 0 ? line.substr(static_cast<size_t>(name_at)) : "";
+    if (!m.name.empty() && m.name[0] == '/') {
+      m.vma.path_flags = VT_PATH_FILE;
+      m.vma.pgoff = offset >> 12;
+      m.vma.path = m.name;
+      const std::string deleted = " (deleted)";
+      if (m.vma.path.size() > deleted.size() &&
+          m.vma.path.compare(m.vma.path.size() - deleted.size(), deleted.size(), deleted) == 0) {
+        m.vma.path.resize(m.vma.path.size() - deleted.size());
+        m.vma.path_flags |= VT_PATH_DELETED;
+      }
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+}  // namespace vmatrace

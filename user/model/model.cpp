@@ -1,0 +1,237 @@
+#include "model/model.h"
+
+#include <cstdio>
+
+#include "events/abi.h"
+#include "model/maps_format.h"
+
+namespace vmatrace {
+namespace {
+
+// Address spaces seeded from /proc text have no kernel mm pointer yet.
+constexpr uint64_t kProcSeedMm = 1;
+
+bool is_vsyscall(const MapsLine& m) { return m.name == "[vsyscall]"; }
+
+}  // namespace
+
+bool heap_label_is_strict(const std::string& release) {
+  int major = 0, minor = 0;
+  if (sscanf(release.c_str(), "%d.%d", &major, &minor) != 2) return true;
+  return major > 6 || (major == 6 && minor >= 6);
+}
+
+Model::Model(const TraceMeta& meta)
+    : t0_(meta.clock_monotonic_ns), heap_strict_(heap_label_is_strict(meta.kernel_release)) {
+  auto lines = parse_maps(meta.maps_at_attach);
+  for (const auto& m : lines)
+    if (is_vsyscall(m)) vsyscall_line_ = format_maps_line(m.vma, m.name);
+  if (vsyscall_line_.empty()) vsyscall_line_ = meta.vsyscall_line;
+  if (meta.maps_at_attach.empty() || meta.target_pid == 0) return;
+  std::vector<Vma> seed;
+  for (const auto& m : lines) {
+    if (is_vsyscall(m)) continue;
+    Vma v;
+    v.info = m.vma;
+    if (!(v.info.path_flags & VT_PATH_FILE)) v.label = m.name;
+    seed.push_back(std::move(v));
+  }
+  AddressSpace& space = space_for(meta.target_pid, kProcSeedMm);
+  cur_pid_ = meta.target_pid;
+  cur_ts_ = t0_;
+  cur_space_ = &space;
+  cur_at_start_ = true;
+  space.replace(0, ~0ULL, std::move(seed), this);
+  cur_at_start_ = false;
+}
+
+AddressSpace& Model::space_for(uint32_t pid, uint64_t mm) {
+  auto& cur = mm_of_pid_[pid];
+  if (cur == kProcSeedMm && mm != kProcSeedMm && !spaces_.count(mm)) {
+    // The kernel's first word on a /proc-seeded space: same VMAs, real identity.
+    auto node = spaces_.extract(kProcSeedMm);
+    node.key() = mm;
+    spaces_.insert(std::move(node));
+  }
+  cur = mm;
+  auto [it, fresh] = spaces_.try_emplace(mm);
+  if (fresh) it->second.heap_strict = heap_strict_;
+  return it->second;
+}
+
+const AddressSpace* Model::space_of(uint32_t pid) const {
+  auto m = mm_of_pid_.find(pid);
+  if (m == mm_of_pid_.end()) return nullptr;
+  auto s = spaces_.find(m->second);
+  return s == spaces_.end() ? nullptr : &s->second;
+}
+
+std::string Model::maps_text(uint32_t pid) const {
+  const AddressSpace* s = space_of(pid);
+  return s ? s->maps_text(vsyscall_line_) : "";
+}
+
+void Model::removed(const Vma& v) {
+  Lifetime& l = lifetimes_[v.lifetime];
+  if (l.ended_ns) return;  // ended with its process
+  l.info = v.info;
+  l.name = cur_space_->name_of(v);
+  l.ended_ns = rel(cur_ts_);
+}
+
+void Model::added(Vma* v) {
+  v->lifetime = lifetimes_.size();
+  Lifetime l;
+  l.pid = cur_pid_;
+  l.info = v->info;
+  l.name = cur_space_->name_of(*v);
+  l.appeared_ns = rel(cur_ts_);
+  l.at_start = cur_at_start_;
+  lifetimes_.push_back(std::move(l));
+}
+
+void Model::apply(const Event& e) {
+  switch (e.kind) {
+    case Kind::Vma:
+      if (e.vma.reason == VT_VMA_SNAPSHOT) pending_[e.tid].push_back(e.vma);
+      return;
+    case Kind::Snapshot:
+      apply_snapshot(e);
+      return;
+    case Kind::Fault:
+      apply_fault(e);
+      return;
+    case Kind::Exec: {
+      auto old = mm_of_pid_.find(e.pid);
+      uint64_t old_mm = old == mm_of_pid_.end() ? 0 : old->second;
+      cur_ts_ = e.ts;
+      if (old_mm && old_mm != e.mm) {
+        mm_of_pid_.erase(old);
+        end_space(old_mm);
+      }
+      exited_.erase(e.pid);
+      space_for(e.pid, e.mm);  // its VMAs come with the exec snapshot
+      return;
+    }
+    case Kind::Fork:
+      if (!(e.fork_flags & VT_FORK_THREAD) && e.mm) space_for(e.child_pid, e.mm);
+      return;
+    case Kind::Exit:
+      if (e.exit_flags & VT_EXIT_GROUP_DEAD) end_process(e.pid, e.ts);
+      return;
+    default:
+      return;
+  }
+}
+
+// The VMAs stay, so that the maps of a process that exited can still be shown
+// as they were at its end; their lifetimes end here.
+void Model::end_process(uint32_t pid, uint64_t ts) {
+  exited_[pid] = true;
+  auto m = mm_of_pid_.find(pid);
+  if (m == mm_of_pid_.end()) return;
+  for (const auto& [other, mm] : mm_of_pid_)
+    if (other != pid && mm == m->second && !exited_.count(other)) return;
+  auto s = spaces_.find(m->second);
+  if (s == spaces_.end()) return;
+  for (const auto& [start, v] : s->second.vmas()) {
+    Lifetime& l = lifetimes_[v.lifetime];
+    if (l.ended_ns) continue;
+    l.info = v.info;
+    l.name = s->second.name_of(v);
+    l.ended_ns = rel(ts);
+  }
+}
+
+void Model::end_space(uint64_t mm) {
+  for (const auto& [pid, m] : mm_of_pid_)
+    if (m == mm) return;  // still used (vfork parent, another process)
+  auto it = spaces_.find(mm);
+  if (it == spaces_.end()) return;
+  cur_space_ = &it->second;
+  it->second.clear(this);
+  spaces_.erase(it);
+}
+
+void Model::apply_snapshot(const Event& e) {
+  auto pending = pending_.find(e.tid);
+  std::vector<VmaInfo> records;
+  if (pending != pending_.end()) {
+    records = std::move(pending->second);
+    pending_.erase(pending);
+  }
+  if (e.status != 0 || records.size() != e.count) {
+    stats_.snapshots_failed++;
+    stats_.orphan_vma_records += records.size();
+    return;
+  }
+  e.snap_reason == kSnapResync ? stats_.resyncs++ : stats_.snapshots++;
+  AddressSpace& space = space_for(e.pid, e.mm);
+  if (e.snap_reason != kSnapResync) {
+    space.start_brk = e.start_brk;
+    space.brk = e.brk;
+    space.start_stack = e.start_stack;
+    space.brk_known = true;
+  }
+  std::vector<Vma> fresh;
+  fresh.reserve(records.size());
+  for (auto& r : records) {
+    Vma v;
+    v.info = std::move(r);
+    v.info.reason = 0;
+    fresh.push_back(std::move(v));
+  }
+  cur_pid_ = e.pid;
+  cur_ts_ = e.ts;
+  cur_space_ = &space;
+  cur_at_start_ = e.snap_reason == VT_SNAP_SEED;
+  space.replace(e.lo, e.hi, std::move(fresh), this);
+  cur_at_start_ = false;
+}
+
+void Model::apply_fault(const Event& e) {
+  if (e.fault_flags & VT_FAULT_INCOMPLETE) return;
+  auto m = mm_of_pid_.find(e.pid);
+  if (m == mm_of_pid_.end()) {
+    stats_.faults_unmapped++;
+    return;
+  }
+  AddressSpace& space = spaces_[m->second];
+  Vma* v = space.find(e.addr);
+  if (!v) {
+    v = space.grow_stack_to(e.addr);
+    if (v) {
+      stats_.stack_growths++;
+      lifetimes_[v->lifetime].info = v->info;
+    }
+  }
+  if (!v) {
+    stats_.faults_unmapped++;
+    return;
+  }
+  stats_.faults_charged++;
+  FaultStats& f = lifetimes_[v->lifetime].faults;
+  (e.fault_flags & VT_FAULT_MAJOR) ? f.major++ : f.minor++;
+  if (!(e.fault_flags & VT_FAULT_NO_ENTRY)) {
+    if (e.error_code & VT_PF_INSTR)
+      f.exec++;
+    else if (e.error_code & VT_PF_WRITE)
+      f.write++;
+    else
+      f.read++;
+    f.latencies_ns.push_back(e.latency_ns);
+  }
+}
+
+void Model::refresh_open_names() {
+  for (const auto& [mm, space] : spaces_)
+    for (const auto& [start, v] : space.vmas()) {
+      Lifetime& l = lifetimes_[v.lifetime];
+      if (!l.ended_ns) {
+        l.info = v.info;
+        l.name = space.name_of(v);
+      }
+    }
+}
+
+}  // namespace vmatrace

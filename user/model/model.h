@@ -1,0 +1,92 @@
+// The VMA model: every traced process's address space at every moment of a
+// trace, rebuilt from the recorded events alone, and every fault charged to
+// the VMA lifetime that contained it.
+//
+// Kernel snapshots (VT_EV_SNAPSHOT with their VMA records) replace ranges
+// exactly; exec, fork and exit switch, copy and end address spaces; a fault
+// below a stack grows it. Processes are keyed by the address space they use
+// (threads and vfork children share one).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "events/event.h"
+#include "model/address_space.h"
+#include "record/trace_file.h"
+
+namespace vmatrace {
+
+struct FaultStats {
+  uint64_t minor = 0, major = 0, read = 0, write = 0, exec = 0;
+  std::vector<uint32_t> latencies_ns;
+  uint64_t total() const { return minor + major; }
+};
+
+// One VMA, from when it appeared (or tracing began) until it changed or went.
+struct Lifetime {
+  uint32_t pid = 0;
+  VmaInfo info;      // at the end (a stack grows)
+  std::string name;  // as /proc/PID/maps printed it
+  uint64_t appeared_ns = 0;  // since trace start
+  std::optional<uint64_t> ended_ns;
+  bool at_start = false;  // there when tracing began
+  FaultStats faults;
+};
+
+struct ModelStats {
+  uint64_t snapshots = 0, snapshots_failed = 0, resyncs = 0;
+  uint64_t faults_charged = 0, faults_unmapped = 0, stack_growths = 0;
+  uint64_t orphan_vma_records = 0;  // records whose snapshot record never came
+};
+
+class Model : private AddressSpace::Observer {
+ public:
+  // Seeds the target from the header's /proc/PID/maps (used until the kernel's
+  // own snapshot of it arrives, or for good on kernels without one).
+  explicit Model(const TraceMeta& meta);
+  void apply(const Event& e);
+
+  // The address space pid uses now, if any.
+  const AddressSpace* space_of(uint32_t pid) const;
+  std::string maps_text(uint32_t pid) const;
+  const std::vector<Lifetime>& lifetimes() const { return lifetimes_; }
+  // Lifetimes still open get their current name (brk may have moved since).
+  void refresh_open_names();
+  const ModelStats& stats() const { return stats_; }
+  bool exited(uint32_t pid) const { return exited_.count(pid) > 0; }
+
+ private:
+  void removed(const Vma& v) override;
+  void added(Vma* v) override;
+
+  AddressSpace& space_for(uint32_t pid, uint64_t mm);
+  void apply_snapshot(const Event& e);
+  void apply_fault(const Event& e);
+  void end_space(uint64_t mm);
+  void end_process(uint32_t pid, uint64_t ts);
+  uint64_t rel(uint64_t ts) const { return ts > t0_ ? ts - t0_ : 0; }
+
+  uint64_t t0_;
+  std::string vsyscall_line_;
+  bool heap_strict_;
+  std::unordered_map<uint64_t, AddressSpace> spaces_;  // by mm
+  std::unordered_map<uint32_t, uint64_t> mm_of_pid_;
+  std::unordered_map<uint32_t, std::vector<VmaInfo>> pending_;  // Vma records by tid
+  std::unordered_map<uint32_t, bool> exited_;
+  std::vector<Lifetime> lifetimes_;
+  ModelStats stats_;
+  // Context for the observer callbacks.
+  uint32_t cur_pid_ = 0;
+  uint64_t cur_ts_ = 0;
+  const AddressSpace* cur_space_ = nullptr;
+  bool cur_at_start_ = false;
+};
+
+// Whether a kernel release labels only VMAs overlapping the heap (6.6+).
+bool heap_label_is_strict(const std::string& kernel_release);
+
+}  // namespace vmatrace

@@ -1,0 +1,80 @@
+#include "report/vma_report.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+
+#include "events/abi.h"
+#include "events/names.h"
+#include "report/format.h"
+#include "report/percentiles.h"
+
+namespace vmatrace {
+
+nlohmann::ordered_json vmas_json(Model& model) {
+  model.refresh_open_names();
+  auto out = nlohmann::ordered_json::array();
+  for (const Lifetime& l : model.lifetimes()) {
+    FaultStats f = l.faults;
+    auto lat = percentiles(&f.latencies_ns);
+    nlohmann::ordered_json j;
+    j["pid"] = l.pid;
+    j["start"] = l.info.start;
+    j["end"] = l.info.end;
+    j["perms"] = vma_perms(l.info.flags);
+    j["offset"] = (l.info.path_flags & VT_PATH_FILE) ? l.info.pgoff << 12 : 0;
+    j["dev"] = format_dev(l.info.dev);
+    j["inode"] = l.info.ino;
+    j["path"] = l.name;
+    j["appeared_s"] = static_cast<double>(l.appeared_ns) / 1e9;
+    j["at_start"] = l.at_start;
+    if (l.ended_ns)
+      j["ended_s"] = static_cast<double>(*l.ended_ns) / 1e9;
+    else
+      j["ended_s"] = nullptr;
+    j["faults"] = {{"total", f.total()}, {"minor", f.minor}, {"major", f.major}, {"read", f.read},
+                   {"write", f.write},   {"exec", f.exec},
+                   {"latency_ns", {{"p50", lat.p50}, {"p90", lat.p90}, {"p99", lat.p99}, {"max", lat.max}}}};
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+std::string top_vmas_text(Model& model, size_t n) {
+  model.refresh_open_names();
+  std::vector<const Lifetime*> by_faults;
+  for (const Lifetime& l : model.lifetimes())
+    if (l.faults.total()) by_faults.push_back(&l);
+  std::stable_sort(by_faults.begin(), by_faults.end(),
+                   [](const Lifetime* a, const Lifetime* b) { return a->faults.total() > b->faults.total(); });
+  if (by_faults.size() > n) by_faults.resize(n);
+  std::string out = "\ntop VMAs by faults:\n";
+  if (by_faults.empty()) return out + "  (no faults charged to a VMA)\n";
+  char buf[256];
+  snprintf(buf, sizeof(buf), "  %-33s %-4s %10s %8s %8s %9s  %s\n", "range", "perm", "faults", "minor",
+           "major", "p99", "name");
+  out += buf;
+  for (const Lifetime* l : by_faults) {
+    FaultStats f = l->faults;
+    auto lat = percentiles(&f.latencies_ns);
+    char range[48];
+    snprintf(range, sizeof(range), "%" PRIx64 "-%" PRIx64, l->info.start, l->info.end);
+    snprintf(buf, sizeof(buf), "  %-33s %-4s %10" PRIu64 " %8" PRIu64 " %8" PRIu64 " %9s  %s%s\n", range,
+             vma_perms(l->info.flags).c_str(), f.total(), f.minor, f.major,
+             lat.samples ? format_duration(lat.p99).c_str() : "-", l->name.empty() ? "[anon]" : l->name.c_str(),
+             l->ended_ns ? " (gone)" : "");
+    out += buf;
+  }
+  return out;
+}
+
+nlohmann::ordered_json model_stats_json(const ModelStats& s) {
+  return {{"snapshots", s.snapshots},
+          {"snapshots_failed", s.snapshots_failed},
+          {"resyncs", s.resyncs},
+          {"faults_charged", s.faults_charged},
+          {"faults_outside_vmas", s.faults_unmapped},
+          {"stack_growths", s.stack_growths}};
+}
+
+}  // namespace vmatrace
