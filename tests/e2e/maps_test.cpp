@@ -178,6 +178,45 @@ TEST(Maps, ChurnInSeveralThreadsAttachedMidway) {
   EXPECT_EQ(sum["lost_total"], 0);
 }
 
+TEST(Maps, FaultsAreChargedToTheVmaLifetimeThatHeldThem) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  auto trace = tmp.path("t.vmt"), data = tmp.path("data");
+  auto r = run({vmatrace(), "-o", trace, "--", workload("vmafaults"), data});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto out = json_lines(r.out);
+  ASSERT_EQ(out.size(), 1u);
+  uint64_t a = out[0]["a"], f = out[0]["f"], pg = 4096;
+  auto sum = trace_summary(trace);
+  std::vector<json> at_a, at_f;
+  for (const auto& v : sum["vmas"]) {
+    if (v["start"] == a || v["start"] == a + 8 * pg) at_a.push_back(v);
+    if (v["start"] == f) at_f.push_back(v);
+  }
+  // Two lifetimes of the same range, then the halves mprotect split it into.
+  ASSERT_EQ(at_a.size(), 4u) << sum["vmas"].dump();
+  EXPECT_EQ(at_a[0]["end"], a + 16 * pg);
+  EXPECT_EQ(at_a[0]["faults"]["write"], 5);
+  EXPECT_EQ(at_a[0]["faults"]["total"], 5);
+  EXPECT_EQ(at_a[1]["end"], a + 16 * pg);
+  EXPECT_EQ(at_a[1]["faults"]["write"], 7);
+  EXPECT_EQ(at_a[1]["faults"]["total"], 7);
+  EXPECT_LE(at_a[0]["ended_s"].get<double>(), at_a[1]["appeared_s"].get<double>());
+  EXPECT_EQ(at_a[2]["end"], a + 8 * pg);
+  EXPECT_EQ(at_a[2]["perms"], "rw-p");
+  EXPECT_EQ(at_a[2]["faults"]["total"], 1);
+  EXPECT_EQ(at_a[3]["perms"], "r--p");
+  EXPECT_EQ(at_a[3]["faults"]["total"], 0);
+  ASSERT_EQ(at_f.size(), 1u);
+  EXPECT_EQ(at_f[0]["path"], data);
+  EXPECT_EQ(at_f[0]["faults"]["read"], 3);
+  EXPECT_EQ(at_f[0]["faults"]["total"], 3);
+  for (const auto& v : sum["vmas"]) EXPECT_FALSE(v["ended_s"].is_null()) << "the process exited: " << v.dump();
+  // The text report lists the busiest VMAs.
+  auto text = run({vmatrace(), "report", trace});
+  EXPECT_NE(text.out.find("top VMAs by faults"), std::string::npos);
+}
+
 // Real programs with their own allocators, JITs and thread pools.
 void real_program(const TempDir& tmp, const std::vector<std::string>& argv, int stops) {
   auto trace = tmp.path("t.vmt");

@@ -28,22 +28,24 @@ void AddressSpace::replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Obs
     auto prev = std::prev(it);
     if (prev->second.info.end > cover_lo) it = prev;
   }
-  std::vector<Vma> old;
+  std::vector<Vma>& old = old_buf_;
+  old.clear();
   while (it != vmas_.end() && it->first <= cover_last) {
     old.push_back(std::move(it->second));
     it = vmas_.erase(it);
   }
+  // Old and fresh are both sorted by start: match them in one pass.
   std::vector<bool> continues(fresh.size(), false);
   std::vector<Vma> kept_outside;
+  size_t fi = 0;
   for (auto& v : old) {
-    bool survives = false;
-    for (size_t i = 0; i < fresh.size() && !survives; i++) {
-      if (continues[i] || !same_vma(fresh[i].info, v.info)) continue;
-      fresh[i].lifetime = v.lifetime;
-      fresh[i].label = v.label;
-      continues[i] = survives = true;
+    while (fi < fresh.size() && fresh[fi].info.start < v.info.start) fi++;
+    if (fi < fresh.size() && same_vma(fresh[fi].info, v.info)) {
+      fresh[fi].lifetime = v.lifetime;
+      fresh[fi].label = v.label;
+      continues[fi] = true;
+      continue;
     }
-    if (survives) continue;
     obs->removed(v);
     // Parts the kernel did not speak for stay (the set was wrong there).
     if (v.info.start < cover_lo) {
@@ -57,15 +59,16 @@ void AddressSpace::replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Obs
       kept_outside.push_back(part);
     }
   }
+  // fresh is sorted and lies where the erased VMAs were: insert before `it`.
+  for (size_t i = 0; i < fresh.size(); i++) {
+    if (!continues[i]) obs->added(&fresh[i]);
+    uint64_t start = fresh[i].info.start;
+    vmas_.emplace_hint(it, start, std::move(fresh[i]));
+  }
   for (auto& v : kept_outside) {
     obs->added(&v);
     uint64_t start = v.info.start;
     vmas_.emplace(start, std::move(v));
-  }
-  for (size_t i = 0; i < fresh.size(); i++) {
-    if (!continues[i]) obs->added(&fresh[i]);
-    uint64_t start = fresh[i].info.start;
-    vmas_[start] = std::move(fresh[i]);
   }
 }
 

@@ -27,8 +27,9 @@ class AddressSpace {
   };
 
   // The kernel says these are the VMAs overlapping bytes [lo, hi] (hi
-  // inclusive): whatever the set held there goes, these come. A VMA equal to
-  // one already there is kept as is (its lifetime goes on).
+  // inclusive; fresh sorted by start): whatever the set held there goes,
+  // these come. A VMA equal to one already there is kept as is (its lifetime
+  // goes on).
   void replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Observer* obs);
   // Drops everything (exit, exec's old mm).
   void clear(Observer* obs);
@@ -53,6 +54,7 @@ class AddressSpace {
 
  private:
   std::map<uint64_t, Vma> vmas_;  // by start
+  std::vector<Vma> old_buf_;      // reused by replace()
 };
 
 }  // namespace vmatrace

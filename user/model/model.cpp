@@ -83,8 +83,7 @@ void Model::added(Vma* v) {
   v->lifetime = lifetimes_.size();
   Lifetime l;
   l.pid = cur_pid_;
-  l.info = v->info;
-  l.name = cur_space_->name_of(*v);
+  l.info = v->info;  // the name is taken when it ends (or at report time)
   l.appeared_ns = rel(cur_ts_);
   l.at_start = cur_at_start_;
   lifetimes_.push_back(std::move(l));
@@ -154,15 +153,12 @@ void Model::end_space(uint64_t mm) {
 }
 
 void Model::apply_snapshot(const Event& e) {
-  auto pending = pending_.find(e.tid);
-  std::vector<VmaInfo> records;
-  if (pending != pending_.end()) {
-    records = std::move(pending->second);
-    pending_.erase(pending);
-  }
+  // The thread's entry stays (cleared) so that its buffer is reused.
+  std::vector<VmaInfo>& records = pending_[e.tid];
   if (e.status != 0 || records.size() != e.count) {
     stats_.snapshots_failed++;
     stats_.orphan_vma_records += records.size();
+    records.clear();
     return;
   }
   e.snap_reason == kSnapResync ? stats_.resyncs++ : stats_.snapshots++;
@@ -173,14 +169,12 @@ void Model::apply_snapshot(const Event& e) {
     space.start_stack = e.start_stack;
     space.brk_known = true;
   }
-  std::vector<Vma> fresh;
-  fresh.reserve(records.size());
-  for (auto& r : records) {
-    Vma v;
-    v.info = std::move(r);
-    v.info.reason = 0;
-    fresh.push_back(std::move(v));
+  std::vector<Vma> fresh(records.size());
+  for (size_t i = 0; i < records.size(); i++) {
+    fresh[i].info = std::move(records[i]);
+    fresh[i].info.reason = 0;
   }
+  records.clear();
   cur_pid_ = e.pid;
   cur_ts_ = e.ts;
   cur_space_ = &space;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -53,7 +54,7 @@ class Model : private AddressSpace::Observer {
   // The address space pid uses now, if any.
   const AddressSpace* space_of(uint32_t pid) const;
   std::string maps_text(uint32_t pid) const;
-  const std::vector<Lifetime>& lifetimes() const { return lifetimes_; }
+  const std::deque<Lifetime>& lifetimes() const { return lifetimes_; }
   // Lifetimes still open get their current name (brk may have moved since).
   void refresh_open_names();
   const ModelStats& stats() const { return stats_; }
@@ -77,7 +78,7 @@ class Model : private AddressSpace::Observer {
   std::unordered_map<uint32_t, uint64_t> mm_of_pid_;
   std::unordered_map<uint32_t, std::vector<VmaInfo>> pending_;  // Vma records by tid
   std::unordered_map<uint32_t, bool> exited_;
-  std::vector<Lifetime> lifetimes_;
+  std::deque<Lifetime> lifetimes_;  // a deque: appending never moves the others
   ModelStats stats_;
   // Context for the observer callbacks.
   uint32_t cur_pid_ = 0;
