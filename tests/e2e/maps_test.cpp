@@ -217,6 +217,37 @@ TEST(Maps, FaultsAreChargedToTheVmaLifetimeThatHeldThem) {
   EXPECT_NE(text.out.find("top VMAs by faults"), std::string::npos);
 }
 
+// Kernels before 6.7 give no snapshots: the model predicts from syscalls and,
+// unless --no-resync, re-reads /proc/PID/maps after each change.
+TEST(Maps, WithoutKernelSnapshotsPredictsAndResyncs) {
+  REQUIRE_ROOT();
+  for (bool resync : {true, false}) {
+    SCOPED_TRACE(resync ? "with resync" : "--no-resync");
+    TempDir tmp;
+    auto trace = tmp.path("t.vmt");
+    Background target({workload("sleeper"), "5"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::vector<std::string> argv = {vmatrace(), "-p", std::to_string(target.pid()), "-o", trace,
+                                     "--without", "vma_iter,task_from_pid"};
+    if (!resync) argv.push_back("--no-resync");
+    Background rec(argv, true);
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    kill(target.pid(), SIGSTOP);
+    ASSERT_TRUE(wait_all_stopped(target.pid()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // the recorder catches up
+    auto cp = take(target.pid(), "stopped");
+    rec.signal(SIGINT);
+    EXPECT_EQ(rec.wait(), 0) << rec.err();
+    expect_same_maps(trace, {cp});
+    auto sum = trace_summary(trace);
+    EXPECT_EQ(sum["model"]["snapshots"], 0);
+    if (resync)
+      EXPECT_GT(sum["model"]["resyncs"].get<int>(), 10);
+    else
+      EXPECT_EQ(sum["model"]["resyncs"], 0);
+  }
+}
+
 // Real programs with their own allocators, JITs and thread pools.
 void real_program(const TempDir& tmp, const std::vector<std::string>& argv, int stops) {
   auto trace = tmp.path("t.vmt");

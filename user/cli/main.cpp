@@ -29,6 +29,9 @@ int main(int argc, char** argv) {
   app.add_option("-b,--buffer-mb", rec.ringbuf_mb, "ring buffer size in MiB, a power of two")
       ->check(CLI::Range(1, 1024));
   app.add_flag("-v,--verbose", verbose, "show libbpf's log");
+  bool no_resync = false;
+  app.add_flag("--no-resync", no_resync,
+               "never re-read /proc/PID/maps to correct the VMA model (kernels without VMA snapshots)");
   app.add_option("--without", rec.without,
                  "act as if the kernel lacked this optional feature (see `vmatrace check`)")
       ->check(CLI::IsMember(optional_feature_names()))
@@ -60,6 +63,7 @@ int main(int argc, char** argv) {
   }
   install_libbpf_logger(verbose);
 
+  rec.resync = !no_resync;
   if (report->parsed()) return run_report(rep);
   if (app.got_subcommand("check")) return run_check();
 

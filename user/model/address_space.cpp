@@ -42,7 +42,6 @@ void AddressSpace::replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Obs
     while (fi < fresh.size() && fresh[fi].info.start < v.info.start) fi++;
     if (fi < fresh.size() && same_vma(fresh[fi].info, v.info)) {
       fresh[fi].lifetime = v.lifetime;
-      fresh[fi].label = v.label;
       continues[fi] = true;
       continue;
     }
@@ -105,7 +104,7 @@ std::string AddressSpace::name_of(const Vma& v) const {
   const VmaInfo& i = v.info;
   if (i.path_flags & VT_PATH_FILE) return vma_file_name(i);
   if (i.path_flags & VT_PATH_SPECIAL) return i.path;
-  if (!brk_known) return v.label;
+  if (!brk_known) return "";
   bool heap = heap_strict ? (i.start < brk && i.end > start_brk) : (i.start <= brk && i.end >= start_brk);
   if (heap) return "[heap]";
   if (i.start <= start_stack && i.end >= start_stack) return "[stack]";

@@ -13,7 +13,6 @@ namespace vmatrace {
 
 struct Vma {
   VmaInfo info;
-  std::string label;      // name from /proc text ([heap], [vdso], ...) when seeded from it
   uint64_t lifetime = 0;  // index into Model::lifetimes()
 };
 
@@ -50,7 +49,7 @@ class AddressSpace {
 
   uint64_t start_brk = 0, brk = 0, start_stack = 0;
   bool heap_strict = true;  // 6.6+: a VMA only touching the heap range is not [heap]
-  bool brk_known = false;   // false when seeded from /proc text (labels used instead)
+  bool brk_known = false;   // false until a kernel snapshot: /proc names stand in
 
  private:
   std::map<uint64_t, Vma> vmas_;  // by start

@@ -53,6 +53,9 @@ std::vector<MapsLine> parse_maps(const std::string& text) {
         m.vma.path.resize(m.vma.path.size() - deleted.size());
         m.vma.path_flags |= VT_PATH_DELETED;
       }
+    } else if (!m.name.empty()) {
+      m.vma.path_flags = VT_PATH_SPECIAL;
+      m.vma.path = m.name;
     }
     out.push_back(std::move(m));
   }

@@ -20,7 +20,8 @@ constexpr uint64_t kVmRead = 0x1, kVmWrite = 0x2, kVmExec = 0x4, kVmMayShare = 0
 std::string format_maps_line(const VmaInfo& v, const std::string& name);
 
 struct MapsLine {
-  VmaInfo vma;       // flags hold only read/write/exec/mayshare
+  VmaInfo vma;       // flags hold only read/write/exec/mayshare; any other name
+                     // ("[heap]", "[vdso]") is kept as a VT_PATH_SPECIAL path
   std::string name;  // as printed: a path, "[heap]", "[vdso]", "" ...
 };
 

@@ -4,6 +4,7 @@
 
 #include "events/abi.h"
 #include "model/maps_format.h"
+#include "model/predict.h"
 
 namespace vmatrace {
 namespace {
@@ -22,7 +23,9 @@ bool heap_label_is_strict(const std::string& release) {
 }
 
 Model::Model(const TraceMeta& meta)
-    : t0_(meta.clock_monotonic_ns), heap_strict_(heap_label_is_strict(meta.kernel_release)) {
+    : t0_(meta.clock_monotonic_ns),
+      heap_strict_(heap_label_is_strict(meta.kernel_release)),
+      predict_(!meta.kernel_snapshots) {
   auto lines = parse_maps(meta.maps_at_attach);
   for (const auto& m : lines)
     if (is_vsyscall(m)) vsyscall_line_ = format_maps_line(m.vma, m.name);
@@ -33,7 +36,6 @@ Model::Model(const TraceMeta& meta)
     if (is_vsyscall(m)) continue;
     Vma v;
     v.info = m.vma;
-    if (!(v.info.path_flags & VT_PATH_FILE)) v.label = m.name;
     seed.push_back(std::move(v));
   }
   AddressSpace& space = space_for(meta.target_pid, kProcSeedMm);
@@ -92,7 +94,13 @@ void Model::added(Vma* v) {
 void Model::apply(const Event& e) {
   switch (e.kind) {
     case Kind::Vma:
-      if (e.vma.reason == VT_VMA_SNAPSHOT) pending_[e.tid].push_back(e.vma);
+      if (e.vma.reason == VT_VMA_SNAPSHOT)
+        pending_[e.tid].push_back(e.vma);
+      else if (predict_ && e.vma.reason == VT_VMA_MAPPED)
+        mapped_[e.tid] = e.vma;
+      return;
+    case Kind::Syscall:
+      if (predict_) apply_prediction(e);
       return;
     case Kind::Snapshot:
       apply_snapshot(e);
@@ -214,6 +222,38 @@ void Model::apply_fault(const Event& e) {
     else
       f.read++;
     f.latencies_ns.push_back(e.latency_ns);
+  }
+}
+
+uint64_t Model::mm_of(uint32_t pid) const {
+  auto m = mm_of_pid_.find(pid);
+  return m == mm_of_pid_.end() ? 0 : m->second;
+}
+
+void Model::apply_prediction(const Event& e) {
+  auto m = mm_of_pid_.find(e.pid);
+  if (m == mm_of_pid_.end()) return;
+  AddressSpace& space = spaces_[m->second];
+  cur_pid_ = e.pid;
+  cur_ts_ = e.ts;
+  cur_space_ = &space;
+  // The kernel's word on a new mapping (bpf_find_vma) beats a prediction.
+  std::optional<Vma> truth;
+  auto mapped = mapped_.find(e.tid);
+  if (mapped != mapped_.end()) {
+    uint64_t ret = static_cast<uint64_t>(e.ret);
+    if (e.ret >= 0 && mapped->second.start <= ret && ret < mapped->second.end) {
+      truth.emplace();
+      truth->info = mapped->second;
+      truth->info.reason = 0;
+    }
+    mapped_.erase(mapped);
+  }
+  if (!(truth && e.sc == VT_SC_MMAP))
+    for (auto& p : predict(space, e)) space.replace(p.lo, p.hi, std::move(p.fresh), this);
+  if (truth) {
+    uint64_t lo = truth->info.start, hi = truth->info.end - 1;
+    space.replace(lo, hi, {std::move(*truth)}, this);
   }
 }
 

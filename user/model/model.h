@@ -59,6 +59,8 @@ class Model : private AddressSpace::Observer {
   void refresh_open_names();
   const ModelStats& stats() const { return stats_; }
   bool exited(uint32_t pid) const { return exited_.count(pid) > 0; }
+  // The address space pid uses now (0: none known).
+  uint64_t mm_of(uint32_t pid) const;
 
  private:
   void removed(const Vma& v) override;
@@ -67,6 +69,7 @@ class Model : private AddressSpace::Observer {
   AddressSpace& space_for(uint32_t pid, uint64_t mm);
   void apply_snapshot(const Event& e);
   void apply_fault(const Event& e);
+  void apply_prediction(const Event& e);
   void end_space(uint64_t mm);
   void end_process(uint32_t pid, uint64_t ts);
   uint64_t rel(uint64_t ts) const { return ts > t0_ ? ts - t0_ : 0; }
@@ -74,6 +77,8 @@ class Model : private AddressSpace::Observer {
   uint64_t t0_;
   std::string vsyscall_line_;
   bool heap_strict_;
+  bool predict_;  // no kernel snapshots in this trace: predict from syscalls
+  std::unordered_map<uint32_t, VmaInfo> mapped_;  // bpf_find_vma records by tid (predict mode)
   std::unordered_map<uint64_t, AddressSpace> spaces_;  // by mm
   std::unordered_map<uint32_t, uint64_t> mm_of_pid_;
   std::unordered_map<uint32_t, std::vector<VmaInfo>> pending_;  // Vma records by tid

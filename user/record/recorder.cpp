@@ -14,6 +14,7 @@
 #include "bpf/features.h"
 #include "bpf/session.h"
 #include "events/abi.h"
+#include "model/maps_format.h"
 #include "model/model.h"
 #include "record/target.h"
 #include "record/trace_file.h"
@@ -68,6 +69,9 @@ class Recording {
  private:
   Status setup();
   void on_record(const void* data, size_t size);
+  void handle(const Event& e);
+  bool needs_resync(const Event& e) const;
+  void resync(uint32_t pid, uint32_t tid);
   Status drain_until_stopped();
   int finish(Status st);
   TraceMeta make_meta() const;
@@ -113,13 +117,63 @@ void Recording::on_record(const void* data, size_t size) {
     return;
   }
   fill_names_from_proc(&*e);
-  summary_.add(*e);
-  if (model_) model_->apply(*e);
-  if (e->kind == Kind::Exit && (e->exit_flags & VT_EXIT_GROUP_DEAD) &&
-      e->pid == static_cast<uint32_t>(target_))
+  handle(*e);
+  if (needs_resync(*e)) resync(e->pid, e->tid);
+}
+
+void Recording::handle(const Event& e) {
+  summary_.add(e);
+  if (model_) model_->apply(e);
+  if (e.kind == Kind::Exit && (e.exit_flags & VT_EXIT_GROUP_DEAD) && e.pid == static_cast<uint32_t>(target_))
     target_exited_ = true;
-  if (printer_) printer_->print(*e);
-  if (writer_ && write_status_) write_status_ = writer_->append(*e);
+  if (printer_) printer_->print(e);
+  if (writer_ && write_status_) write_status_ = writer_->append(e);
+}
+
+// Where the kernel gives no snapshot of a change, or one failed, /proc says
+// what the VMAs are now. After exec it is how such kernels seed the new mm.
+bool Recording::needs_resync(const Event& e) const {
+  bool kernel_snapshots = features_.vma_iter;
+  switch (e.kind) {
+    case Kind::Exec:
+      return !kernel_snapshots;
+    case Kind::Syscall:
+      return !kernel_snapshots && opts_.resync;
+    case Kind::Snapshot:
+      return e.status != 0 && opts_.resync;
+    default:
+      return false;
+  }
+}
+
+void Recording::resync(uint32_t pid, uint32_t tid) {
+  auto maps = read_proc_maps(static_cast<pid_t>(pid));
+  if (!maps) return;  // gone: its exit is on its way
+  uint64_t now = clock_ns(CLOCK_MONOTONIC);
+  Event v;
+  v.kind = Kind::Vma;
+  v.ts = now;
+  v.pid = pid;
+  v.tid = tid;
+  uint32_t count = 0;
+  for (auto& line : parse_maps(*maps)) {
+    if (line.name == "[vsyscall]") continue;
+    v.vma = std::move(line.vma);
+    v.vma.reason = VT_VMA_SNAPSHOT;
+    handle(v);
+    count++;
+  }
+  Event s;
+  s.kind = Kind::Snapshot;
+  s.ts = now;
+  s.pid = pid;
+  s.tid = tid;
+  s.mm = model_ ? model_->mm_of(pid) : 0;
+  s.lo = 0;
+  s.hi = ~0ULL;
+  s.count = count;
+  s.snap_reason = kSnapResync;
+  handle(s);
 }
 
 TraceMeta Recording::make_meta() const {
@@ -136,6 +190,7 @@ TraceMeta Recording::make_meta() const {
   m.follow_children = opts_.follow_children;
   m.maps_at_attach = maps_at_attach_;
   m.vsyscall_line = vsyscall_line();
+  m.kernel_snapshots = features_.vma_iter;
   m.page_size = static_cast<uint32_t>(sysconf(_SC_PAGESIZE));
   return m;
 }

@@ -18,6 +18,7 @@ struct RecordOptions {
   bool follow_children = false;
   size_t ringbuf_mb = 64;
   std::vector<std::string> without;  // optional kernel features to act as if missing
+  bool resync = true;  // re-read /proc/PID/maps where the kernel gives no snapshot
 };
 
 // Returns the process exit code: the command's own with `--`, else 0.

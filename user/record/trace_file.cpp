@@ -41,7 +41,7 @@ std::string TraceMeta::to_json() const {
       {"clock_realtime_ns", clock_realtime_ns}, {"target_pid", target_pid},
       {"command", command},                  {"follow_children", follow_children},
       {"page_size", page_size},              {"maps_at_attach", maps_at_attach},
-      {"vsyscall_line", vsyscall_line}};
+      {"vsyscall_line", vsyscall_line},     {"kernel_snapshots", kernel_snapshots}};
   return j.dump();
 }
 
@@ -62,6 +62,7 @@ Result<TraceMeta> TraceMeta::from_json(const std::string& text) {
     m.page_size = j.value("page_size", 4096u);
     m.maps_at_attach = j.value("maps_at_attach", "");
     m.vsyscall_line = j.value("vsyscall_line", "");
+    m.kernel_snapshots = j.value("kernel_snapshots", true);
   } catch (const nlohmann::json::exception& e) {
     return make_error(std::string("header field has the wrong type: ") + e.what());
   }

@@ -36,6 +36,7 @@ struct TraceMeta {
   bool follow_children = false;
   std::string maps_at_attach;  // /proc/PID/maps of the target when tracing began
   std::string vsyscall_line;   // the [vsyscall] line maps prints last, if this machine has one
+  bool kernel_snapshots = true;  // the kernel reported VMAs after every change (else: predict)
   uint32_t page_size = 4096;
 
   std::string to_json() const;

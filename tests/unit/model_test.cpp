@@ -1,0 +1,205 @@
+#include <gtest/gtest.h>
+
+#include "events/abi.h"
+#include "model/maps_format.h"
+#include "model/model.h"
+#include "model/predict.h"
+
+namespace vmatrace {
+namespace {
+
+constexpr uint64_t kPg = 4096;
+
+TEST(MapsFormat, PadsNamesToColumn73LikeTheKernel) {
+  // Lines as this kernel printed them.
+  const std::string text =
+      "55eedf745000-55eedf789000 rw-p 00000000 00:00 0                          [heap]\n"
+      "7f24c2c1e000-7f24c2c44000 r--p 00000000 fe:00 332835                     /usr/lib/x86_64-linux-gnu/libc.so.6\n"
+      "7f24c30bf000-7f24c30c1000 rw-p 00000000 00:00 0 \n"
+      "7f24c2b1f000-7f24c2b23000 rw-s 00001000 00:10 1039                       /memfd:x (deleted)\n"
+      "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]\n";
+  std::string again;
+  for (const auto& m : parse_maps(text)) again += format_maps_line(m.vma, m.name) + "\n";
+  EXPECT_EQ(again, text);
+}
+
+TEST(MapsFormat, ParsesFilesDeletedAndSpecialNames) {
+  auto lines = parse_maps(
+      "00400000-00401000 r-xp 00002000 fe:01 77 /bin/x (deleted)\n"
+      "7ffe0ffe0000-7ffe10001000 rw-p 00000000 00:00 0                          [stack]\n");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].vma.path, "/bin/x");
+  EXPECT_EQ(lines[0].vma.path_flags, static_cast<uint32_t>(VT_PATH_FILE | VT_PATH_DELETED));
+  EXPECT_EQ(lines[0].vma.pgoff, 2u);
+  EXPECT_EQ(lines[0].vma.dev, (0xfeu << 20) | 1);
+  EXPECT_EQ(lines[0].vma.flags, kVmRead | kVmExec);
+  EXPECT_EQ(lines[1].vma.path_flags, static_cast<uint32_t>(VT_PATH_SPECIAL));
+  EXPECT_EQ(lines[1].vma.path, "[stack]");
+}
+
+// Feeds the model a kernel snapshot of [lo, hi] holding vmas.
+void snapshot(Model* m, uint64_t lo, uint64_t hi, const std::vector<VmaInfo>& vmas, uint64_t ts,
+              uint64_t brk = 0) {
+  for (const auto& v : vmas) {
+    Event e;
+    e.kind = Kind::Vma;
+    e.pid = e.tid = 7;
+    e.ts = ts;
+    e.vma = v;
+    e.vma.reason = VT_VMA_SNAPSHOT;
+    m->apply(e);
+  }
+  Event s;
+  s.kind = Kind::Snapshot;
+  s.pid = s.tid = 7;
+  s.ts = ts;
+  s.mm = 0x1000;
+  s.lo = lo;
+  s.hi = hi;
+  s.count = static_cast<uint32_t>(vmas.size());
+  s.snap_reason = VT_SNAP_SYSCALL;
+  s.start_brk = brk;
+  s.brk = brk ? brk + 4 * kPg : 0;
+  m->apply(s);
+}
+
+VmaInfo anon(uint64_t start, uint64_t pages, uint64_t flags = kVmRead | kVmWrite) {
+  VmaInfo v;
+  v.start = start;
+  v.end = start + pages * kPg;
+  v.flags = flags;
+  v.pgoff = start / kPg;
+  return v;
+}
+
+Event fault_at(uint64_t addr, uint64_t ts) {
+  Event f;
+  f.kind = Kind::Fault;
+  f.pid = f.tid = 7;
+  f.ts = ts;
+  f.addr = addr;
+  f.error_code = VT_PF_USER | VT_PF_WRITE;
+  return f;
+}
+
+TEST(Model, SnapshotsReplaceRangesAndLifetimesFollowChanges) {
+  TraceMeta meta;
+  meta.kernel_release = "6.18.0";
+  Model m(meta);
+  const uint64_t a = 0x10000000;
+  snapshot(&m, 0, ~0ULL, {anon(a, 16)}, 1);
+  m.apply(fault_at(a + kPg, 2));
+  // mprotect of pages 4..5: the kernel reports the three pieces.
+  snapshot(&m, a + 4 * kPg - 1, a + 6 * kPg, {anon(a, 4), anon(a + 4 * kPg, 2, kVmRead), anon(a + 6 * kPg, 10)}, 3);
+  m.apply(fault_at(a + 7 * kPg, 4));
+  EXPECT_EQ(m.maps_text(7),
+            "10000000-10004000 rw-p 00000000 00:00 0 \n"
+            "10004000-10006000 r--p 00000000 00:00 0 \n"
+            "10006000-10010000 rw-p 00000000 00:00 0 \n");
+  const auto& l = m.lifetimes();
+  ASSERT_EQ(l.size(), 4u);
+  EXPECT_EQ(l[0].faults.total(), 1u);
+  EXPECT_TRUE(l[0].ended_ns.has_value());
+  EXPECT_EQ(l[3].faults.write, 1u);
+  EXPECT_FALSE(l[3].ended_ns.has_value());
+  // The same VMAs again: nothing ends.
+  snapshot(&m, a, a + 16 * kPg, {anon(a, 4), anon(a + 4 * kPg, 2, kVmRead), anon(a + 6 * kPg, 10)}, 5);
+  EXPECT_EQ(m.lifetimes().size(), 4u);
+  // Unmapped: the range reported empty.
+  snapshot(&m, a - 1, a + 16 * kPg, {}, 6);
+  EXPECT_EQ(m.maps_text(7), "");
+  m.apply(fault_at(a, 7));
+  EXPECT_EQ(m.stats().faults_unmapped, 1u);
+}
+
+TEST(Model, HeapAndStackLabelsFollowTheKernelsRules) {
+  TraceMeta meta;
+  meta.kernel_release = "6.18.0";
+  Model m(meta);
+  const uint64_t heap = 0x20000000;
+  snapshot(&m, 0, ~0ULL, {anon(heap - 2 * kPg, 2), anon(heap, 4)}, 1, heap);
+  // 6.6+: the VMA that only touches start_brk is not [heap].
+  EXPECT_EQ(m.maps_text(7),
+            "1fffe000-20000000 rw-p 00000000 00:00 0 \n"
+            "20000000-20004000 rw-p 00000000 00:00 0                                  [heap]\n");
+  EXPECT_TRUE(heap_label_is_strict("6.6.0"));
+  EXPECT_FALSE(heap_label_is_strict("6.1.90"));
+  EXPECT_FALSE(heap_label_is_strict("5.15.0"));
+}
+
+TEST(Model, StackGrowsDownToTheFaultingPage) {
+  Model m{TraceMeta{}};
+  const uint64_t stack = 0x7ff000000000;
+  snapshot(&m, 0, ~0ULL, {anon(stack, 8, kVmRead | kVmWrite | kVmGrowsDown)}, 1);
+  m.apply(fault_at(stack - 3 * kPg + 100, 2));
+  EXPECT_EQ(m.space_of(7)->vmas().begin()->second.info.start, stack - 3 * kPg);
+  EXPECT_EQ(m.stats().stack_growths, 1u);
+  EXPECT_EQ(m.stats().faults_charged, 1u);
+}
+
+TEST(Model, AFailedSnapshotChangesNothing) {
+  Model m{TraceMeta{}};
+  snapshot(&m, 0, ~0ULL, {anon(0x1000000, 1)}, 1);
+  Event s;
+  s.kind = Kind::Snapshot;
+  s.pid = s.tid = 7;
+  s.mm = 0x1000;
+  s.hi = ~0ULL;
+  s.status = -16;
+  m.apply(s);
+  EXPECT_EQ(m.stats().snapshots_failed, 1u);
+  EXPECT_NE(m.maps_text(7), "");
+}
+
+Event syscall(uint16_t sc, std::array<uint64_t, 6> args, int64_t ret) {
+  Event e;
+  e.kind = Kind::Syscall;
+  e.pid = e.tid = 7;
+  e.sc = sc;
+  e.args = args;
+  e.ret = ret;
+  return e;
+}
+
+AddressSpace space_with(std::vector<VmaInfo> vmas) {
+  struct Nop : AddressSpace::Observer {
+    void removed(const Vma&) override {}
+    void added(Vma*) override {}
+  } nop;
+  AddressSpace s;
+  std::vector<Vma> fresh;
+  for (auto& v : vmas) fresh.push_back(Vma{v, 0});
+  s.replace(0, ~0ULL, std::move(fresh), &nop);
+  return s;
+}
+
+TEST(Predict, MprotectSplitsMunmapPunchesAHole) {
+  const uint64_t a = 0x30000000;
+  auto s = space_with({anon(a, 8)});
+  auto p = predict(s, syscall(VT_SC_MPROTECT, {a + 2 * kPg, 2 * kPg, 1}, 0));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].lo, a + 2 * kPg);
+  EXPECT_EQ(p[0].hi, a + 4 * kPg - 1);
+  ASSERT_EQ(p[0].fresh.size(), 1u);
+  EXPECT_EQ(p[0].fresh[0].info.flags, kVmRead);
+  auto u = predict(s, syscall(VT_SC_MUNMAP, {a + kPg, 100}, 0));
+  ASSERT_EQ(u.size(), 1u);
+  EXPECT_EQ(u[0].hi, a + 2 * kPg - 1);
+  EXPECT_TRUE(u[0].fresh.empty());
+  EXPECT_TRUE(predict(s, syscall(VT_SC_MUNMAP, {a + 1, kPg}, -22)).empty()) << "failed calls change nothing";
+}
+
+TEST(Predict, MremapMovesAndKeepsAttributes) {
+  const uint64_t a = 0x30000000, to = 0x40000000;
+  auto s = space_with({anon(a, 4, kVmRead)});
+  auto p = predict(s, syscall(VT_SC_MREMAP, {a, 4 * kPg, 8 * kPg, 1, 0}, static_cast<int64_t>(to)));
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_TRUE(p[0].fresh.empty());  // the source goes
+  ASSERT_EQ(p[1].fresh.size(), 1u);
+  EXPECT_EQ(p[1].fresh[0].info.start, to);
+  EXPECT_EQ(p[1].fresh[0].info.end, to + 8 * kPg);
+  EXPECT_EQ(p[1].fresh[0].info.flags, kVmRead);
+}
+
+}  // namespace
+}  // namespace vmatrace
