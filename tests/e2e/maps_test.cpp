@@ -102,8 +102,11 @@ void expect_same_maps(const std::string& trace, const std::vector<Checkpoint>& c
   }
 }
 
-// Runs a self-stopping workload under `vmatrace --`, one checkpoint per stop.
-std::vector<Checkpoint> run_self_stopping(const std::vector<std::string>& argv, const std::string& trace) {
+// Runs a self-stopping workload under `vmatrace --`, one checkpoint per stop;
+// the workload writes its step number to step_file before each stop, so that a
+// stop not yet ended by SIGCONT is not taken twice.
+std::vector<Checkpoint> run_self_stopping(const std::vector<std::string>& argv, const std::string& trace,
+                                          const std::string& step_file) {
   std::vector<std::string> cmd = {vmatrace(), "-o", trace, "--"};
   cmd.insert(cmd.end(), argv.begin(), argv.end());
   Background rec(cmd, true);
@@ -113,8 +116,15 @@ std::vector<Checkpoint> run_self_stopping(const std::vector<std::string>& argv, 
     ADD_FAILURE() << "no child of vmatrace";
     return cps;
   }
+  std::string last_step;
   while (wait_all_stopped(pid)) {
-    cps.push_back(take(pid, "stop " + std::to_string(cps.size() + 1)));
+    std::string step = read_file(step_file);
+    if (step == last_step) {  // still the stop we already took
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      continue;
+    }
+    last_step = step;
+    cps.push_back(take(pid, "step " + step.substr(0, step.size() - 1)));
     kill(pid, SIGCONT);
   }
   EXPECT_EQ(rec.wait(), 0) << rec.err();
@@ -138,7 +148,7 @@ TEST(Maps, EveryKindOfChangeMatchesProcMaps) {
   REQUIRE_ROOT();
   TempDir tmp;
   auto trace = tmp.path("t.vmt");
-  auto cps = run_self_stopping({workload("changes"), tmp.path("")}, trace);
+  auto cps = run_self_stopping({workload("changes"), tmp.path("")}, trace, tmp.path("step"));
   EXPECT_EQ(cps.size(), 28u) << "every step stopped once";
   expect_same_maps(trace, cps);
   auto sum = trace_summary(trace);

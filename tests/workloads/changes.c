@@ -1,6 +1,7 @@
 /* Every kind of VMA change, one step at a time: after each step the process
  * stops itself (SIGSTOP) so that a test can compare /proc/PID/maps with
- * vmatrace's model at that moment.   changes DIR   (DIR: for its files) */
+ * vmatrace's model at that moment.   changes DIR   (DIR: for its files; the
+ * number of the step it stopped after is in DIR/step) */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -19,7 +20,20 @@
 #define SYS_mseal 462
 #endif
 
-static void checkpoint(void) { raise(SIGSTOP); }
+/* The test tells one stop from the next by the step number in DIR/step. */
+static const char* step_dir;
+static int step;
+
+static void checkpoint(void) {
+  char path[512];
+  snprintf(path, sizeof(path), "%s/step", step_dir);
+  FILE* f = fopen(path, "w");
+  if (f) {
+    fprintf(f, "%d\n", ++step);
+    fclose(f);
+  }
+  raise(SIGSTOP);
+}
 
 static int recurse(int depth) {
   volatile char pad[4096];
@@ -43,7 +57,9 @@ static int make_file(const char* dir, const char* name, unsigned long pages, cha
 }
 
 int main(int argc, char** argv) {
-  if (argc == 2 && !strcmp(argv[1], "after-exec")) {
+  if (argc == 4 && !strcmp(argv[1], "after-exec")) {
+    step_dir = argv[2];
+    step = atoi(argv[3]);
     checkpoint(); /* the new image */
     return 0;
   }
@@ -51,6 +67,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: %s DIR\n", argv[0]);
     return 2;
   }
+  step_dir = argv[1];
   char path[512], path2[512];
   checkpoint(); /* as started */
 
@@ -147,6 +164,8 @@ int main(int argc, char** argv) {
   ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
   if (n <= 0) return 1;
   self[n] = 0;
-  execl(self, self, "after-exec", (char*)NULL);
+  char step_arg[16];
+  snprintf(step_arg, sizeof(step_arg), "%d", step);
+  execl(self, self, "after-exec", argv[1], step_arg, (char*)NULL);
   return 1;
 }
