@@ -12,6 +12,10 @@ struct ReportOptions {
   bool maps = false;      // the VMA set, as /proc/PID/maps printed it
   double at_s = -1;       // that moment, in seconds since the trace began (default: its end)
   uint32_t pid = 0;       // that process (default: the target)
+  std::string heatmap;    // write the heatmap here (.svg or .html)
+  std::string perfetto;   // write Chrome trace-event JSON here
+  double from_s = 0, to_s = -1;  // heatmap window
+  double storm_threshold = 10;
 };
 
 int run_report(const ReportOptions& opts);

@@ -48,6 +48,15 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   report->add_option("--pid", rep.pid, "with --maps: of this process (default: the target)")
       ->check(CLI::PositiveNumber);
+  report->add_option("--heatmap", rep.heatmap, "write a fault heatmap (address x time) to OUT.svg or OUT.html");
+  report->add_option("--perfetto", rep.perfetto, "write Chrome trace-event JSON for ui.perfetto.dev");
+  report->add_option("--from", rep.from_s, "heatmap window start, seconds into the trace")
+      ->check(CLI::NonNegativeNumber);
+  report->add_option("--to", rep.to_s, "heatmap window end, seconds into the trace (--at: the same)")
+      ->check(CLI::NonNegativeNumber);
+  report->add_option("--storm-threshold", rep.storm_threshold,
+                     "a storm: fault rate above this many times the baseline (default 10)")
+      ->check(CLI::PositiveNumber);
 
   app.add_subcommand("check", "which kernel hooks vmatrace can use here");
 

@@ -1,10 +1,15 @@
 #include <cstdio>
+#include <fstream>
 #include <limits>
 
+#include "analysis/analysis.h"
 #include "cli/commands.h"
 #include "model/model.h"
 #include "record/trace_file.h"
 #include "report/event_printer.h"
+#include "report/heatmap_render.h"
+#include "report/perfetto.h"
+#include "report/storm_report.h"
 #include "report/summary.h"
 #include "report/vma_report.h"
 
@@ -16,7 +21,34 @@ int fail(const std::string& msg) {
   return 1;
 }
 
-int print_maps(const ReportOptions& opts, const TraceMeta& meta, Model& model) {
+void warn_if_cut(const std::string& file, const ReadSummary& read) {
+  if (!read.warning.empty()) fprintf(stderr, "vmatrace: warning: %s: %s\n", file.c_str(), read.warning.c_str());
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+uint64_t to_ns(double s) { return s < 0 ? std::numeric_limits<uint64_t>::max() : static_cast<uint64_t>(s * 1e9); }
+
+// One pass: every event, or the VMA set at a moment.
+int events_or_maps(const ReportOptions& opts) {
+  auto reader = TraceReader::open(opts.file);
+  if (!reader) return fail(reader.error());
+  const TraceMeta& meta = reader->meta();
+  Model model(meta);
+  EventPrinter printer(stdout, opts.json, meta.clock_monotonic_ns);
+  uint64_t until = opts.at_s >= 0 ? meta.clock_monotonic_ns + to_ns(opts.at_s) : std::numeric_limits<uint64_t>::max();
+  auto read = reader->for_each([&](const Event& e) {
+    if (e.ts > until && e.kind != Kind::Stats) return;
+    if (opts.events)
+      printer.print(e);
+    else
+      model.apply(e);
+  });
+  if (!read) return fail(read.error());
+  warn_if_cut(opts.file, *read);
+  if (opts.events) return 0;
   uint32_t pid = opts.pid ? opts.pid : meta.target_pid;
   if (!model.space_of(pid))
     return fail("process " + std::to_string(pid) + " has no address space in " + opts.file +
@@ -25,35 +57,44 @@ int print_maps(const ReportOptions& opts, const TraceMeta& meta, Model& model) {
   return 0;
 }
 
+int write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  if (!out || !(out << text)) return fail("cannot write " + path);
+  return 0;
+}
+
 }  // namespace
 
 int run_report(const ReportOptions& opts) {
-  auto reader = TraceReader::open(opts.file);
-  if (!reader) return fail(reader.error());
-  const TraceMeta& meta = reader->meta();
+  if (opts.events || opts.maps) return events_or_maps(opts);
+  if (!opts.heatmap.empty() && !ends_with(opts.heatmap, ".svg") && !ends_with(opts.heatmap, ".html"))
+    return fail("--heatmap writes .svg or .html files, not " + opts.heatmap);
+  AnalysisOptions ao;
+  ao.storm_threshold = opts.storm_threshold;
+  ao.from_ns = to_ns(opts.from_s);
+  ao.to_ns = to_ns(opts.to_s >= 0 ? opts.to_s : opts.at_s);
+  if (ao.to_ns <= ao.from_ns) return fail("the window is empty: --to must be after --from");
   Summary summary;
-  Model model(meta);
-  EventPrinter printer(stdout, opts.json, meta.clock_monotonic_ns);
-  uint64_t until = opts.at_s >= 0 ? meta.clock_monotonic_ns + static_cast<uint64_t>(opts.at_s * 1e9)
-                                  : std::numeric_limits<uint64_t>::max();
-  auto read = reader->for_each([&](const Event& e) {
-    if (e.ts > until && e.kind != Kind::Stats) return;
-    summary.add(e);
-    model.apply(e);
-    if (opts.events) printer.print(e);
-  });
-  if (!read) return fail(read.error());
-  if (!read->warning.empty()) fprintf(stderr, "vmatrace: warning: %s: %s\n", opts.file.c_str(), read->warning.c_str());
-  if (opts.events) return 0;
-  if (opts.maps) return print_maps(opts, meta, model);
+  auto a = analyze(opts.file, ao, [&](const Event& e) { summary.add(e); });
+  if (!a) return fail(a.error());
+  warn_if_cut(opts.file, a->read);
+  if (!opts.heatmap.empty()) {
+    std::string text = ends_with(opts.heatmap, ".html") ? heatmap_html(*a, a->meta) : heatmap_svg(*a, a->meta);
+    if (int rc = write_file(opts.heatmap, text)) return rc;
+  }
+  if (!opts.perfetto.empty()) {
+    if (auto st = write_perfetto(opts.file, *a, opts.perfetto); !st) return fail(st.error());
+  }
   if (opts.json) {
-    auto j = summary.to_json(meta, *read);
-    j["model"] = model_stats_json(model.stats());
-    j["vmas"] = vmas_json(model);
+    auto j = summary.to_json(a->meta, a->read);
+    j["storms"] = storms_json(*a);
+    j["model"] = model_stats_json(a->model->stats());
+    j["vmas"] = vmas_json(*a->model);
     printf("%s\n", j.dump(2).c_str());
   } else {
-    fputs(summary.to_text(meta, *read, opts.file).c_str(), stdout);
-    fputs(top_vmas_text(model, 10).c_str(), stdout);
+    fputs(storms_text(*a).c_str(), stdout);
+    fputs(summary.to_text(a->meta, a->read, opts.file).c_str(), stdout);
+    fputs(top_vmas_text(*a->model, 10).c_str(), stdout);
   }
   return 0;
 }

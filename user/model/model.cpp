@@ -191,7 +191,15 @@ void Model::apply_snapshot(const Event& e) {
   cur_at_start_ = false;
 }
 
+std::optional<uint64_t> Model::lifetime_at(uint32_t pid, uint64_t addr) const {
+  const AddressSpace* s = space_of(pid);
+  const Vma* v = s ? s->find(addr) : nullptr;
+  if (!v) return std::nullopt;
+  return v->lifetime;
+}
+
 void Model::apply_fault(const Event& e) {
+  last_fault_lifetime_.reset();
   if (e.fault_flags & VT_FAULT_INCOMPLETE) return;
   auto m = mm_of_pid_.find(e.pid);
   if (m == mm_of_pid_.end()) {
@@ -212,6 +220,7 @@ void Model::apply_fault(const Event& e) {
     return;
   }
   stats_.faults_charged++;
+  last_fault_lifetime_ = v->lifetime;
   FaultStats& f = lifetimes_[v->lifetime].faults;
   (e.fault_flags & VT_FAULT_MAJOR) ? f.major++ : f.minor++;
   if (!(e.fault_flags & VT_FAULT_NO_ENTRY)) {

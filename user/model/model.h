@@ -61,6 +61,10 @@ class Model : private AddressSpace::Observer {
   bool exited(uint32_t pid) const { return exited_.count(pid) > 0; }
   // The address space pid uses now (0: none known).
   uint64_t mm_of(uint32_t pid) const;
+  // The lifetime the last applied fault was charged to (none: outside VMAs).
+  std::optional<uint64_t> last_fault_lifetime() const { return last_fault_lifetime_; }
+  // The lifetime of the VMA holding addr in pid's address space now.
+  std::optional<uint64_t> lifetime_at(uint32_t pid, uint64_t addr) const;
 
  private:
   void removed(const Vma& v) override;
@@ -85,6 +89,7 @@ class Model : private AddressSpace::Observer {
   std::unordered_map<uint32_t, bool> exited_;
   std::deque<Lifetime> lifetimes_;  // a deque: appending never moves the others
   ModelStats stats_;
+  std::optional<uint64_t> last_fault_lifetime_;
   // Context for the observer callbacks.
   uint32_t cur_pid_ = 0;
   uint64_t cur_ts_ = 0;

@@ -1,0 +1,142 @@
+// Storms, heatmap and Perfetto export on a workload with quiet, storm and
+// quiet phases whose storm comes from a known function in a known mapping.
+#include <cstdio>
+#include <sstream>
+
+#include "harness.h"
+
+namespace e2e {
+namespace {
+
+struct Recorded {
+  TempDir tmp;
+  std::string trace;
+  json truth;
+};
+
+void record_stormy(Recorded* r) {
+  r->trace = r->tmp.path("t.vmt");
+  auto res = run({vmatrace(), "-o", r->trace, "--", workload("stormy"), "64", "500"});
+  ASSERT_EQ(res.status, 0) << res.err;
+  auto lines = json_lines(res.out);
+  ASSERT_EQ(lines.size(), 1u);
+  r->truth = lines[0];
+}
+
+// Tags open and close in order: enough to tell a truncated or mangled file.
+bool well_formed_xml(const std::string& s, std::string* why) {
+  std::vector<std::string> stack;
+  size_t i = 0;
+  while ((i = s.find('<', i)) != std::string::npos) {
+    size_t end = s.find('>', i);
+    if (end == std::string::npos) return *why = "unclosed tag", false;
+    std::string tag = s.substr(i + 1, end - i - 1);
+    i = end + 1;
+    if (tag.empty() || tag[0] == '!' || tag[0] == '?') continue;
+    if (tag[0] == '/') {
+      std::string name = tag.substr(1);
+      if (stack.empty() || stack.back() != name) return *why = "unexpected </" + name + ">", false;
+      stack.pop_back();
+    } else if (tag.back() != '/') {
+      stack.push_back(tag.substr(0, tag.find_first_of(" \n")));
+    }
+  }
+  if (!stack.empty()) return *why = "<" + stack.back() + "> never closed", false;
+  return true;
+}
+
+std::string hex(uint64_t v) {
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%lx", static_cast<unsigned long>(v));
+  return buf;
+}
+
+TEST(Analysis, FindsExactlyTheStormAndItsVmaAndFunction) {
+  REQUIRE_ROOT();
+  Recorded r;
+  record_stormy(&r);
+  auto sum = trace_summary(r.trace);
+  ASSERT_EQ(sum["storms"].size(), 1u) << sum["storms"].dump(2);
+  const json& s = sum["storms"][0];
+  EXPECT_GE(s["faults"].get<uint64_t>(), 16384u);
+  EXPECT_GT(s["start_s"].get<double>(), 0.4) << "after the first quiet phase";
+  EXPECT_LT(s["start_s"].get<double>() + s["duration_s"].get<double>(), 0.5 + 0.5 + 2.0);
+  ASSERT_FALSE(s["vmas"].empty());
+  EXPECT_EQ(s["vmas"][0]["start"], r.truth["start"]);
+  EXPECT_EQ(s["vmas"][0]["end"], r.truth["end"]);
+  EXPECT_GE(s["vmas"][0]["faults"].get<uint64_t>(), 16384u);
+  ASSERT_FALSE(s["code"].empty());
+  EXPECT_EQ(s["code"][0]["symbol"], "storm (stormy)");
+  EXPECT_GE(s["code"][0]["faults"].get<uint64_t>(), 16384u);
+  EXPECT_GT(s["peak_rate"].get<double>(), s["mean_rate"].get<double>() * 0.99);
+  EXPECT_GT(s["latency_ns"]["p99"].get<uint64_t>(), 0u);
+
+  // The text report lists storms first.
+  auto text = run({vmatrace(), "report", r.trace});
+  ASSERT_EQ(text.status, 0);
+  EXPECT_EQ(text.out.rfind("fault storms: 1", 0), 0u) << text.out;
+  EXPECT_NE(text.out.find("storm (stormy)"), std::string::npos);
+
+  // A higher threshold than the storm's own rate finds none.
+  auto none = run({vmatrace(), "report", r.trace, "--storm-threshold", "1000000"});
+  EXPECT_EQ(none.out.rfind("fault storms: 0", 0), 0u) << none.out;
+}
+
+TEST(Analysis, HeatmapSvgAndHtmlAreWellFormedAndLabelled) {
+  REQUIRE_ROOT();
+  Recorded r;
+  record_stormy(&r);
+  auto svg_path = r.tmp.path("h.svg"), html_path = r.tmp.path("h.html");
+  ASSERT_EQ(run({vmatrace(), "report", r.trace, "--heatmap", svg_path}).status, 0);
+  ASSERT_EQ(run({vmatrace(), "report", r.trace, "--heatmap", html_path, "--from", "0.3", "--to", "1.0"}).status, 0);
+  std::string svg = read_file(svg_path), html = read_file(html_path), why;
+  ASSERT_EQ(svg.rfind("<svg", 0), 0u);
+  EXPECT_TRUE(well_formed_xml(svg, &why)) << why;
+  std::string storm_band = "[anon] " + hex(r.truth["start"]) + "-" + hex(r.truth["end"]);
+  EXPECT_NE(svg.find(storm_band), std::string::npos) << "the storm's VMA is labelled";
+  EXPECT_NE(svg.find("[stack]"), std::string::npos);
+  EXPECT_NE(svg.find("libc.so.6"), std::string::npos);
+  EXPECT_NE(svg.find("Page faults by address and time: pid"), std::string::npos);
+  EXPECT_NE(svg.find("time (s since tracing began)"), std::string::npos);
+  EXPECT_NE(svg.find("faults per cell (log scale)"), std::string::npos);
+  EXPECT_NE(svg.find("<title>storm:"), std::string::npos);
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_TRUE(well_formed_xml(html.substr(html.find("<svg"), html.find("</svg>") + 6 - html.find("<svg")), &why))
+      << why;
+  EXPECT_NE(html.find("0.300 s to 1.000 s"), std::string::npos) << "the window is in the title";
+  EXPECT_NE(html.find("addEventListener('mouseover'"), std::string::npos);
+  EXPECT_NE(html.find(storm_band), std::string::npos);
+
+  auto bad = run({vmatrace(), "report", r.trace, "--heatmap", r.tmp.path("h.png")});
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.err.find(".svg or .html"), std::string::npos);
+  auto empty = run({vmatrace(), "report", r.trace, "--heatmap", svg_path, "--from", "2", "--to", "1"});
+  EXPECT_EQ(empty.status, 1);
+  EXPECT_EQ(count_lines(empty.err), 1);
+}
+
+TEST(Analysis, PerfettoExportHasCountersInstantsAndStormSlices) {
+  REQUIRE_ROOT();
+  Recorded r;
+  record_stormy(&r);
+  auto out = r.tmp.path("p.json");
+  ASSERT_EQ(run({vmatrace(), "report", r.trace, "--perfetto", out}).status, 0);
+  auto j = json::parse(read_file(out), nullptr, false);
+  ASSERT_FALSE(j.is_discarded());
+  int counters = 0, instants = 0, storms = 0;
+  for (const auto& e : j["traceEvents"]) {
+    if (e["ph"] == "C") counters++;
+    if (e["ph"] == "i" && e["name"] == "mmap") instants++;
+    if (e["ph"] == "X" && e["name"] == "fault storm") {
+      storms++;
+      EXPECT_EQ(e["args"]["top_code"], "storm (stormy)");
+      EXPECT_GT(e["dur"].get<double>(), 0);
+    }
+  }
+  EXPECT_GT(counters, 100);
+  EXPECT_GT(instants, 10);
+  EXPECT_EQ(storms, 1);
+}
+
+}  // namespace
+}  // namespace e2e

@@ -1,0 +1,36 @@
+/* Quiet, storm, quiet: a page every 20 ms for QUIET_MS, then storm() touches
+ * MIB MiB of fresh pages as fast as it can, then quiet again. Prints where the
+ * storm's mapping is.   stormy MIB QUIET_MS */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#define PG 4096UL
+
+static void quiet(long ms) {
+  struct timespec pause = {0, 20 * 1000000L};
+  for (long t = 0; t < ms; t += 20) {
+    char* p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    p[0] = 1;
+    munmap(p, PG);
+    nanosleep(&pause, NULL);
+  }
+}
+
+__attribute__((noinline)) void storm(char* p, size_t len) {
+  for (size_t off = 0; off < len; off += PG) p[off] = 1;
+}
+
+int main(int argc, char** argv) {
+  size_t len = (argc > 1 ? strtoul(argv[1], NULL, 0) : 64) << 20;
+  long quiet_ms = argc > 2 ? strtol(argv[2], NULL, 0) : 600;
+  char* area = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  madvise(area, len, MADV_NOHUGEPAGE);
+  quiet(quiet_ms);
+  storm(area, len);
+  quiet(quiet_ms);
+  printf("{\"start\":%lu,\"end\":%lu}\n", (unsigned long)area, (unsigned long)area + len);
+  return 0;
+}

@@ -1,0 +1,61 @@
+#include "report/perfetto.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "events/abi.h"
+#include "events/names.h"
+#include "record/trace_file.h"
+
+namespace vmatrace {
+
+Status write_perfetto(const std::string& trace_path, const Analysis& a, const std::string& out_path) {
+  auto reader = TraceReader::open(trace_path);
+  if (!reader) return make_error(reader.error());
+  const uint64_t t0 = reader->meta().clock_monotonic_ns;
+  const uint32_t pid = reader->meta().target_pid;
+  nlohmann::json events = nlohmann::json::array();
+  auto us = [&](uint64_t ts) { return static_cast<double>(ts > t0 ? ts - t0 : 0) / 1e3; };
+  events.push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", pid}, {"args", {{"name", "vmatrace target"}}}});
+  // Instant events: every address-space change, on its thread.
+  auto read = reader->for_each([&](const Event& e) {
+    if (e.kind != Kind::Syscall && e.kind != Kind::Exec && e.kind != Kind::Fork && e.kind != Kind::Exit) return;
+    nlohmann::json args = {{"ret", e.ret}};
+    if (e.kind == Kind::Syscall) {
+      const auto& specs = syscall_args(e.sc);
+      for (size_t i = 0; i < specs.size(); i++) args[specs[i].name] = format_arg(specs[i].type, e.args[i]);
+    }
+    events.push_back({{"ph", "i"}, {"s", "t"}, {"name", kind_name(e)}, {"cat", "vma"}, {"ts", us(e.ts)},
+                      {"pid", e.pid}, {"tid", e.tid}, {"args", args}});
+  });
+  if (!read) return make_error(read.error());
+  // Counter tracks: faults/s per heatmap row's VMA, from the heatmap cells.
+  const Heatmap& h = a.heatmap;
+  double col_s = h.columns ? static_cast<double>(h.to_ns - h.from_ns) / 1e9 / h.columns : 1;
+  for (const HeatRow& row : h.rows) {
+    std::string name = "faults/s " + row.label;
+    for (uint32_t c = 0; c < h.columns; c++) {
+      double ts = (h.from_ns / 1e9 + c * col_s) * 1e6;
+      events.push_back({{"ph", "C"}, {"name", name}, {"pid", pid}, {"ts", ts},
+                        {"args", {{"faults_per_s", row.cells[c] / col_s}}}});
+    }
+  }
+  // Slices: one per storm, on a track of their own.
+  for (const Storm& s : a.storms) {
+    nlohmann::json args = {{"faults", s.faults}, {"peak_rate", s.peak_rate}, {"major", s.major}};
+    if (!s.vmas.empty()) args["top_vma"] = s.vmas[0].name;
+    if (!s.code.empty()) args["top_code"] = s.code[0].name;
+    events.push_back({{"ph", "X"}, {"name", "fault storm"}, {"cat", "storm"}, {"pid", pid}, {"tid", 0},
+                      {"ts", s.start_ns / 1e3}, {"dur", (s.end_ns - s.start_ns) / 1e3}, {"args", args}});
+  }
+  events.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", pid}, {"tid", 0}, {"args", {{"name", "storms"}}}});
+  std::ofstream out(out_path, std::ios::trunc);
+  if (!out) return make_error("cannot create " + out_path + ": " + strerror(errno));
+  out << nlohmann::json{{"traceEvents", events}, {"displayTimeUnit", "ms"}}.dump() << "\n";
+  if (!out) return make_error("writing " + out_path + ": " + strerror(errno));
+  return Ok{};
+}
+
+}  // namespace vmatrace

@@ -1,0 +1,15 @@
+// Chrome trace-event JSON that ui.perfetto.dev (and chrome://tracing) open:
+// a counter track of the fault rate per busy VMA, instant events for VMA
+// changes, and a slice per storm.
+#pragma once
+
+#include <string>
+
+#include "analysis/analysis.h"
+#include "util/result.h"
+
+namespace vmatrace {
+
+Status write_perfetto(const std::string& trace_path, const Analysis& a, const std::string& out_path);
+
+}  // namespace vmatrace
