@@ -1,5 +1,7 @@
 // vmatrace: trace a process's virtual-memory activity.
 #include <CLI/CLI.hpp>
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "bpf/features.h"
@@ -25,7 +27,12 @@ int main(int argc, char** argv) {
   app.add_option("-o,--output", rec.output, "record to this trace file (mode 0600) instead of printing events");
   app.add_option("-d,--duration", rec.duration_s, "stop after this many seconds")->check(CLI::PositiveNumber);
   app.add_flag("--follow-children", rec.follow_children, "also trace processes the target forks");
-  app.add_flag("--json", rec.json, "print events as JSON lines (without -o)");
+  bool events = false, plain = false;
+  app.add_flag("--events", events, "print every event, one per line (the default when stdout is piped without -o)");
+  app.add_flag("--json", rec.json, "print events as JSON lines (implies --events)");
+  app.add_flag("--plain", plain, "print a plain-text summary every interval instead of the full-screen view");
+  app.add_option("-i,--interval", rec.interval_s, "seconds between --plain summaries (default 1)")
+      ->check(CLI::PositiveNumber);
   app.add_option("-b,--buffer-mb", rec.ringbuf_mb, "ring buffer size in MiB, a power of two")
       ->check(CLI::Range(1, 1024));
   app.add_flag("-v,--verbose", verbose, "show libbpf's log");
@@ -73,6 +80,15 @@ int main(int argc, char** argv) {
   install_libbpf_logger(verbose);
 
   rec.resync = !no_resync;
+  // On a terminal: the live view. Piped: events, or with -o a summary every interval.
+  if (events || rec.json)
+    rec.live = LiveOutput::Events;
+  else if (plain)
+    rec.live = LiveOutput::Plain;
+  else if (isatty(STDOUT_FILENO))
+    rec.live = LiveOutput::Screen;
+  else
+    rec.live = rec.output.empty() ? LiveOutput::Events : LiveOutput::Plain;
   if (report->parsed()) return run_report(rep);
   if (app.got_subcommand("check")) return run_check();
 

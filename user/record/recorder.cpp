@@ -14,12 +14,14 @@
 #include "bpf/features.h"
 #include "bpf/session.h"
 #include "events/abi.h"
+#include "live/live_view.h"
 #include "model/maps_format.h"
 #include "model/model.h"
 #include "record/target.h"
 #include "record/trace_file.h"
 #include "report/event_printer.h"
 #include "report/summary.h"
+#include "report/vma_report.h"
 
 namespace vmatrace {
 namespace {
@@ -87,6 +89,9 @@ class Recording {
   uint64_t t0_ = 0, realtime0_ = 0;
   Summary summary_;
   std::unique_ptr<Model> model_;  // the live VMA model
+  std::unique_ptr<LiveStats> live_;
+  std::unique_ptr<Display> display_;
+  std::string command_;
   uint64_t malformed_ = 0;
   bool target_exited_ = false;
   Status write_status_ = Ok{};
@@ -124,6 +129,7 @@ void Recording::on_record(const void* data, size_t size) {
 void Recording::handle(const Event& e) {
   summary_.add(e);
   if (model_) model_->apply(e);
+  if (live_) live_->on_event(e, *model_);
   if (e.kind == Kind::Exit && (e.exit_flags & VT_EXIT_GROUP_DEAD) && e.pid == static_cast<uint32_t>(target_))
     target_exited_ = true;
   if (printer_) printer_->print(e);
@@ -206,8 +212,6 @@ Status Recording::setup() {
     auto w = TraceWriter::create(opts_.output);
     if (!w) return make_error(w.error());
     writer_ = std::move(*w);
-  } else {
-    printer_ = std::make_unique<EventPrinter>(stdout, opts_.json, 0);
   }
   SessionOptions so;
   so.follow_children = opts_.follow_children;
@@ -218,7 +222,7 @@ Status Recording::setup() {
 
   t0_ = clock_ns(CLOCK_MONOTONIC);
   realtime0_ = clock_ns(CLOCK_REALTIME);
-  if (printer_) printer_ = std::make_unique<EventPrinter>(stdout, opts_.json, t0_);
+  if (opts_.live == LiveOutput::Events) printer_ = std::make_unique<EventPrinter>(stdout, opts_.json, t0_);
   if (!opts_.command.empty()) {
     auto c = GatedChild::spawn(opts_.command);
     if (!c) return make_error(c.error());
@@ -238,6 +242,10 @@ Status Recording::setup() {
   }
   TraceMeta meta = make_meta();
   model_ = std::make_unique<Model>(meta);
+  live_ = std::make_unique<LiveStats>(t0_);
+  for (const auto& a : meta.command) command_ += (command_.empty() ? "" : " ") + a;
+  if (opts_.live == LiveOutput::Screen) display_ = make_terminal_view();
+  if (opts_.live == LiveOutput::Plain) display_ = make_plain_view(stdout, opts_.interval_s);
   if (writer_) {
     if (auto st = writer_->write_header(meta); !st) return st;
   }
@@ -262,6 +270,12 @@ Status Recording::drain_until_stopped() {
       if (auto st = writer_->flush(); !st) return st;
       last_flush = now;
     }
+    if (display_) {
+      live_->advance(now);
+      display_->update({now - t0_, static_cast<uint32_t>(target_), command_, live_.get(), model_.get(),
+                        session_->lost().total()});
+      if (display_->quit_requested()) break;
+    }
     if (deadline && now >= deadline) break;
     if (child_ ? child_->try_wait(&child_status) : (target_exited_ || !process_alive(target_))) break;
   }
@@ -277,6 +291,7 @@ int Recording::finish(Status st) {
   LostCounts lost;
   if (session_) lost = session_->lost();
   session_.reset();  // detach before anything else can fail
+  display_.reset();  // give the terminal back
   summary_.set_lost(lost);
   if (writer_) {
     if (st) {
@@ -291,6 +306,12 @@ int Recording::finish(Status st) {
   if (printer_) fflush(stdout);
   if (malformed_) fprintf(stderr, "vmatrace: %lu malformed records were dropped\n", (unsigned long)malformed_);
   if (lost.total()) fprintf(stderr, "vmatrace: WARNING: %lu events lost (see report)\n", (unsigned long)lost.total());
+  if (opts_.live == LiveOutput::Screen && model_) {
+    ReadSummary whole;
+    whole.complete = true;
+    fputs(summary_.to_text(make_meta(), whole, opts_.output.empty() ? "(live)" : opts_.output).c_str(), stdout);
+    fputs(top_vmas_text(*model_, 10).c_str(), stdout);
+  }
   if (writer_)
     fprintf(stderr, "vmatrace: %lu events (%lu faults) written to %s (%lu bytes)\n",
             (unsigned long)summary_.total_events(), (unsigned long)summary_.faults(),

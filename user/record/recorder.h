@@ -9,7 +9,17 @@
 
 namespace vmatrace {
 
+// What vmatrace shows while it traces.
+enum class LiveOutput {
+  Events,  // every event on stdout, one per line (text or --json)
+  Screen,  // the full-screen live view (a terminal)
+  Plain,   // a plain-text summary every interval
+  None,
+};
+
 struct RecordOptions {
+  LiveOutput live = LiveOutput::Events;
+  double interval_s = 1;
   pid_t pid = 0;
   std::vector<std::string> command;
   std::string output;  // empty: events to stdout
