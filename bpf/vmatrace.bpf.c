@@ -28,6 +28,7 @@ const volatile bool have_vma_iter = true;    /* bpf_iter_task_vma_* kfuncs, 6.7+
 const volatile bool have_task_from_pid = true; /* bpf_task_from_pid kfunc, 6.2+ */
 const volatile bool have_special_names = true; /* special_mapping_name resolved from kallsyms */
 const volatile __u32 self_tgid = 0;
+const volatile __u32 stack_every = 0; /* --stacks: a user stack every Nth fault (0: none) */
 
 extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task,
 				 __u64 addr) __ksym __weak;
@@ -97,6 +98,20 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } lost SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 1); /* sized by user space with --stacks */
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, VT_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} stack_tick SEC(".maps");
 
 /* The event plus slack, so that a masked offset into path never needs a bounds check. */
 struct vma_scratch {
@@ -646,7 +661,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 }
 
 static __always_inline void emit_fault(const struct pending_fault *p, __u64 addr, __u16 flags,
-				       __u64 now)
+				       __u64 now, __s32 stack_id)
 {
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	struct vt_fault_event *e;
@@ -668,6 +683,8 @@ static __always_inline void emit_fault(const struct pending_fault *p, __u64 addr
 	e->flags = p->flags | flags;
 	lat = (flags & (VT_FAULT_NO_ENTRY | VT_FAULT_INCOMPLETE)) ? 0 : now - p->ts;
 	e->latency_ns = lat > 0xffffffffULL ? 0xffffffffU : lat;
+	e->stack_id = stack_id;
+	e->_pad = 0;
 	bpf_ringbuf_submit(e, wake_flags_at(avail));
 }
 
@@ -676,7 +693,7 @@ static __always_inline void close_pending(struct pending_fault *p, __u64 now)
 {
 	if (!p->ts)
 		return;
-	emit_fault(p, p->addr, VT_FAULT_INCOMPLETE, now);
+	emit_fault(p, p->addr, VT_FAULT_INCOMPLETE, now, -1);
 	p->ts = 0;
 }
 
@@ -727,24 +744,40 @@ int BPF_PROG(on_pf_kernel, unsigned long address, struct pt_regs *regs, unsigned
 	return 0;
 }
 
+/* Every stack_every-th fault on this CPU: the user stack that took it. */
+static __always_inline __s32 sample_stack(struct bpf_perf_event_data *ctx)
+{
+	__u32 zero = 0;
+	__u64 *tick;
+
+	if (!stack_every)
+		return -1;
+	tick = bpf_map_lookup_elem(&stack_tick, &zero);
+	if (!tick || (*tick)++ % stack_every)
+		return -1;
+	return bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+}
+
 static __always_inline int fault_done(struct bpf_perf_event_data *ctx, __u16 flags)
 {
 	struct pending_fault none = {};
 	struct thread_state *t = thread_state(false);
 	__u64 now, addr = ctx->addr;
+	__s32 stack_id;
 
 	if (!t && !is_target(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	now = bpf_ktime_get_ns();
+	stack_id = sample_stack(ctx);
 	if (t && t->pf.ts && (t->pf.addr >> 12) == (addr >> 12)) {
-		emit_fault(&t->pf, addr, flags, now);
+		emit_fault(&t->pf, addr, flags, now, stack_id);
 		t->pf.ts = 0;
 		return 0;
 	}
 	if (t)
 		close_pending(&t->pf, now);
 	none.ip = ctx->regs.ip;
-	emit_fault(&none, addr, flags | VT_FAULT_NO_ENTRY, now);
+	emit_fault(&none, addr, flags | VT_FAULT_NO_ENTRY, now, stack_id);
 	return 0;
 }
 

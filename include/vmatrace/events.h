@@ -106,7 +106,11 @@ struct vt_fault_event {
 	__u32 latency_ns;  /* entry to completion, saturated */
 	__u16 error_code;  /* hardware error code, VT_PF_* */
 	__u16 flags;       /* VT_FAULT_* */
+	__s32 stack_id;    /* user stack in the stacks map (--stacks); -1 not sampled, else -errno */
+	__u32 _pad;
 };
+
+#define VT_STACK_DEPTH 127 /* frames per stack in the stacks map */
 
 /* vt_vma_event.reason */
 enum vt_vma_reason {

@@ -138,5 +138,36 @@ TEST(Analysis, PerfettoExportHasCountersInstantsAndStormSlices) {
   EXPECT_EQ(storms, 1);
 }
 
+TEST(Analysis, SampledStacksFoldForFlameGraphs) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  auto trace = tmp.path("t.vmt"), folded = tmp.path("f.txt");
+  auto r = run({vmatrace(), "--stacks", "--stack-every", "2", "-o", trace, "--", workload("stormy"), "16", "100"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto f = run({vmatrace(), "report", trace, "--folded", folded});
+  ASSERT_EQ(f.status, 0) << f.err;
+  std::istringstream in(read_file(folded));
+  std::string line;
+  uint64_t storm_faults = 0, total = 0;
+  while (std::getline(in, line)) {
+    auto space = line.rfind(' ');
+    ASSERT_NE(space, std::string::npos) << line;
+    uint64_t n = std::stoull(line.substr(space + 1));
+    EXPECT_EQ(line.rfind("stormy;", 0), 0u) << "rooted at the command: " << line;
+    total += n;
+    if (line.find(";main (stormy);storm (stormy) ") != std::string::npos) storm_faults += n;
+  }
+  // 4096 storm faults, every second one sampled.
+  EXPECT_GE(storm_faults, 2040u);
+  EXPECT_LE(storm_faults, 2056u);
+  EXPECT_GT(total, storm_faults);
+  // A trace without stacks says so.
+  auto plain = tmp.path("p.vmt");
+  ASSERT_EQ(run({vmatrace(), "-o", plain, "--", "true"}).status, 0);
+  auto none = run({vmatrace(), "report", plain, "--folded", folded});
+  EXPECT_EQ(none.status, 1);
+  EXPECT_NE(none.err.find("record with --stacks"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace e2e

@@ -89,6 +89,8 @@ Status BpfSession::load(const Features& features, const SessionOptions& opts) {
   int err = bpf_map__set_max_entries(skel->maps.events, static_cast<__u32>(opts.ringbuf_bytes));
   if (err) return libbpf_error("cannot size the ring buffer", err);
   if (features.task_storage) bpf_map__set_max_entries(skel->maps.thread_hash, 1);
+  ro->stack_every = opts.stack_every;
+  if (opts.stack_every) bpf_map__set_max_entries(skel->maps.stacks, 16384);
   if (!features.fault_tracepoints) {
     bpf_program__set_autoload(skel->progs.on_pf_user, false);
     bpf_program__set_autoload(skel->progs.on_pf_kernel, false);
@@ -166,6 +168,15 @@ Result<int> BpfSession::poll(int timeout_ms) {
   int m = ring_buffer__consume(ring_.get());
   if (m < 0 && m != -EINTR) return make_error(std::string("reading the ring buffer: ") + strerror(-m));
   return (n > 0 ? n : 0) + (m > 0 ? m : 0);
+}
+
+std::vector<uint64_t> BpfSession::stack(int32_t id) const {
+  std::vector<uint64_t> ips(VT_STACK_DEPTH, 0);
+  __u32 key = static_cast<__u32>(id);
+  if (id < 0 || bpf_map__lookup_elem(skel_->maps.stacks, &key, sizeof(key), ips.data(), ips.size() * sizeof(__u64), 0))
+    return {};
+  while (!ips.empty() && ips.back() == 0) ips.pop_back();
+  return ips;
 }
 
 LostCounts BpfSession::lost() const {

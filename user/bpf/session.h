@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -21,6 +22,7 @@ namespace vmatrace {
 
 struct SessionOptions {
   bool follow_children = false;
+  uint32_t stack_every = 0;  // a user stack every Nth fault (0: none)
   size_t ringbuf_bytes = 64u << 20;  // power of two
 };
 
@@ -47,6 +49,8 @@ class BpfSession {
   // the BPF side wakes us only once a batch has piled up.
   Result<int> poll(int timeout_ms);
   LostCounts lost() const;
+  // The frames of a sampled stack, innermost first (empty if gone).
+  std::vector<uint64_t> stack(int32_t id) const;
 
  private:
   BpfSession() = default;

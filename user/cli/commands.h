@@ -14,6 +14,7 @@ struct ReportOptions {
   uint32_t pid = 0;       // that process (default: the target)
   std::string heatmap;    // write the heatmap here (.svg or .html)
   std::string perfetto;   // write Chrome trace-event JSON here
+  std::string folded;     // write folded stacks here (traces recorded with --stacks)
   double from_s = 0, to_s = -1;  // heatmap window
   double storm_threshold = 10;
 };

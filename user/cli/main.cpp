@@ -36,6 +36,10 @@ int main(int argc, char** argv) {
   app.add_option("-b,--buffer-mb", rec.ringbuf_mb, "ring buffer size in MiB, a power of two")
       ->check(CLI::Range(1, 1024));
   app.add_flag("-v,--verbose", verbose, "show libbpf's log");
+  bool stacks = false;
+  app.add_flag("--stacks", stacks, "sample the user stack of faults (see report --folded)");
+  app.add_option("--stack-every", rec.stack_every, "with --stacks: one fault in N (default 4)")
+      ->check(CLI::Range(1, 1000000));
   bool no_resync = false;
   app.add_flag("--no-resync", no_resync,
                "never re-read /proc/PID/maps to correct the VMA model (kernels without VMA snapshots)");
@@ -57,6 +61,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   report->add_option("--heatmap", rep.heatmap, "write a fault heatmap (address x time) to OUT.svg or OUT.html");
   report->add_option("--perfetto", rep.perfetto, "write Chrome trace-event JSON for ui.perfetto.dev");
+  report->add_option("--folded", rep.folded, "write folded stacks of faults (recorded with --stacks) for flame graphs");
   report->add_option("--from", rep.from_s, "heatmap window start, seconds into the trace")
       ->check(CLI::NonNegativeNumber);
   report->add_option("--to", rep.to_s, "heatmap window end, seconds into the trace (--at: the same)")
@@ -80,6 +85,8 @@ int main(int argc, char** argv) {
   install_libbpf_logger(verbose);
 
   rec.resync = !no_resync;
+  if (stacks && rec.stack_every == 0) rec.stack_every = 4;
+  if (!stacks) rec.stack_every = 0;
   // On a terminal: the live view. Piped: events, or with -o a summary every interval.
   if (events || rec.json)
     rec.live = LiveOutput::Events;

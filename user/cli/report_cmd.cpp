@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "analysis/analysis.h"
+#include "analysis/folded.h"
 #include "cli/commands.h"
 #include "model/model.h"
 #include "record/trace_file.h"
@@ -67,6 +68,15 @@ int write_file(const std::string& path, const std::string& text) {
 
 int run_report(const ReportOptions& opts) {
   if (opts.events || opts.maps) return events_or_maps(opts);
+  if (!opts.folded.empty()) {
+    auto f = write_folded(opts.file, opts.folded);
+    if (!f) return fail(f.error());
+    if (f->faults == 0) return fail("no fault in " + opts.file + " has a stack: record with --stacks");
+    fprintf(stderr, "vmatrace: %lu faults in %lu stacks written to %s%s\n", (unsigned long)f->faults,
+            (unsigned long)f->stacks, opts.folded.c_str(),
+            f->lost ? (" (" + std::to_string(f->lost) + " stacks could not be taken)").c_str() : "");
+    return 0;
+  }
   if (!opts.heatmap.empty() && !ends_with(opts.heatmap, ".svg") && !ends_with(opts.heatmap, ".html"))
     return fail("--heatmap writes .svg or .html files, not " + opts.heatmap);
   AnalysisOptions ao;

@@ -10,7 +10,7 @@
 
 VT_ASSERT_LAYOUT(vt_hdr, 24);
 VT_ASSERT_LAYOUT(vt_syscall_event, 24 + 16 + 48);
-VT_ASSERT_LAYOUT(vt_fault_event, 24 + 24);
+VT_ASSERT_LAYOUT(vt_fault_event, 24 + 32);
 VT_ASSERT_LAYOUT(vt_vma_event, 24 + 40 + 16 + VT_PATH_MAX);
 VT_ASSERT_LAYOUT(vt_exec_event, 24 + 16 + VT_PATH_MAX);
 VT_ASSERT_LAYOUT(vt_fork_event, 24 + 24);
@@ -23,6 +23,7 @@ static_assert(offsetof(vt_syscall_event, ret) == 32 && offsetof(vt_syscall_event
 static_assert(offsetof(vt_fault_event, addr) == 24 && offsetof(vt_fault_event, latency_ns) == 40 &&
                   offsetof(vt_fault_event, flags) == 46,
               "vt_fault_event fields moved");
+static_assert(offsetof(vt_fault_event, stack_id) == 48, "vt_fault_event fields moved");
 static_assert(offsetof(vt_vma_event, dev) == 64 && offsetof(vt_vma_event, path) == 80,
               "vt_vma_event fields moved");
 static_assert(offsetof(vt_exec_event, mm) == 32 && offsetof(vt_exec_event, filename) == 40,

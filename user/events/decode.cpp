@@ -30,7 +30,8 @@ bool Event::operator==(const Event& o) const {
          fork_flags == o.fork_flags && exit_code == o.exit_code && exit_flags == o.exit_flags &&
          lost == o.lost && final_stats == o.final_stats && mm == o.mm && lo == o.lo && hi == o.hi &&
          start_brk == o.start_brk && brk == o.brk && start_stack == o.start_stack &&
-         count == o.count && status == o.status && snap_reason == o.snap_reason;
+         count == o.count && status == o.status && snap_reason == o.snap_reason &&
+         stack_id == o.stack_id && stack == o.stack;
 }
 
 namespace {
@@ -108,6 +109,7 @@ std::optional<Event> decode_record(const void* data, size_t size) {
       e.latency_ns = r.latency_ns;
       e.error_code = r.error_code;
       e.fault_flags = r.flags;
+      e.stack_id = r.stack_id;
       return e;
     }
     case VT_EV_VMA:

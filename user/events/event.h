@@ -19,6 +19,7 @@ enum class Kind : uint8_t {
   Fork = 5,
   Exit = 6,
   Snapshot = 8,  // the kernel's VMAs in a range: closes the Vma records before it
+  Stack = 9,     // trace-file only: the frames of a sampled user stack (--stacks)
   Stats = 7,     // trace-file only: counters of what could not be recorded
 };
 
@@ -57,6 +58,10 @@ struct Event {
   uint64_t addr = 0, ip = 0;
   uint32_t latency_ns = 0;
   uint16_t error_code = 0, fault_flags = 0;
+  int32_t stack_id = -1;  // Fault: its sampled stack; Stack: which one this is
+
+  // Stack: instruction pointers, innermost first
+  std::vector<uint64_t> stack;
 
   // Vma
   VmaInfo vma;

@@ -139,6 +139,7 @@ const char* kind_name(const Event& e) {
     case Kind::Exit: return "exit";
     case Kind::Stats: return "stats";
     case Kind::Snapshot: return "snapshot";
+    case Kind::Stack: return "stack";
   }
   return "?";
 }

@@ -6,6 +6,7 @@ namespace {
 constexpr uint8_t kSameTid = 0x10;
 constexpr uint8_t kFinal = 0x20;  // Stats: the recorder finished cleanly
 constexpr uint8_t kKindMask = 0x0f;
+constexpr uint64_t VT_STACK_DEPTH_MAX = 1024;
 
 void put_varint(uint64_t v, std::string* out) {
   while (v >= 0x80) {
@@ -50,7 +51,18 @@ void ChunkEncoder::encode(const Event& e, std::string* out) {
       ip_ = e.ip;
       put_varint(e.latency_ns, out);
       put_varint(e.error_code | (static_cast<uint32_t>(e.fault_flags) << 16), out);
+      put_zigzag(e.stack_id, out);
       break;
+    case Kind::Stack: {
+      put_zigzag(e.stack_id, out);
+      put_varint(e.stack.size(), out);
+      uint64_t prev = 0;
+      for (uint64_t ip : e.stack) {
+        put_zigzag(delta(ip, prev), out);
+        prev = ip;
+      }
+      break;
+    }
     case Kind::Syscall:
       put_varint(e.sc, out);
       put_varint(e.duration_ns, out);
@@ -135,7 +147,7 @@ std::optional<Event> ChunkDecoder::next() {
   if (p_ == end_) return std::nullopt;
   uint8_t head = *p_++;
   uint8_t kind = head & kKindMask;
-  if (kind < static_cast<uint8_t>(Kind::Syscall) || kind > static_cast<uint8_t>(Kind::Snapshot))
+  if (kind < static_cast<uint8_t>(Kind::Syscall) || kind > static_cast<uint8_t>(Kind::Stack))
     return std::nullopt;
   Event e;
   e.kind = static_cast<Kind>(kind);
@@ -156,8 +168,9 @@ std::optional<Event> ChunkDecoder::next() {
   e.pid = pid_;
   switch (e.kind) {
     case Kind::Fault: {
-      int64_t da, di;
-      if (!zigzag(&da) || !zigzag(&di) || !varint(&u) || !varint(&u2)) return std::nullopt;
+      int64_t da, di, sid;
+      if (!zigzag(&da) || !zigzag(&di) || !varint(&u) || !varint(&u2) || !zigzag(&sid)) return std::nullopt;
+      e.stack_id = static_cast<int32_t>(sid);
       addr_ += static_cast<uint64_t>(da);
       ip_ += static_cast<uint64_t>(di);
       e.addr = addr_;
@@ -197,6 +210,18 @@ std::optional<Event> ChunkDecoder::next() {
       e.child_pid = static_cast<uint32_t>(u);
       e.child_tid = static_cast<uint32_t>(u2);
       e.fork_flags = static_cast<uint32_t>(f);
+      return e;
+    }
+    case Kind::Stack: {
+      int64_t sid;
+      if (!zigzag(&sid) || !varint(&u) || u > VT_STACK_DEPTH_MAX) return std::nullopt;
+      e.stack_id = static_cast<int32_t>(sid);
+      uint64_t ip = 0;
+      for (uint64_t i = 0; i < u; i++) {
+        if (!zigzag(&d)) return std::nullopt;
+        ip += static_cast<uint64_t>(d);
+        e.stack.push_back(ip);
+      }
       return e;
     }
     case Kind::Snapshot: {

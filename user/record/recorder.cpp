@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <unordered_set>
 
 #include "bpf/features.h"
 #include "bpf/session.h"
@@ -74,6 +75,7 @@ class Recording {
   void handle(const Event& e);
   bool needs_resync(const Event& e) const;
   void resync(uint32_t pid, uint32_t tid);
+  void write_due_stacks();
   Status drain_until_stopped();
   int finish(Status st);
   TraceMeta make_meta() const;
@@ -92,6 +94,8 @@ class Recording {
   std::unique_ptr<LiveStats> live_;
   std::unique_ptr<Display> display_;
   std::string command_;
+  std::unordered_set<int32_t> stacks_written_;
+  std::vector<int32_t> stacks_due_;
   uint64_t malformed_ = 0;
   bool target_exited_ = false;
   Status write_status_ = Ok{};
@@ -127,6 +131,8 @@ void Recording::on_record(const void* data, size_t size) {
 }
 
 void Recording::handle(const Event& e) {
+  if (e.kind == Kind::Fault && e.stack_id >= 0 && stacks_written_.insert(e.stack_id).second)
+    stacks_due_.push_back(e.stack_id);
   summary_.add(e);
   if (model_) model_->apply(e);
   if (live_) live_->on_event(e, *model_);
@@ -138,6 +144,21 @@ void Recording::handle(const Event& e) {
 
 // Where the kernel gives no snapshot of a change, or one failed, /proc says
 // what the VMAs are now. After exec it is how such kernels seed the new mm.
+// Stacks live in a BPF map; the trace gets each one the first time a fault
+// names it, read while the map still holds it (a stack id is never reused:
+// a colliding stack fails with -EEXIST instead).
+void Recording::write_due_stacks() {
+  for (int32_t id : stacks_due_) {
+    Event s;
+    s.kind = Kind::Stack;
+    s.ts = clock_ns(CLOCK_MONOTONIC);
+    s.stack_id = id;
+    s.stack = session_->stack(id);
+    handle(s);
+  }
+  stacks_due_.clear();
+}
+
 bool Recording::needs_resync(const Event& e) const {
   bool kernel_snapshots = features_.vma_iter;
   switch (e.kind) {
@@ -216,6 +237,7 @@ Status Recording::setup() {
   SessionOptions so;
   so.follow_children = opts_.follow_children;
   so.ringbuf_bytes = opts_.ringbuf_mb << 20;
+  so.stack_every = opts_.stack_every;
   auto s = BpfSession::start(features_, so, [this](const void* d, size_t n) { on_record(d, n); });
   if (!s) return make_error(s.error());
   session_ = std::move(*s);
@@ -267,6 +289,7 @@ Status Recording::drain_until_stopped() {
     if (printer_) fflush(stdout);
     uint64_t now = clock_ns(CLOCK_MONOTONIC);
     if (writer_ && now - last_flush >= 1000000000ULL) {
+      write_due_stacks();
       if (auto st = writer_->flush(); !st) return st;
       last_flush = now;
     }
@@ -284,6 +307,7 @@ Status Recording::drain_until_stopped() {
     auto n = session_->poll(0);
     if (!n) return make_error(n.error());
   }
+  write_due_stacks();
   return write_status_;
 }
 

@@ -29,6 +29,7 @@ struct RecordOptions {
   size_t ringbuf_mb = 64;
   std::vector<std::string> without;  // optional kernel features to act as if missing
   bool resync = true;  // re-read /proc/PID/maps where the kernel gives no snapshot
+  uint32_t stack_every = 0;  // --stacks: a user stack every Nth fault
 };
 
 // Returns the process exit code: the command's own with `--`, else 0.

@@ -13,6 +13,7 @@ namespace vmatrace {
 std::string EventPrinter::format(const Event& e) {
   switch (e.kind) {
     case Kind::Stats:
+    case Kind::Stack:
       return "";
     case Kind::Vma:
       recent_vmas_[e.tid].push_back(e.vma);
@@ -96,6 +97,7 @@ std::string EventPrinter::text_line(const Event& e, const VmaInfo* vma) const {
              " status=" + std::to_string(e.exit_code);
     case Kind::Stats:
     case Kind::Snapshot:
+    case Kind::Stack:
       return "";
   }
   return s;
@@ -133,6 +135,7 @@ std::string EventPrinter::json_line(const Event& e, const VmaInfo* vma) const {
       j["complete"] = (e.fault_flags & VT_FAULT_INCOMPLETE) == 0;
       if (!(e.fault_flags & (VT_FAULT_INCOMPLETE | VT_FAULT_NO_ENTRY))) j["latency_ns"] = e.latency_ns;
       if (!(e.fault_flags & VT_FAULT_NO_ENTRY)) j["error_code"] = e.error_code;
+      if (e.stack_id >= 0) j["stack_id"] = e.stack_id;
       break;
     case Kind::Vma:
       j["vma"] = vma_json(e.vma);
@@ -152,6 +155,7 @@ std::string EventPrinter::json_line(const Event& e, const VmaInfo* vma) const {
       break;
     case Kind::Stats:
     case Kind::Snapshot:
+    case Kind::Stack:
       break;
   }
   return j.dump();

@@ -13,7 +13,7 @@ namespace vmatrace {
 namespace {
 
 constexpr size_t kFirstNonSyscallSlot = VT_SC_MAX;
-static_assert(VT_SC_MAX + static_cast<size_t>(Kind::Snapshot) < 32, "slots overflow");
+static_assert(VT_SC_MAX + static_cast<size_t>(Kind::Stack) < 32, "slots overflow");
 
 size_t kind_slot(const Event& e) {
   return e.kind == Kind::Syscall ? e.sc : kFirstNonSyscallSlot + static_cast<size_t>(e.kind);
@@ -38,6 +38,7 @@ std::map<std::string, uint64_t> Summary::by_kind() const {
 }
 
 void Summary::add(const Event& e) {
+  if (e.kind == Kind::Stack) return;
   if (e.kind == Kind::Stats) {
     lost_ = e.lost;
     if (e.ts) last_ts_ = std::max(last_ts_, e.ts);
