@@ -47,6 +47,18 @@ echo
 echo "ratio: median traced / median untraced; pair-med: median of per-pair ratios;"
 echo "lost: most events lost in any traced run; B/fault: trace file bytes per recorded fault."
 echo
+# report over a synthetic 10 M-event trace: summary, storms and heatmap.
+build/tests/make_trace "$tmp/big.vmt" 10000000 >/dev/null
+: >"$tmp/rep"
+for ((i = 0; i < 3; i++)); do
+  /usr/bin/time -f "%e %M" -o "$tmp/time" build/vmatrace report "$tmp/big.vmt" --heatmap "$tmp/h.svg" >"$tmp/out"
+  cat "$tmp/time" >>"$tmp/rep"
+done
+secs=$(cut -d' ' -f1 "$tmp/rep" | median)
+rss=$(cut -d' ' -f2 "$tmp/rep" | median)
+storms=$(head -1 "$tmp/out")
+echo "| report (summary+storms+heatmap), 10 M events | $secs s | $(awk -v s="$secs" 'BEGIN {printf "%.1f", 10 / s}') M events/s | peak RSS $((rss / 1024)) MiB | $storms |"
+echo
 if [ -x build/tests/micro_bench ]; then
   build/tests/micro_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true 2>/dev/null
 fi

@@ -34,6 +34,20 @@ bool Event::operator==(const Event& o) const {
          stack_id == o.stack_id && stack == o.stack;
 }
 
+void Event::reset() {
+  std::string filename_buf = std::move(filename), path_buf = std::move(vma.path);
+  std::vector<uint64_t> stack_buf = std::move(stack), lost_buf = std::move(lost.by_reason);
+  *this = Event();
+  filename_buf.clear();
+  path_buf.clear();
+  stack_buf.clear();
+  lost_buf.clear();
+  filename = std::move(filename_buf);
+  vma.path = std::move(path_buf);
+  stack = std::move(stack_buf);
+  lost.by_reason = std::move(lost_buf);
+}
+
 namespace {
 
 template <class T>

@@ -92,6 +92,8 @@ struct Event {
   bool final_stats = false;
 
   bool operator==(const Event& o) const;
+  // Back to a default Event, keeping string and vector capacity for reuse.
+  void reset();
 };
 
 // Decodes one ring-buffer record; nullopt (never a crash) when it is malformed.

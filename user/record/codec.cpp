@@ -114,27 +114,6 @@ void ChunkEncoder::encode(const Event& e, std::string* out) {
   }
 }
 
-bool ChunkDecoder::varint(uint64_t* v) {
-  uint64_t r = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    if (p_ == end_) return false;
-    uint8_t b = *p_++;
-    r |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if (!(b & 0x80)) {
-      *v = r;
-      return true;
-    }
-  }
-  return false;
-}
-
-bool ChunkDecoder::zigzag(int64_t* v) {
-  uint64_t u;
-  if (!varint(&u)) return false;
-  *v = static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
-  return true;
-}
-
 bool ChunkDecoder::string(std::string* s) {
   uint64_t n;
   if (!varint(&n) || n > static_cast<uint64_t>(end_ - p_)) return false;
@@ -143,23 +122,24 @@ bool ChunkDecoder::string(std::string* s) {
   return true;
 }
 
-std::optional<Event> ChunkDecoder::next() {
-  if (p_ == end_) return std::nullopt;
+bool ChunkDecoder::next(Event* out) {
+  if (p_ == end_) return false;
   uint8_t head = *p_++;
   uint8_t kind = head & kKindMask;
   if (kind < static_cast<uint8_t>(Kind::Syscall) || kind > static_cast<uint8_t>(Kind::Stack))
-    return std::nullopt;
-  Event e;
+    return false;
+  out->reset();
+  Event& e = *out;
   e.kind = static_cast<Kind>(kind);
   int64_t d;
   uint64_t u, u2;
-  if (!zigzag(&d)) return std::nullopt;
+  if (!zigzag(&d)) return false;
   ts_ += static_cast<uint64_t>(d);
   e.ts = ts_;
   if (head & kSameTid) {
-    if (!have_tid_) return std::nullopt;
+    if (!have_tid_) return false;
   } else {
-    if (!varint(&u) || !zigzag(&d) || u > UINT32_MAX) return std::nullopt;
+    if (!varint(&u) || !zigzag(&d) || u > UINT32_MAX) return false;
     tid_ = static_cast<uint32_t>(u);
     pid_ = static_cast<uint32_t>(static_cast<int64_t>(u) - d);
     have_tid_ = true;
@@ -169,7 +149,7 @@ std::optional<Event> ChunkDecoder::next() {
   switch (e.kind) {
     case Kind::Fault: {
       int64_t da, di, sid;
-      if (!zigzag(&da) || !zigzag(&di) || !varint(&u) || !varint(&u2) || !zigzag(&sid)) return std::nullopt;
+      if (!zigzag(&da) || !zigzag(&di) || !varint(&u) || !varint(&u2) || !zigzag(&sid)) return false;
       e.stack_id = static_cast<int32_t>(sid);
       addr_ += static_cast<uint64_t>(da);
       ip_ += static_cast<uint64_t>(di);
@@ -178,51 +158,51 @@ std::optional<Event> ChunkDecoder::next() {
       e.latency_ns = static_cast<uint32_t>(u);
       e.error_code = static_cast<uint16_t>(u2);
       e.fault_flags = static_cast<uint16_t>(u2 >> 16);
-      return e;
+      return true;
     }
     case Kind::Syscall:
-      if (!varint(&u) || !varint(&u2) || !zigzag(&d)) return std::nullopt;
+      if (!varint(&u) || !varint(&u2) || !zigzag(&d)) return false;
       e.sc = static_cast<uint16_t>(u);
       e.duration_ns = static_cast<uint32_t>(u2);
       e.ret = d;
       for (auto& a : e.args)
-        if (!varint(&a)) return std::nullopt;
-      return e;
+        if (!varint(&a)) return false;
+      return true;
     case Kind::Vma: {
       uint64_t len, dev, pf, reason;
       if (!varint(&e.vma.start) || !varint(&len) || !varint(&e.vma.flags) ||
           !varint(&e.vma.pgoff) || !varint(&e.vma.ino) || !varint(&dev) || !varint(&pf) ||
           !varint(&reason) || !string(&e.vma.path))
-        return std::nullopt;
+        return false;
       e.vma.end = e.vma.start + len;
       e.vma.dev = static_cast<uint32_t>(dev);
       e.vma.path_flags = static_cast<uint32_t>(pf);
       e.vma.reason = static_cast<uint16_t>(reason);
-      return e;
+      return true;
     }
     case Kind::Exec:
-      if (!varint(&u) || !varint(&e.mm) || !string(&e.filename)) return std::nullopt;
+      if (!varint(&u) || !varint(&e.mm) || !string(&e.filename)) return false;
       e.old_tid = static_cast<uint32_t>(u);
-      return e;
+      return true;
     case Kind::Fork: {
       uint64_t f;
-      if (!varint(&u) || !varint(&u2) || !varint(&f) || !varint(&e.mm)) return std::nullopt;
+      if (!varint(&u) || !varint(&u2) || !varint(&f) || !varint(&e.mm)) return false;
       e.child_pid = static_cast<uint32_t>(u);
       e.child_tid = static_cast<uint32_t>(u2);
       e.fork_flags = static_cast<uint32_t>(f);
-      return e;
+      return true;
     }
     case Kind::Stack: {
       int64_t sid;
-      if (!zigzag(&sid) || !varint(&u) || u > VT_STACK_DEPTH_MAX) return std::nullopt;
+      if (!zigzag(&sid) || !varint(&u) || u > VT_STACK_DEPTH_MAX) return false;
       e.stack_id = static_cast<int32_t>(sid);
       uint64_t ip = 0;
       for (uint64_t i = 0; i < u; i++) {
-        if (!zigzag(&d)) return std::nullopt;
+        if (!zigzag(&d)) return false;
         ip += static_cast<uint64_t>(d);
         e.stack.push_back(ip);
       }
-      return e;
+      return true;
     }
     case Kind::Snapshot: {
       uint64_t count, reason, sc;
@@ -230,27 +210,33 @@ std::optional<Event> ChunkDecoder::next() {
       if (!varint(&e.mm) || !varint(&e.lo) || !varint(&e.hi) || !varint(&e.start_brk) ||
           !varint(&e.brk) || !varint(&e.start_stack) || !varint(&count) || !zigzag(&status) ||
           !varint(&reason) || !varint(&sc) || count > UINT32_MAX)
-        return std::nullopt;
+        return false;
       e.count = static_cast<uint32_t>(count);
       e.status = static_cast<int32_t>(status);
       e.snap_reason = static_cast<uint16_t>(reason);
       e.sc = static_cast<uint16_t>(sc);
-      return e;
+      return true;
     }
     case Kind::Exit:
-      if (!zigzag(&d) || !varint(&u)) return std::nullopt;
+      if (!zigzag(&d) || !varint(&u)) return false;
       e.exit_code = static_cast<int32_t>(d);
       e.exit_flags = static_cast<uint32_t>(u);
-      return e;
+      return true;
     case Kind::Stats:
-      if (!varint(&u) || u > 64) return std::nullopt;
+      if (!varint(&u) || u > 64) return false;
       e.lost.by_reason.resize(u);
       for (auto& n : e.lost.by_reason)
-        if (!varint(&n)) return std::nullopt;
+        if (!varint(&n)) return false;
       e.final_stats = head & kFinal;
-      return e;
+      return true;
   }
-  return std::nullopt;
+  return false;
+}
+
+std::optional<Event> ChunkDecoder::next() {
+  Event e;
+  if (!next(&e)) return std::nullopt;
+  return e;
 }
 
 }  // namespace vmatrace

@@ -30,12 +30,30 @@ class ChunkDecoder {
  public:
   ChunkDecoder(const uint8_t* data, size_t size) : p_(data), end_(data + size) {}
   bool done() const { return p_ == end_; }
-  // nullopt on malformed input (the caller reports the chunk as corrupt).
+  // false on malformed input (the caller reports the chunk as corrupt). e is
+  // reset and refilled: reuse one Event for a whole chunk.
+  bool next(Event* e);
   std::optional<Event> next();
 
  private:
-  bool varint(uint64_t* v);
-  bool zigzag(int64_t* v);
+  bool varint(uint64_t* v) {
+    uint64_t r = 0;
+    for (int shift = 0; shift < 64 && p_ != end_; shift += 7) {
+      uint8_t b = *p_++;
+      r |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) {
+        *v = r;
+        return true;
+      }
+    }
+    return false;
+  }
+  bool zigzag(int64_t* v) {
+    uint64_t u;
+    if (!varint(&u)) return false;
+    *v = static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
+    return true;
+  }
   bool string(std::string* s);
 
   const uint8_t* p_;

@@ -193,6 +193,7 @@ Result<ReadSummary> TraceReader::for_each(const std::function<void(const Event&)
   in.seekg(static_cast<std::streamoff>(data_offset_));
   ReadSummary sum;
   std::string comp, raw;
+  Event event;
   uint8_t h[kChunkHeader];
   auto stop = [&](const std::string& why) {
     sum.warning = why + " at chunk " + std::to_string(sum.chunks + 1) + " (offset " +
@@ -228,25 +229,21 @@ Result<ReadSummary> TraceReader::for_each(const std::function<void(const Event&)
       stop("corrupt chunk (compression)");
       break;
     }
-    // Decode the whole chunk before handing anything out: a chunk is all or nothing.
-    std::vector<Event> events;
-    events.reserve(nrec);
+    // The checksum vouches for the bytes; a record that still does not decode
+    // (a writer bug) ends reading there. One Event is reused for every record.
     ChunkDecoder dec(reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
-    while (!dec.done()) {
-      auto e = dec.next();
-      if (!e) break;
-      events.push_back(std::move(*e));
+    uint32_t decoded = 0;
+    while (dec.next(&event)) {
+      if (event.kind == Kind::Stats && event.final_stats) sum.complete = true;
+      sum.events++;
+      decoded++;
+      fn(event);
     }
-    if (!dec.done() || events.size() != nrec) {
+    if (!dec.done() || decoded != nrec) {
       stop("corrupt chunk (records)");
       break;
     }
     sum.chunks++;
-    for (const auto& e : events) {
-      if (e.kind == Kind::Stats && e.final_stats) sum.complete = true;
-      sum.events++;
-      fn(e);
-    }
   }
   if (!sum.complete && sum.warning.empty()) sum.warning = "trace has no end record (recorder was killed?)";
   return sum;
