@@ -3,7 +3,7 @@
 # some are missing (so that a ready machine does not touch the network).
 set -euo pipefail
 pkgs=(cmake make g++ pkg-config clang bpftool libbpf-dev libelf-dev zlib1g-dev
-      libcli11-dev nlohmann-json3-dev libdw-dev tmux libgtest-dev libbenchmark-dev util-linux)
+      libcli11-dev nlohmann-json3-dev libdw-dev tmux time libgtest-dev libbenchmark-dev util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
