@@ -27,7 +27,7 @@ bench() {  # name, workload args...
     report=$(build/vmatrace report "$tmp/t.vmt" --json)
     lost=$(echo "$report" | json_num lost_total)
     [ "$lost" -gt "$lost_max" ] && lost_max=$lost
-    faults=$(echo "$report" | tr -d '\n' | grep -o '"faults": *{ *"total": *[0-9]*' | grep -o '[0-9]*$')
+    faults=$(echo "$report" | tr -d '\n' | grep -o '"faults": *{ *"total": *[0-9]*' | head -1 | grep -o '[0-9]*$')
     size=$(stat -c %s "$tmp/t.vmt")
     [ "${faults:-0}" -gt 1000 ] && bytes_per_fault=$(awk -v s="$size" -v f="$faults" 'BEGIN {printf "%.1f", s / f}')
   done

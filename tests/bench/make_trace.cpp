@@ -1,5 +1,5 @@
 // Writes a synthetic trace for the report benchmark: a process with 1,000
-// VMAs, faults at a steady rate with a storm in the middle, and an mprotect
+// VMAs, faults at a steady rate with a storm after 1 s, and an mprotect
 // split-and-merge every 100 faults.   make_trace OUT EVENTS
 #include <cstdio>
 #include <cstdlib>
@@ -72,10 +72,10 @@ int main(int argc, char** argv) {
   f.pid = f.tid = kPid;
   f.error_code = VT_PF_USER | VT_PF_WRITE;
   f.ip = 0x401000;
-  while (written < n) {
-    // 10 s of trace; the middle second is a storm (20x the rate).
-    uint64_t t = written * 10000000000ULL / n;
-    bool storm = t >= 5000000000ULL && t < 6000000000ULL;
+  for (uint64_t iter = 0; written < n; iter++) {
+    // A fault every microsecond; from 1.0 s to 1.2 s, twenty (a storm).
+    uint64_t t = iter * 1000;
+    bool storm = t >= 1000000000ULL && t < 1200000000ULL;
     e.ts = meta.clock_monotonic_ns + t;
     uint64_t i = storm ? rng() % 8 : rng() % kVmas;
     f.addr = vma(i, 0).start + (rng() % 32) * kPg;
