@@ -13,7 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 seconds() { sed -n 's/.*"seconds":\([0-9.]*\).*/\1/p'; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-json_num() { grep -o "\"$1\": *[0-9]*" | head -1 | grep -o '[0-9]*$'; }
+json_num() { sed -n "s/^  \"$1\": \([0-9]*\).*/\1/p"; }  # a top-level number of report --json
 
 bench() {  # name, workload args...
   local name=$1; shift
@@ -27,7 +27,7 @@ bench() {  # name, workload args...
     report=$(build/vmatrace report "$tmp/t.vmt" --json)
     lost=$(echo "$report" | json_num lost_total)
     [ "$lost" -gt "$lost_max" ] && lost_max=$lost
-    faults=$(echo "$report" | tr -d '\n' | grep -o '"faults": *{ *"total": *[0-9]*' | head -1 | grep -o '[0-9]*$')
+    faults=$(echo "$report" | sed -n 's/^    "total": \([0-9]*\).*/\1/p')  # faults.total
     size=$(stat -c %s "$tmp/t.vmt")
     [ "${faults:-0}" -gt 1000 ] && bytes_per_fault=$(awk -v s="$size" -v f="$faults" 'BEGIN {printf "%.1f", s / f}')
   done
