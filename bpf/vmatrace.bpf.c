@@ -126,6 +126,25 @@ struct {
 	__type(value, struct vma_scratch);
 } scratch SEC(".maps");
 
+/* A snapshot's records, gathered and sent as one VT_EV_BATCH ring record:
+ * one ring buffer operation per snapshot instead of one per VMA. */
+#define BATCH_BYTES 4096
+
+struct batch {
+	struct vt_hdr hdr;
+	/* Twice the batch: a record fits at any offset, and a length masked
+	 * with 2 * BATCH_BYTES - 1 is provably inside the map value. */
+	char data[2 * BATCH_BYTES];
+	__u32 used;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct batch);
+} batches SEC(".maps");
+
 static __always_inline void count_lost(__u32 reason)
 {
 	__u64 *n = bpf_map_lookup_elem(&lost, &reason);
@@ -464,6 +483,42 @@ static __always_inline void emit_vma(__u64 addr, __u16 reason, __u64 ts)
  * try-locks: another thread changing its mappings makes it fail with EBUSY,
  * so it is tried again a bounded number of times.
  */
+/* Sends what the batch holds; false if the ring buffer had no room. Global
+ * functions (here and below) are verified once, not at every call site. */
+__noinline bool batch_flush(struct batch *b, __u64 ts)
+{
+	if (!b)
+		return false;
+	{
+	__u64 n = b->used, len;
+	bool ok;
+
+	if (!n)
+		return true;
+	len = sizeof(b->hdr) + n;
+	fill_hdr(&b->hdr, VT_EV_BATCH, len, ts);
+	/* Bound the length where the verifier sees it (the compiler would move a C mask). */
+	asm volatile("%0 &= 8191" : "+r"(len));
+	ok = bpf_ringbuf_output(&events, b, len, wake_flags()) == 0;
+	b->used = 0;
+	return ok;
+	}
+}
+
+/* Appends rec, `size` bytes long, to the batch. */
+__noinline bool batch_add_vma(struct batch *b, const struct vt_vma_event *rec, __u32 size, __u64 ts)
+{
+	bool ok = true;
+
+	if (!b || !rec)
+		return false;
+	if (b->used > BATCH_BYTES - sizeof(*rec))
+		ok = batch_flush(b, ts);
+	__builtin_memcpy(&b->data[b->used & (BATCH_BYTES - 1)], rec, sizeof(*rec));
+	b->used += (size + 7) & ~7U;
+	return ok;
+}
+
 static __noinline void snapshot(struct task_struct *task, const struct snap_req *req)
 {
 	__u64 lo = req->lo, hi = req->hi, ts = req->ts;
@@ -473,11 +528,13 @@ static __noinline void snapshot(struct task_struct *task, const struct snap_req 
 	struct vt_snapshot_event *s;
 	struct mm_struct *mm = task->mm;
 	struct vt_vma_event *e;
-	__u32 count = 0;
+	__u32 count = 0, zero = 0;
+	struct batch *b = bpf_map_lookup_elem(&batches, &zero);
 	long err;
 
-	if (!mm)
+	if (!mm || !b)
 		return;
+	b->used = 0;
 	/* new() leaves an iterator to destroy whether or not it succeeded. */
 	err = bpf_iter_task_vma_new(&it, task, lo);
 	for (int i = 1; i < SNAP_ATTEMPTS && err == -16; i++) {
@@ -497,7 +554,7 @@ static __noinline void snapshot(struct task_struct *task, const struct snap_req 
 			fill_hdr(&e->hdr, VT_EV_VMA, size, ts);
 			e->hdr.pid = owner;
 			e->reason = VT_VMA_SNAPSHOT;
-			if (bpf_ringbuf_output(&events, e, size, 0)) {
+			if (!batch_add_vma(b, e, size, ts)) {
 				count_lost(VT_LOST_RINGBUF_VMA);
 				err = -28; /* ENOSPC: the consumer must not trust this range */
 			}
@@ -506,8 +563,13 @@ static __noinline void snapshot(struct task_struct *task, const struct snap_req 
 	} else {
 		count_lost(VT_LOST_VMA_BUSY);
 	}
-	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
-	if (s) {
+	/* The closing record goes in the batch too, sent while the lock is held. */
+	if (b->used > BATCH_BYTES - sizeof(struct vt_vma_event) && !batch_flush(b, ts)) {
+		count_lost(VT_LOST_RINGBUF_VMA);
+		err = -28;
+	}
+	s = (struct vt_snapshot_event *)&b->data[b->used & (BATCH_BYTES - 1)];
+	{
 		fill_hdr(&s->hdr, VT_EV_SNAPSHOT, sizeof(*s), ts);
 		s->hdr.pid = owner;
 		s->mm = (__u64)mm;
@@ -521,10 +583,10 @@ static __noinline void snapshot(struct task_struct *task, const struct snap_req 
 		s->reason = req->reason;
 		s->sc = req->sc;
 		s->_pad = 0;
-		bpf_ringbuf_submit(s, wake_flags());
-	} else {
-		count_lost(VT_LOST_RINGBUF_SNAPSHOT);
+		b->used += sizeof(*s);
 	}
+	if (!batch_flush(b, ts))
+		count_lost(VT_LOST_RINGBUF_SNAPSHOT);
 	bpf_iter_task_vma_destroy(&it);
 }
 

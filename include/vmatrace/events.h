@@ -26,7 +26,8 @@ enum vt_kind {
 	VT_EV_FORK = 5,    /* a traced task created a process or thread */
 	VT_EV_EXIT = 6,    /* a traced task exited */
 	VT_EV_SNAPSHOT = 7, /* closes a run of VT_EV_VMA records: the kernel's VMAs in a range */
-	VT_EV_MAX = 8,
+	VT_EV_BATCH = 8,    /* several records in one: each with its own header, 8-byte aligned */
+	VT_EV_MAX = 9,
 };
 
 /* Address-space syscalls, numbered independently of any architecture. */

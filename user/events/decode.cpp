@@ -96,6 +96,31 @@ bool decode_vma(const void* data, size_t size, Event* e) {
 
 }  // namespace
 
+size_t for_each_record(const void* data, size_t size, const std::function<void(const Event&)>& fn) {
+  vt_hdr h;
+  if (!load(data, size, &h)) return 1;
+  if (h.kind != VT_EV_BATCH) {
+    auto e = decode_record(data, size);
+    if (!e) return 1;
+    fn(*e);
+    return 0;
+  }
+  if (h.size > size || h.size < sizeof(vt_hdr)) return 1;
+  const auto* p = static_cast<const uint8_t*>(data) + sizeof(vt_hdr);
+  const auto* end = static_cast<const uint8_t*>(data) + h.size;
+  size_t bad = 0;
+  while (p + sizeof(vt_hdr) <= end) {
+    vt_hdr sub;
+    std::memcpy(&sub, p, sizeof(sub));
+    size_t step = (static_cast<size_t>(sub.size) + 7) & ~size_t{7};
+    if (sub.size < sizeof(vt_hdr) || sub.kind == VT_EV_BATCH || step > static_cast<size_t>(end - p)) return bad + 1;
+    auto e = decode_record(p, sub.size);
+    e ? fn(*e) : void(bad++);
+    p += step;
+  }
+  return bad;
+}
+
 std::optional<Event> decode_record(const void* data, size_t size) {
   vt_hdr h;
   if (!load(data, size, &h) || h.size > size) return std::nullopt;

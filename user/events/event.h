@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -98,5 +99,9 @@ struct Event {
 
 // Decodes one ring-buffer record; nullopt (never a crash) when it is malformed.
 std::optional<Event> decode_record(const void* data, size_t size);
+
+// Calls fn for each record a ring-buffer sample holds: itself, or the records
+// of a VT_EV_BATCH. Returns how many were malformed (not passed on).
+size_t for_each_record(const void* data, size_t size, const std::function<void(const Event&)>& fn);
 
 }  // namespace vmatrace

@@ -120,14 +120,12 @@ void fill_names_from_proc(Event* e) {
 }
 
 void Recording::on_record(const void* data, size_t size) {
-  auto e = decode_record(data, size);
-  if (!e) {
-    malformed_++;
-    return;
-  }
-  fill_names_from_proc(&*e);
-  handle(*e);
-  if (needs_resync(*e)) resync(e->pid, e->tid);
+  malformed_ += for_each_record(data, size, [this](const Event& decoded) {
+    Event e = decoded;
+    fill_names_from_proc(&e);
+    handle(e);
+    if (needs_resync(e)) resync(e.pid, e.tid);
+  });
 }
 
 void Recording::handle(const Event& e) {
