@@ -197,6 +197,15 @@ std::vector<json> between_markers(const std::vector<json>& events, uint32_t pid)
   return {};
 }
 
+bool wait_for_file(const std::string& path, int timeout_ms) {
+  struct stat st;
+  for (int waited = 0; waited < timeout_ms; waited += 10) {
+    if (stat(path.c_str(), &st) == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
 int count_lines(const std::string& s) {
   int n = 0;
   for (char c : s) n += c == '\n';

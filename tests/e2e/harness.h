@@ -74,6 +74,8 @@ std::string read_file(const std::string& path);
 std::vector<json> between_markers(const std::vector<json>& events, uint32_t pid);
 
 int count_lines(const std::string& s);
+// A trace file appears once vmatrace has attached: wait for it.
+bool wait_for_file(const std::string& path, int timeout_ms = 20000);
 // Names of loaded BPF programs that are vmatrace's (should be none after exit).
 std::vector<std::string> attached_vmatrace_programs();
 

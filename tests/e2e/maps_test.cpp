@@ -178,7 +178,8 @@ TEST(Maps, ChurnInSeveralThreadsAttachedMidway) {
   Background target({workload("churn"), "4", "11"});
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   Background rec({vmatrace(), "-p", std::to_string(target.pid()), "-o", trace}, true);
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // attached while churning
+  ASSERT_TRUE(wait_for_file(trace)) << "vmatrace attached (its trace file appears then)";
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // churning while traced
   auto cps = stop_periodically(target.pid(), 8, 150);
   rec.signal(SIGINT);
   EXPECT_EQ(rec.wait(), 0) << rec.err();
@@ -241,7 +242,8 @@ TEST(Maps, WithoutKernelSnapshotsPredictsAndResyncs) {
                                      "--without", "vma_iter,task_from_pid"};
     if (!resync) argv.push_back("--no-resync");
     Background rec(argv, true);
-    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    ASSERT_TRUE(wait_for_file(trace));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
     kill(target.pid(), SIGSTOP);
     ASSERT_TRUE(wait_all_stopped(target.pid()));
     std::this_thread::sleep_for(std::chrono::milliseconds(400));  // the recorder catches up

@@ -280,7 +280,8 @@ TEST(Record, SigintEndsTracingCleanly) {
   Background target({workload("sleeper"), "5"});
   auto trace = tmp.path("t.vmt");
   Background rec({vmatrace(), "-p", std::to_string(target.pid()), "-o", trace}, true);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_TRUE(wait_for_file(trace));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   rec.signal(SIGINT);
   EXPECT_EQ(rec.wait(), 0) << rec.err();
   auto sum = trace_summary(trace);
@@ -300,7 +301,8 @@ TEST(Record, SigkilledRecorderLeavesAReadableTrace) {
   Background target({workload("sleeper"), "2"});
   auto trace = tmp.path("t.vmt");
   Background rec({vmatrace(), "-p", std::to_string(target.pid()), "-o", trace});
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  ASSERT_TRUE(wait_for_file(trace));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
   rec.signal(SIGKILL);
   rec.wait();
   auto r = run({vmatrace(), "report", trace, "--json"});

@@ -96,7 +96,7 @@ bool decode_vma(const void* data, size_t size, Event* e) {
 
 }  // namespace
 
-size_t for_each_record(const void* data, size_t size, const std::function<void(const Event&)>& fn) {
+size_t for_each_record(const void* data, size_t size, const std::function<void(Event&)>& fn) {
   vt_hdr h;
   if (!load(data, size, &h)) return 1;
   if (h.kind != VT_EV_BATCH) {

@@ -102,6 +102,6 @@ std::optional<Event> decode_record(const void* data, size_t size);
 
 // Calls fn for each record a ring-buffer sample holds: itself, or the records
 // of a VT_EV_BATCH. Returns how many were malformed (not passed on).
-size_t for_each_record(const void* data, size_t size, const std::function<void(const Event&)>& fn);
+size_t for_each_record(const void* data, size_t size, const std::function<void(Event&)>& fn);
 
 }  // namespace vmatrace

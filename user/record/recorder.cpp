@@ -120,8 +120,7 @@ void fill_names_from_proc(Event* e) {
 }
 
 void Recording::on_record(const void* data, size_t size) {
-  malformed_ += for_each_record(data, size, [this](const Event& decoded) {
-    Event e = decoded;
+  malformed_ += for_each_record(data, size, [this](Event& e) {
     fill_names_from_proc(&e);
     handle(e);
     if (needs_resync(e)) resync(e.pid, e.tid);
