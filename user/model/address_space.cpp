@@ -18,6 +18,7 @@ void AddressSpace::replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Obs
   // The region the kernel spoke for: the pages of the probed bytes (VMAs are
   // page-granular) and every VMA it returned.
   uint64_t cover_lo = lo & ~0xfffULL, cover_last = hi | 0xfffULL;
+  last_found_ = nullptr;
   for (const auto& v : fresh) {
     if (v.info.start < cover_lo) cover_lo = v.info.start;
     if (v.info.end - 1 > cover_last) cover_last = v.info.end - 1;
@@ -72,15 +73,20 @@ void AddressSpace::replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Obs
 }
 
 void AddressSpace::clear(Observer* obs) {
+  last_found_ = nullptr;
   for (const auto& [start, v] : vmas_) obs->removed(v);
   vmas_.clear();
 }
 
 const Vma* AddressSpace::find(uint64_t addr) const {
+  // Faults come in runs on one VMA: try the last one found first.
+  if (last_found_ && addr >= last_found_->info.start && addr < last_found_->info.end) return last_found_;
   auto it = vmas_.upper_bound(addr);
   if (it == vmas_.begin()) return nullptr;
   --it;
-  return addr < it->second.info.end ? &it->second : nullptr;
+  if (addr >= it->second.info.end) return nullptr;
+  last_found_ = &it->second;
+  return last_found_;
 }
 
 Vma* AddressSpace::find(uint64_t addr) {
@@ -92,6 +98,7 @@ Vma* AddressSpace::grow_stack_to(uint64_t addr) {
   if (it == vmas_.end() || !(it->second.info.flags & kVmGrowsDown)) return nullptr;
   if (it != vmas_.begin() && std::prev(it)->second.info.end > addr) return nullptr;
   Vma grown = std::move(it->second);
+  last_found_ = nullptr;
   vmas_.erase(it);
   grown.info.start = addr & ~0xfffULL;
   // An anonymous stack's pgoff follows its start (expand_downwards).

@@ -54,6 +54,7 @@ class AddressSpace {
  private:
   std::map<uint64_t, Vma> vmas_;  // by start
   std::vector<Vma> old_buf_;      // reused by replace()
+  mutable const Vma* last_found_ = nullptr;  // find()'s last answer; reset on every change
 };
 
 }  // namespace vmatrace
