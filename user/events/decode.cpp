@@ -35,17 +35,34 @@ bool Event::operator==(const Event& o) const {
 }
 
 void Event::reset() {
-  std::string filename_buf = std::move(filename), path_buf = std::move(vma.path);
-  std::vector<uint64_t> stack_buf = std::move(stack), lost_buf = std::move(lost.by_reason);
-  *this = Event();
-  filename_buf.clear();
-  path_buf.clear();
-  stack_buf.clear();
-  lost_buf.clear();
-  filename = std::move(filename_buf);
-  vma.path = std::move(path_buf);
-  stack = std::move(stack_buf);
-  lost.by_reason = std::move(lost_buf);
+  // Field by field: assigning a fresh Event would free and rebuild the strings.
+  kind = Kind::Syscall;
+  ts = 0;
+  pid = tid = 0;
+  sc = 0;
+  duration_ns = 0;
+  ret = 0;
+  args = {};
+  addr = ip = 0;
+  latency_ns = 0;
+  error_code = fault_flags = 0;
+  stack_id = -1;
+  stack.clear();
+  std::string path = std::move(vma.path);
+  path.clear();
+  vma = VmaInfo();
+  vma.path = std::move(path);
+  old_tid = 0;
+  filename.clear();
+  child_pid = child_tid = fork_flags = 0;
+  exit_code = 0;
+  exit_flags = 0;
+  lost.by_reason.clear();
+  final_stats = false;
+  mm = lo = hi = start_brk = brk = start_stack = 0;
+  count = 0;
+  status = 0;
+  snap_reason = 0;
 }
 
 namespace {

@@ -12,19 +12,19 @@ struct LatencyPercentiles {
   uint64_t samples = 0;
 };
 
-// Sorts v in place (nearest-rank percentiles).
+// Reorders v (nearest-rank percentiles by selection: linear, not a sort).
 inline LatencyPercentiles percentiles(std::vector<uint32_t>* v) {
   LatencyPercentiles p;
   if (v->empty()) return p;
-  std::sort(v->begin(), v->end());
   auto at = [&](double q) {
-    size_t i = static_cast<size_t>(q * static_cast<double>(v->size() - 1) + 0.5);
-    return static_cast<uint64_t>((*v)[i]);
+    auto nth = v->begin() + static_cast<long>(q * static_cast<double>(v->size() - 1) + 0.5);
+    std::nth_element(v->begin(), nth, v->end());
+    return static_cast<uint64_t>(*nth);
   };
   p.p50 = at(0.50);
   p.p90 = at(0.90);
   p.p99 = at(0.99);
-  p.max = v->back();
+  p.max = *std::max_element(v->begin(), v->end());
   p.samples = v->size();
   return p;
 }
