@@ -155,7 +155,8 @@ Result<Analysis> analyze(const std::string& path, const AnalysisOptions& o,
   auto rel = [t0](uint64_t ts) { return ts > t0 ? ts - t0 : 0; };
 
   // Pass 1.
-  Model model1(meta);
+  auto whole = std::make_unique<Model>(meta);
+  Model& model1 = *whole;
   Timeline t;
   auto read = reader->for_each([&](const Event& e) {
     if (first_pass) first_pass(e);
@@ -186,18 +187,32 @@ Result<Analysis> analyze(const std::string& path, const AnalysisOptions& o,
   std::unordered_map<uint64_t, std::vector<size_t>> rows_of;
   h.rows = choose_rows(model1, t, o, &rows_of);
 
-  // Pass 2: the same replay, now attributing each fault.
-  a.model = std::make_unique<Model>(meta);
-  Model& model2 = *a.model;
+  a.model = std::move(whole);
+  if (a.storms.empty() && !o.want_heatmap) return a;
+
+  // Pass 2: the same replay of the VMA set (lifetimes get the same ids), with
+  // only the faults that a storm or the heatmap needs.
+  Model model2(meta);
   std::vector<StormWork> work(a.storms.size());
   const uint64_t span = h.to_ns > h.from_ns ? h.to_ns - h.from_ns : 1;
   size_t storm_at = 0;
+  auto in_storm = [&](uint64_t r) {
+    // Storms are in time order; faults nearly so.
+    while (storm_at > 0 && r < a.storms[storm_at].start_ns) storm_at--;
+    while (storm_at + 1 < a.storms.size() && r >= a.storms[storm_at].end_ns) storm_at++;
+    return !a.storms.empty() && r >= a.storms[storm_at].start_ns && r < a.storms[storm_at].end_ns;
+  };
   read = reader->for_each([&](const Event& e) {
-    model2.apply(e);
-    if (!complete_fault(e)) return;
+    if (!complete_fault(e)) {
+      model2.apply(e);
+      return;
+    }
     uint64_t r = rel(e.ts);
+    bool heat = o.want_heatmap && r >= h.from_ns && r < h.to_ns, storm = in_storm(r);
+    if (!heat && !storm) return;
+    model2.apply(e);
     auto id = model2.last_fault_lifetime();
-    if (r >= h.from_ns && r < h.to_ns) {
+    if (heat) {
       auto rows = id ? rows_of.find(*id) : rows_of.end();
       if (rows == rows_of.end()) {
         h.faults_outside_rows++;
@@ -211,10 +226,7 @@ Result<Analysis> analyze(const std::string& path, const AnalysisOptions& o,
         }
       }
     }
-    // Storms are in time order; faults nearly so.
-    while (storm_at > 0 && r < a.storms[storm_at].start_ns) storm_at--;
-    while (storm_at + 1 < a.storms.size() && r >= a.storms[storm_at].end_ns) storm_at++;
-    if (a.storms.empty() || r < a.storms[storm_at].start_ns || r >= a.storms[storm_at].end_ns) return;
+    if (!storm) return;
     Storm& s = a.storms[storm_at];
     StormWork& w = work[storm_at];
     s.faults++;

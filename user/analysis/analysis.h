@@ -26,6 +26,7 @@ struct AnalysisOptions {
   uint64_t storm_bin_ns = 10'000'000;
   uint64_t from_ns = 0;  // window, relative to the trace start
   uint64_t to_ns = std::numeric_limits<uint64_t>::max();
+  bool want_heatmap = false;  // fill Analysis::heatmap (a second pass over every fault in the window)
   uint32_t heat_columns = 240;
   uint32_t heat_max_bands = 40;
 };

@@ -81,6 +81,7 @@ int run_report(const ReportOptions& opts) {
     return fail("--heatmap writes .svg or .html files, not " + opts.heatmap);
   AnalysisOptions ao;
   ao.storm_threshold = opts.storm_threshold;
+  ao.want_heatmap = !opts.heatmap.empty() || !opts.perfetto.empty();
   ao.from_ns = to_ns(opts.from_s);
   ao.to_ns = to_ns(opts.to_s >= 0 ? opts.to_s : opts.at_s);
   if (ao.to_ns <= ao.from_ns) return fail("the window is empty: --to must be after --from");
