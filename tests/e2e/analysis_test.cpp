@@ -107,6 +107,14 @@ TEST(Analysis, HeatmapSvgAndHtmlAreWellFormedAndLabelled) {
   EXPECT_NE(html.find("addEventListener('mouseover'"), std::string::npos);
   EXPECT_NE(html.find(storm_band), std::string::npos);
 
+  // Only some kinds of faults: the storm's are writes, none is major.
+  auto writes = r.tmp.path("w.svg"), majors = r.tmp.path("m.svg");
+  ASSERT_EQ(run({vmatrace(), "report", r.trace, "--heatmap", writes, "--heat-kind", "write"}).status, 0);
+  ASSERT_EQ(run({vmatrace(), "report", r.trace, "--heatmap", majors, "--heat-kind", "major"}).status, 0);
+  EXPECT_NE(read_file(writes).find(storm_band), std::string::npos);
+  EXPECT_NE(read_file(writes).find("Page faults (write only)"), std::string::npos);
+  EXPECT_NE(read_file(majors).find("no faults in this window"), std::string::npos);
+
   auto bad = run({vmatrace(), "report", r.trace, "--heatmap", r.tmp.path("h.png")});
   EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.err.find(".svg or .html"), std::string::npos);

@@ -146,6 +146,16 @@ void finish_storm(Storm* s, StormWork* w, Model& model, Symbolizer* sym) {
 
 }  // namespace
 
+bool heat_counts(const std::string& k, const Event& e) {
+  bool major = e.fault_flags & VT_FAULT_MAJOR, known = !(e.fault_flags & VT_FAULT_NO_ENTRY);
+  if (k == "minor") return !major;
+  if (k == "major") return major;
+  if (k == "exec") return known && (e.error_code & VT_PF_INSTR);
+  if (k == "write") return known && !(e.error_code & VT_PF_INSTR) && (e.error_code & VT_PF_WRITE);
+  if (k == "read") return known && !(e.error_code & (VT_PF_INSTR | VT_PF_WRITE));
+  return true;
+}
+
 Result<Analysis> analyze(const std::string& path, const AnalysisOptions& o,
                          const std::function<void(const Event&)>& first_pass) {
   auto reader = TraceReader::open(path);
@@ -167,7 +177,7 @@ Result<Analysis> analyze(const std::string& path, const AnalysisOptions& o,
     if (bin >= t.bins.size()) t.bins.resize(bin + 1, 0);
     t.bins[bin]++;
     auto id = model1.last_fault_lifetime();
-    if (id && r >= o.from_ns && r < o.to_ns) {
+    if (id && r >= o.from_ns && r < o.to_ns && heat_counts(o.heat_kind, e)) {
       if (*id >= t.window_faults.size()) t.window_faults.resize(*id + 1, 0);
       t.window_faults[*id]++;
     }
@@ -184,6 +194,7 @@ Result<Analysis> analyze(const std::string& path, const AnalysisOptions& o,
   h.from_ns = o.from_ns;
   h.to_ns = std::min(o.to_ns, std::max<uint64_t>(t.last_ns, o.from_ns + 1));
   h.columns = o.heat_columns;
+  h.kind = o.heat_kind;
   std::unordered_map<uint64_t, std::vector<size_t>> rows_of;
   h.rows = choose_rows(model1, t, o, &rows_of);
 
@@ -208,7 +219,8 @@ Result<Analysis> analyze(const std::string& path, const AnalysisOptions& o,
       return;
     }
     uint64_t r = rel(e.ts);
-    bool heat = o.want_heatmap && r >= h.from_ns && r < h.to_ns, storm = in_storm(r);
+    bool heat = o.want_heatmap && r >= h.from_ns && r < h.to_ns && heat_counts(o.heat_kind, e);
+    bool storm = in_storm(r);
     if (!heat && !storm) return;
     model2.apply(e);
     auto id = model2.last_fault_lifetime();

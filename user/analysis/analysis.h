@@ -27,6 +27,7 @@ struct AnalysisOptions {
   uint64_t from_ns = 0;  // window, relative to the trace start
   uint64_t to_ns = std::numeric_limits<uint64_t>::max();
   bool want_heatmap = false;  // fill Analysis::heatmap (a second pass over every fault in the window)
+  std::string heat_kind = "all";  // which faults the heatmap counts: all, minor, major, read, write, exec
   uint32_t heat_columns = 240;
   uint32_t heat_max_bands = 40;
 };
@@ -54,6 +55,7 @@ struct HeatRow {
 };
 
 struct Heatmap {
+  std::string kind = "all";  // which faults it counts
   uint64_t from_ns = 0, to_ns = 0;
   uint32_t columns = 0;
   std::vector<HeatRow> rows;  // by address
@@ -70,6 +72,9 @@ struct Analysis {
   std::vector<Storm> storms;  // biggest first
   Heatmap heatmap;
 };
+
+// Whether fault e counts in a heatmap of `kind` faults (see AnalysisOptions).
+bool heat_counts(const std::string& kind, const Event& e);
 
 // Reads path twice; each event of the first pass also goes to first_pass
 // (a summary, say). A file that cannot be read returns its error.

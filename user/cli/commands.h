@@ -17,6 +17,7 @@ struct ReportOptions {
   std::string folded;     // write folded stacks here (traces recorded with --stacks)
   double from_s = 0, to_s = -1;  // heatmap window
   double storm_threshold = 10;
+  std::string heat_kind = "all";
 };
 
 int run_report(const ReportOptions& opts);

@@ -66,6 +66,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   report->add_option("--to", rep.to_s, "heatmap window end, seconds into the trace (--at: the same)")
       ->check(CLI::NonNegativeNumber);
+  report->add_option("--heat-kind", rep.heat_kind, "which faults the heatmap counts")
+      ->check(CLI::IsMember({"all", "minor", "major", "read", "write", "exec"}));
   report->add_option("--storm-threshold", rep.storm_threshold,
                      "a storm: fault rate above this many times the baseline (default 10)")
       ->check(CLI::PositiveNumber);

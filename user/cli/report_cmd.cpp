@@ -82,6 +82,7 @@ int run_report(const ReportOptions& opts) {
   AnalysisOptions ao;
   ao.storm_threshold = opts.storm_threshold;
   ao.want_heatmap = !opts.heatmap.empty() || !opts.perfetto.empty();
+  ao.heat_kind = opts.heat_kind;
   ao.from_ns = to_ns(opts.from_s);
   ao.to_ns = to_ns(opts.to_s >= 0 ? opts.to_s : opts.at_s);
   if (ao.to_ns <= ao.from_ns) return fail("the window is empty: --to must be after --from");

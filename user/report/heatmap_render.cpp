@@ -75,10 +75,11 @@ std::string heatmap_svg(const Analysis& a, const TraceMeta& meta) {
   std::string cmd;
   for (const auto& c : meta.command) cmd += (cmd.empty() ? "" : " ") + c;
   snprintf(buf, sizeof(buf),
-           "<text x=\"16\" y=\"24\" font-size=\"16\" font-weight=\"bold\">Page faults by address and time: pid %u "
+           "<text x=\"16\" y=\"24\" font-size=\"16\" font-weight=\"bold\">%s by address and time: pid %u "
            "(%s)</text>\n<text x=\"16\" y=\"44\" fill=\"#444\">%.3f s to %.3f s of %.3f s, %s; %zu storm(s); "
            "rows: VMAs by address, gaps removed</text>\n",
-           meta.target_pid, escape(shorten(cmd, 60)).c_str(), h.from_ns / 1e9, h.to_ns / 1e9, a.duration_ns / 1e9,
+           h.kind == "all" ? "Page faults" : ("Page faults (" + h.kind + " only)").c_str(), meta.target_pid,
+           escape(shorten(cmd, 60)).c_str(), h.from_ns / 1e9, h.to_ns / 1e9, a.duration_ns / 1e9,
            meta.hostname.c_str(), a.storms.size());
   svg += buf;
   // Storm windows, shaded behind the cells.
