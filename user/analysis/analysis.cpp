@@ -8,6 +8,7 @@
 
 #include "analysis/symbolizer.h"
 #include "events/abi.h"
+#include "events/names.h"
 
 namespace vmatrace {
 namespace {
@@ -147,12 +148,12 @@ void finish_storm(Storm* s, StormWork* w, Model& model, Symbolizer* sym) {
 }  // namespace
 
 bool heat_counts(const std::string& k, const Event& e) {
-  bool major = e.fault_flags & VT_FAULT_MAJOR, known = !(e.fault_flags & VT_FAULT_NO_ENTRY);
+  bool major = e.fault_flags & VT_FAULT_MAJOR;
   if (k == "minor") return !major;
   if (k == "major") return major;
-  if (k == "exec") return known && (e.error_code & VT_PF_INSTR);
-  if (k == "write") return known && !(e.error_code & VT_PF_INSTR) && (e.error_code & VT_PF_WRITE);
-  if (k == "read") return known && !(e.error_code & (VT_PF_INSTR | VT_PF_WRITE));
+  if (k == "exec") return access_of(e) == Access::Exec;
+  if (k == "write") return access_of(e) == Access::Write;
+  if (k == "read") return access_of(e) == Access::Read;
   return true;
 }
 

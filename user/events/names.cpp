@@ -190,6 +190,12 @@ int64_t json_arg_value(ArgType type, uint64_t v) {
   return type == A::Int ? static_cast<int32_t>(v) : static_cast<int64_t>(v);
 }
 
+Access access_of(const Event& f) {
+  if (f.fault_flags & VT_FAULT_NO_ENTRY) return Access::Unknown;
+  if (f.error_code & VT_PF_INSTR) return Access::Exec;
+  return (f.error_code & VT_PF_WRITE) ? Access::Write : Access::Read;
+}
+
 const char* fault_access(uint16_t ec) {
   if (ec & VT_PF_INSTR) return "exec";
   return (ec & VT_PF_WRITE) ? "write" : "read";

@@ -26,6 +26,9 @@ std::string format_arg(ArgType type, uint64_t value);
 // JSON wants numbers, except that an fd or an int is signed.
 int64_t json_arg_value(ArgType type, uint64_t value);
 
+// What a fault did, from its error code; Unknown when no entry event was seen.
+enum class Access : uint8_t { Read, Write, Exec, Unknown };
+Access access_of(const Event& fault);
 const char* fault_access(uint16_t error_code);  // "read", "write", "exec"
 std::string errno_name(int64_t ret);            // "-ENOMEM" style, or ""
 

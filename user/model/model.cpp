@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "events/abi.h"
+#include "events/names.h"
 #include "model/maps_format.h"
 #include "model/predict.h"
 
@@ -223,15 +224,13 @@ void Model::apply_fault(const Event& e) {
   last_fault_lifetime_ = v->lifetime;
   FaultStats& f = lifetimes_[v->lifetime].faults;
   (e.fault_flags & VT_FAULT_MAJOR) ? f.major++ : f.minor++;
-  if (!(e.fault_flags & VT_FAULT_NO_ENTRY)) {
-    if (e.error_code & VT_PF_INSTR)
-      f.exec++;
-    else if (e.error_code & VT_PF_WRITE)
-      f.write++;
-    else
-      f.read++;
-    f.latencies_ns.push_back(e.latency_ns);
+  switch (access_of(e)) {
+    case Access::Exec: f.exec++; break;
+    case Access::Write: f.write++; break;
+    case Access::Read: f.read++; break;
+    case Access::Unknown: return;  // and no latency either
   }
+  f.latencies_ns.push_back(e.latency_ns);
 }
 
 uint64_t Model::mm_of(uint32_t pid) const {

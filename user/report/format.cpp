@@ -5,6 +5,7 @@
 
 #include "events/abi.h"
 #include "events/names.h"
+#include "model/maps_format.h"
 
 namespace vmatrace {
 
@@ -38,14 +39,12 @@ std::string format_dev(uint32_t kdev) {
 }
 
 std::string maps_line(const VmaInfo& v) {
-  char buf[160];
-  snprintf(buf, sizeof(buf), "%08" PRIx64 "-%08" PRIx64 " %s %08" PRIx64 " %s %" PRIu64, v.start,
-           v.end, vma_perms(v.flags).c_str(), (v.path_flags & VT_PATH_FILE) ? v.pgoff << 12 : 0,
-           format_dev(v.dev).c_str(), v.ino);
-  std::string s = buf;
+  // The kernel's line without its padding: fine inside an event line.
+  std::string line = format_maps_line(v, "");
   std::string name = vma_file_name(v);
-  if (!name.empty()) s += " " + name;
-  return s;
+  if (name.empty()) name = (v.path_flags & VT_PATH_SPECIAL) ? v.path : "";
+  if (name.empty()) line.pop_back();  // the trailing space
+  return line + name;
 }
 
 nlohmann::ordered_json vma_json(const VmaInfo& v) {

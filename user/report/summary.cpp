@@ -57,14 +57,12 @@ void Summary::add(const Event& e) {
     major_++;
   else
     minor_++;
-  if (e.fault_flags & VT_FAULT_NO_ENTRY)
-    unknown_access_++;
-  else if (e.error_code & VT_PF_INSTR)
-    exec_++;
-  else if (e.error_code & VT_PF_WRITE)
-    write_++;
-  else
-    read_++;
+  switch (access_of(e)) {
+    case Access::Exec: exec_++; break;
+    case Access::Write: write_++; break;
+    case Access::Read: read_++; break;
+    case Access::Unknown: unknown_access_++; break;
+  }
   if (e.fault_flags & VT_FAULT_KERNEL) in_kernel_++;
   if (e.error_code & VT_PF_PROT) protection_++;
   if (!(e.fault_flags & VT_FAULT_NO_ENTRY)) latencies_.push_back(e.latency_ns);

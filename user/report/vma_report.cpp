@@ -17,15 +17,9 @@ nlohmann::ordered_json vmas_json(Model& model) {
   for (const Lifetime& l : model.lifetimes()) {
     FaultStats f = l.faults;
     auto lat = percentiles(&f.latencies_ns);
-    nlohmann::ordered_json j;
-    j["pid"] = l.pid;
-    j["start"] = l.info.start;
-    j["end"] = l.info.end;
-    j["perms"] = vma_perms(l.info.flags);
-    j["offset"] = (l.info.path_flags & VT_PATH_FILE) ? l.info.pgoff << 12 : 0;
-    j["dev"] = format_dev(l.info.dev);
-    j["inode"] = l.info.ino;
-    j["path"] = l.name;
+    nlohmann::ordered_json j = {{"pid", l.pid}};
+    j.update(vma_json(l.info));
+    j["path"] = l.name;  // as maps printed it: [heap], [stack] too
     j["appeared_s"] = static_cast<double>(l.appeared_ns) / 1e9;
     j["at_start"] = l.at_start;
     if (l.ended_ns)
