@@ -514,7 +514,11 @@ __noinline bool batch_add_vma(struct batch *b, const struct vt_vma_event *rec, _
 		return false;
 	if (b->used > BATCH_BYTES - sizeof(*rec))
 		ok = batch_flush(b, ts);
-	__builtin_memcpy(&b->data[b->used & (BATCH_BYTES - 1)], rec, sizeof(*rec));
+	char *dst = &b->data[b->used & (BATCH_BYTES - 1)];
+	/* Most VMAs have no path: copy its bytes only when there are some. */
+	__builtin_memcpy(dst, rec, __builtin_offsetof(struct vt_vma_event, path));
+	if (rec->path_len)
+		__builtin_memcpy(dst + __builtin_offsetof(struct vt_vma_event, path), rec->path, VT_PATH_MAX);
 	b->used += (size + 7) & ~7U;
 	return ok;
 }
@@ -664,7 +668,21 @@ static __always_inline void snapshot_after(const struct inflight_syscall *s, lon
 		lo = below(a[2]);
 		hi = right_edge(a[2], a[3]);
 		break;
-	default: /* addr, len first: munmap, mprotect, madvise, mlock*, munlock, mseal */
+	case VT_SC_MUNMAP: /* only splits and removes: the neighbours cannot change */
+		lo = page_down(a[0]);
+		hi = right_edge(a[0], a[1]);
+		hi = hi > lo ? hi - 1 : lo;
+		break;
+	case VT_SC_MADVISE:
+		/* Only advice that changes vm_flags splits or merges (mm/madvise.c
+		 * madvise_update_vma): NORMAL, RANDOM, SEQUENTIAL, and 10..19
+		 * (DONTFORK..KEEPONFORK, MERGEABLE, HUGEPAGE, DONTDUMP and their undos). */
+		if (a[2] > 2 && (a[2] < 10 || a[2] > 19))
+			return;
+		lo = below(a[0]);
+		hi = right_edge(a[0], a[1]);
+		break;
+	default: /* addr, len first: mprotect, mlock*, munlock, mseal */
 		lo = below(a[0]);
 		hi = right_edge(a[0], a[1]);
 		break;
