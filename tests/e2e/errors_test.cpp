@@ -55,6 +55,7 @@ TEST(Errors, NoSuchProcess) {
   usleep(100000);
   expect_one_line_error(run({vmatrace(), "-p", std::to_string(z)}), 1, "no such process");
   waitpid(z, nullptr, 0);
+  expect_one_line_error(run({vmatrace(), "-p", "2"}), 1, "kernel thread");  // kthreadd
   EXPECT_TRUE(attached_vmatrace_programs().empty());
 }
 

@@ -255,6 +255,8 @@ Status Recording::setup() {
     auto maps = read_proc_maps(target_);
     if (!maps || !process_alive(target_))
       return make_error("process " + std::to_string(target_) + " exited during attach");
+    if (maps->empty())
+      return make_error("process " + std::to_string(target_) + " is a kernel thread: it has no address space to trace");
     maps_at_attach_ = std::move(*maps);
     // The kernel's own view, in order with the events that follow it.
     session_->request_seed(target_);
