@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <fstream>
+#include <memory>
+#include <tuple>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -107,7 +109,7 @@ void expect_same_maps(const std::string& trace, const std::vector<Checkpoint>& c
 // stop not yet ended by SIGCONT is not taken twice.
 std::vector<Checkpoint> run_self_stopping(const std::vector<std::string>& argv, const std::string& trace,
                                           const std::string& step_file) {
-  std::vector<std::string> cmd = {vmatrace(), "-o", trace, "--"};
+  std::vector<std::string> cmd = {vmatrace(), "-o", trace, "--no-resync", "--"};
   cmd.insert(cmd.end(), argv.begin(), argv.end());
   Background rec(cmd, true);
   pid_t pid = child_of(rec.pid());
@@ -157,36 +159,54 @@ TEST(Maps, EveryKindOfChangeMatchesProcMaps) {
   EXPECT_GT(sum["model"]["stack_growths"].get<int>(), 0) << "the recursion grew [stack] by faults";
 }
 
-TEST(Maps, ChurnTracedFromExec) {
-  REQUIRE_ROOT();
-  TempDir tmp;
-  auto trace = tmp.path("t.vmt");
-  Background rec({vmatrace(), "-o", trace, "--", workload("churn"), "1", "7"}, true);
-  pid_t pid = child_of(rec.pid());
-  ASSERT_GT(pid, 0);
-  auto cps = stop_periodically(pid, 8, 120);
-  kill(pid, SIGKILL);
-  rec.wait();
-  ASSERT_EQ(cps.size(), 8u);
-  expect_same_maps(trace, cps);
-}
+// Random churn in one and in several threads, traced from exec (--) and
+// attached in the middle of it (-p). --no-resync: the kernel's snapshots alone
+// must give every line.
+class Churn : public ::testing::TestWithParam<std::tuple<bool, int>> {};
 
-TEST(Maps, ChurnInSeveralThreadsAttachedMidway) {
+INSTANTIATE_TEST_SUITE_P(Maps, Churn, ::testing::Combine(::testing::Bool(), ::testing::Values(1, 4)),
+                         [](const auto& info) {
+                           return std::string(std::get<0>(info.param) ? "attached_midway" : "from_exec") + "_" +
+                                  std::to_string(std::get<1>(info.param)) + "_threads";
+                         });
+
+TEST_P(Churn, ModelMatchesProcMapsAtEveryStop) {
   REQUIRE_ROOT();
+  const auto [attach, threads] = GetParam();
   TempDir tmp;
   auto trace = tmp.path("t.vmt");
-  Background target({workload("churn"), "4", "11"});
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  Background rec({vmatrace(), "-p", std::to_string(target.pid()), "-o", trace}, true);
+  std::vector<std::string> churn = {workload("churn"), std::to_string(threads), std::to_string(7 + threads)};
+  std::unique_ptr<Background> target, rec;
+  pid_t pid = 0;
+  if (attach) {
+    target = std::make_unique<Background>(churn);
+    pid = target->pid();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    rec = std::make_unique<Background>(
+        std::vector<std::string>{vmatrace(), "-p", std::to_string(pid), "-o", trace, "--no-resync"}, true);
+  } else {
+    std::vector<std::string> argv = {vmatrace(), "-o", trace, "--no-resync", "--"};
+    argv.insert(argv.end(), churn.begin(), churn.end());
+    rec = std::make_unique<Background>(argv, true);
+    pid = child_of(rec->pid());
+    ASSERT_GT(pid, 0);
+  }
   ASSERT_TRUE(wait_for_file(trace)) << "vmatrace attached (its trace file appears then)";
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // churning while traced
-  auto cps = stop_periodically(target.pid(), 8, 150);
-  rec.signal(SIGINT);
-  EXPECT_EQ(rec.wait(), 0) << rec.err();
+  auto cps = stop_periodically(pid, 8, 150);
+  if (attach) {
+    rec->signal(SIGINT);
+    EXPECT_EQ(rec->wait(), 0) << rec->err();
+  } else {
+    kill(pid, SIGKILL);
+    rec->wait();
+  }
   ASSERT_EQ(cps.size(), 8u);
   expect_same_maps(trace, cps);
   auto sum = trace_summary(trace);
   EXPECT_EQ(sum["lost_total"], 0);
+  EXPECT_EQ(sum["model"]["resyncs"], 0);
+  EXPECT_GT(sum["model"]["snapshots"].get<int>(), 1000);
 }
 
 TEST(Maps, FaultsAreChargedToTheVmaLifetimeThatHeldThem) {
@@ -263,7 +283,7 @@ TEST(Maps, WithoutKernelSnapshotsPredictsAndResyncs) {
 // Real programs with their own allocators, JITs and thread pools.
 void real_program(const TempDir& tmp, const std::vector<std::string>& argv, int stops) {
   auto trace = tmp.path("t.vmt");
-  std::vector<std::string> cmd = {vmatrace(), "-o", trace, "--"};
+  std::vector<std::string> cmd = {vmatrace(), "-o", trace, "--no-resync", "--"};
   cmd.insert(cmd.end(), argv.begin(), argv.end());
   Background rec(cmd, true);
   pid_t pid = child_of(rec.pid());
