@@ -49,6 +49,7 @@ Model::Model(const TraceMeta& meta)
 }
 
 AddressSpace& Model::space_for(uint32_t pid, uint64_t mm) {
+  fault_space_ = nullptr;
   auto& cur = mm_of_pid_[pid];
   if (cur == kProcSeedMm && mm != kProcSeedMm && !spaces_.count(mm)) {
     // The kernel's first word on a /proc-seeded space: same VMAs, real identity.
@@ -114,6 +115,7 @@ void Model::apply(const Event& e) {
       uint64_t old_mm = old == mm_of_pid_.end() ? 0 : old->second;
       cur_ts_ = e.ts;
       if (old_mm && old_mm != e.mm) {
+        fault_space_ = nullptr;
         mm_of_pid_.erase(old);
         end_space(old_mm);
       }
@@ -152,6 +154,7 @@ void Model::end_process(uint32_t pid, uint64_t ts) {
 }
 
 void Model::end_space(uint64_t mm) {
+  fault_space_ = nullptr;
   for (const auto& [pid, m] : mm_of_pid_)
     if (m == mm) return;  // still used (vfork parent, another process)
   auto it = spaces_.find(mm);
@@ -202,12 +205,17 @@ std::optional<uint64_t> Model::lifetime_at(uint32_t pid, uint64_t addr) const {
 void Model::apply_fault(const Event& e) {
   last_fault_lifetime_.reset();
   if (e.fault_flags & VT_FAULT_INCOMPLETE) return;
-  auto m = mm_of_pid_.find(e.pid);
-  if (m == mm_of_pid_.end()) {
-    stats_.faults_unmapped++;
-    return;
+  // Faults come in runs from one process: remember its space between them.
+  if (e.pid != fault_pid_ || !fault_space_) {
+    auto m = mm_of_pid_.find(e.pid);
+    if (m == mm_of_pid_.end()) {
+      stats_.faults_unmapped++;
+      return;
+    }
+    fault_pid_ = e.pid;
+    fault_space_ = &spaces_[m->second];
   }
-  AddressSpace& space = spaces_[m->second];
+  AddressSpace& space = *fault_space_;
   Vma* v = space.find(e.addr);
   if (!v) {
     v = space.grow_stack_to(e.addr);

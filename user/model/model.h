@@ -90,6 +90,8 @@ class Model : private AddressSpace::Observer {
   std::deque<Lifetime> lifetimes_;  // a deque: appending never moves the others
   ModelStats stats_;
   std::optional<uint64_t> last_fault_lifetime_;
+  uint32_t fault_pid_ = 0;                  // apply_fault's cache: the last faulting
+  AddressSpace* fault_space_ = nullptr;     // process and its space (reset on any switch)
   // Context for the observer callbacks.
   uint32_t cur_pid_ = 0;
   uint64_t cur_ts_ = 0;
