@@ -88,6 +88,7 @@ class Recording {
   std::optional<GatedChild> child_;
   pid_t target_ = 0;
   std::string maps_at_attach_;
+  TraceMeta meta_;  // as written to the trace header, once tracing started
   uint64_t t0_ = 0, realtime0_ = 0;
   Summary summary_;
   std::unique_ptr<Model> model_;  // the live VMA model
@@ -261,7 +262,8 @@ Status Recording::setup() {
     // The kernel's own view, in order with the events that follow it.
     session_->request_seed(target_);
   }
-  TraceMeta meta = make_meta();
+  meta_ = make_meta();
+  const TraceMeta& meta = meta_;
   model_ = std::make_unique<Model>(meta);
   live_ = std::make_unique<LiveStats>(t0_);
   for (const auto& a : meta.command) command_ += (command_.empty() ? "" : " ") + a;
@@ -332,7 +334,7 @@ int Recording::finish(Status st) {
   if (opts_.live == LiveOutput::Screen && model_) {
     ReadSummary whole;
     whole.complete = true;
-    fputs(summary_.to_text(make_meta(), whole, opts_.output.empty() ? "(live)" : opts_.output).c_str(), stdout);
+    fputs(summary_.to_text(meta_, whole, opts_.output.empty() ? "(live)" : opts_.output).c_str(), stdout);
     fputs(top_vmas_text(*model_, 10).c_str(), stdout);
   }
   if (writer_)
