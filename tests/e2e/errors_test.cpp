@@ -77,6 +77,27 @@ TEST(Errors, CommandThatCannotRunLeavesNoFile) {
   EXPECT_TRUE(attached_vmatrace_programs().empty());
 }
 
+TEST(Errors, FullDiskStopsWithAnErrorAndAReadableTrace) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  std::string mnt = tmp.path("small");
+  ASSERT_EQ(mkdir(mnt.c_str(), 0700), 0);
+  // A 512 KiB file system: a chunk or two of a fault storm fit, the storm does not.
+  ASSERT_EQ(run({"mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", mnt}).status, 0);
+  auto trace = mnt + "/t.vmt";
+  auto r = run({vmatrace(), "-o", trace, "--", workload("faults"), "400000"});
+  auto report = run({vmatrace(), "report", trace, "--json"});
+  run({"umount", mnt});
+  expect_one_line_error(r, 1, "No space left on device");
+  EXPECT_EQ(report.status, 0) << report.err;
+  EXPECT_NE(report.err.find("warning"), std::string::npos) << "the cut is reported: " << report.err;
+  auto j = json::parse(report.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded());
+  EXPECT_FALSE(j["complete"].get<bool>());
+  EXPECT_GT(j["faults"]["total"].get<uint64_t>(), 0u) << "what fitted reads back";
+  EXPECT_TRUE(attached_vmatrace_programs().empty());
+}
+
 TEST(Errors, CheckDescribesThisKernel) {
   REQUIRE_ROOT();
   auto r = run({vmatrace(), "check"});
