@@ -23,6 +23,15 @@ std::string format_maps_line(const VmaInfo& v, const std::string& name) {
   return line;
 }
 
+bool strip_deleted(std::string* path) {
+  static const std::string kDeleted = " (deleted)";
+  if (path->size() <= kDeleted.size() ||
+      path->compare(path->size() - kDeleted.size(), kDeleted.size(), kDeleted) != 0)
+    return false;
+  path->resize(path->size() - kDeleted.size());
+  return true;
+}
+
 std::vector<MapsLine> parse_maps(const std::string& text) {
   std::vector<MapsLine> out;
   std::istringstream in(text);
@@ -47,12 +56,7 @@ std::vector<MapsLine> parse_maps(const std::string& text) {
       m.vma.path_flags = VT_PATH_FILE;
       m.vma.pgoff = offset >> 12;
       m.vma.path = m.name;
-      const std::string deleted = " (deleted)";
-      if (m.vma.path.size() > deleted.size() &&
-          m.vma.path.compare(m.vma.path.size() - deleted.size(), deleted.size(), deleted) == 0) {
-        m.vma.path.resize(m.vma.path.size() - deleted.size());
-        m.vma.path_flags |= VT_PATH_DELETED;
-      }
+      if (strip_deleted(&m.vma.path)) m.vma.path_flags |= VT_PATH_DELETED;
     } else if (!m.name.empty()) {
       m.vma.path_flags = VT_PATH_SPECIAL;
       m.vma.path = m.name;

@@ -25,6 +25,9 @@ struct MapsLine {
   std::string name;  // as printed: a path, "[heap]", "[vdso]", "" ...
 };
 
+// Takes a trailing " (deleted)" off a maps path; true if there was one.
+bool strip_deleted(std::string* path);
+
 // Parses /proc/PID/maps text; lines that do not parse are skipped.
 std::vector<MapsLine> parse_maps(const std::string& text);
 

@@ -107,12 +107,8 @@ class Recording {
 void fill_names_from_proc(Event* e) {
   if (e->kind == Kind::Vma && (e->vma.path_flags & VT_PATH_UNKNOWN)) {
     std::string path = proc_mapped_path(static_cast<pid_t>(e->pid), e->vma.start, e->vma.ino);
-    const std::string deleted = " (deleted)";
     if (path.empty()) return;
-    if (path.size() > deleted.size() && path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0) {
-      path.resize(path.size() - deleted.size());
-      e->vma.path_flags |= VT_PATH_DELETED;
-    }
+    if (strip_deleted(&path)) e->vma.path_flags |= VT_PATH_DELETED;
     e->vma.path = path;
     e->vma.path_flags &= ~VT_PATH_UNKNOWN;
   } else if (e->kind == Kind::Exec && e->filename.empty()) {
@@ -140,8 +136,6 @@ void Recording::handle(const Event& e) {
   if (writer_ && write_status_) write_status_ = writer_->append(e);
 }
 
-// Where the kernel gives no snapshot of a change, or one failed, /proc says
-// what the VMAs are now. After exec it is how such kernels seed the new mm.
 // Stacks live in a BPF map; the trace gets each one the first time a fault
 // names it, read while the map still holds it (a stack id is never reused:
 // a colliding stack fails with -EEXIST instead).
@@ -157,6 +151,8 @@ void Recording::write_due_stacks() {
   stacks_due_.clear();
 }
 
+// Where the kernel gives no snapshot of a change, or one failed, /proc says
+// what the VMAs are now. After exec it is how such kernels seed the new mm.
 bool Recording::needs_resync(const Event& e) const {
   bool kernel_snapshots = features_.vma_iter;
   switch (e.kind) {
