@@ -39,12 +39,18 @@ Model::Model(const TraceMeta& meta)
     v.info = m.vma;
     seed.push_back(std::move(v));
   }
-  AddressSpace& space = space_for(meta.target_pid, kProcSeedMm);
-  cur_pid_ = meta.target_pid;
-  cur_ts_ = t0_;
+  replace(space_for(meta.target_pid, kProcSeedMm), meta.target_pid, t0_, true, 0, ~0ULL, std::move(seed));
+}
+
+// Every change goes through here, so that the observer callbacks know whose,
+// when, and whether it was there when tracing began.
+void Model::replace(AddressSpace& space, uint32_t pid, uint64_t ts, bool at_start, uint64_t lo, uint64_t hi,
+                    std::vector<Vma> fresh) {
+  cur_pid_ = pid;
+  cur_ts_ = ts;
   cur_space_ = &space;
-  cur_at_start_ = true;
-  space.replace(0, ~0ULL, std::move(seed), this);
+  cur_at_start_ = at_start;
+  space.replace(lo, hi, std::move(fresh), this);
   cur_at_start_ = false;
 }
 
@@ -187,12 +193,7 @@ void Model::apply_snapshot(const Event& e) {
     fresh[i].info.reason = 0;
   }
   records.clear();
-  cur_pid_ = e.pid;
-  cur_ts_ = e.ts;
-  cur_space_ = &space;
-  cur_at_start_ = e.snap_reason == VT_SNAP_SEED;
-  space.replace(e.lo, e.hi, std::move(fresh), this);
-  cur_at_start_ = false;
+  replace(space, e.pid, e.ts, e.snap_reason == VT_SNAP_SEED, e.lo, e.hi, std::move(fresh));
 }
 
 std::optional<uint64_t> Model::lifetime_at(uint32_t pid, uint64_t addr) const {
@@ -250,9 +251,6 @@ void Model::apply_prediction(const Event& e) {
   auto m = mm_of_pid_.find(e.pid);
   if (m == mm_of_pid_.end()) return;
   AddressSpace& space = spaces_[m->second];
-  cur_pid_ = e.pid;
-  cur_ts_ = e.ts;
-  cur_space_ = &space;
   // The kernel's word on a new mapping (bpf_find_vma) beats a prediction.
   std::optional<Vma> truth;
   auto mapped = mapped_.find(e.tid);
@@ -266,10 +264,10 @@ void Model::apply_prediction(const Event& e) {
     mapped_.erase(mapped);
   }
   if (!(truth && e.sc == VT_SC_MMAP))
-    for (auto& p : predict(space, e)) space.replace(p.lo, p.hi, std::move(p.fresh), this);
+    for (auto& p : predict(space, e)) replace(space, e.pid, e.ts, false, p.lo, p.hi, std::move(p.fresh));
   if (truth) {
     uint64_t lo = truth->info.start, hi = truth->info.end - 1;
-    space.replace(lo, hi, {std::move(*truth)}, this);
+    replace(space, e.pid, e.ts, false, lo, hi, {std::move(*truth)});
   }
 }
 

@@ -71,6 +71,8 @@ class Model : private AddressSpace::Observer {
   void added(Vma* v) override;
 
   AddressSpace& space_for(uint32_t pid, uint64_t mm);
+  void replace(AddressSpace& space, uint32_t pid, uint64_t ts, bool at_start, uint64_t lo, uint64_t hi,
+               std::vector<Vma> fresh);
   void apply_snapshot(const Event& e);
   void apply_fault(const Event& e);
   void apply_prediction(const Event& e);
