@@ -59,6 +59,19 @@ std::vector<Storm> find_storms(const Timeline& t, const AnalysisOptions& o, doub
     counts.back() += t.bins[i];
     quiet = 0;
   }
+  // A storm starts and ends mid-bin: its edge bins may fall below the limit
+  // yet still be well above the baseline. Hysteresis: take in neighbouring
+  // bins above twice the baseline (and above 2 faults), up to the next storm.
+  const double edge = std::max(2 * baseline, 2.0);
+  for (size_t i = 0; i < storms.size(); i++) {
+    uint64_t lo_bin = storms[i].start_ns / o.storm_bin_ns, hi_bin = storms[i].end_ns / o.storm_bin_ns;
+    uint64_t floor_bin = i ? storms[i - 1].end_ns / o.storm_bin_ns : first;
+    uint64_t ceil_bin = i + 1 < storms.size() ? storms[i + 1].start_ns / o.storm_bin_ns : t.bins.size();
+    while (lo_bin > floor_bin && t.bins[lo_bin - 1] > edge) counts[i] += t.bins[--lo_bin];
+    while (hi_bin < ceil_bin && t.bins[hi_bin] > edge) counts[i] += t.bins[hi_bin++];
+    storms[i].start_ns = lo_bin * o.storm_bin_ns;
+    storms[i].end_ns = hi_bin * o.storm_bin_ns;
+  }
   std::vector<Storm> big;
   for (size_t i = 0; i < storms.size(); i++)
     if (counts[i] >= o.storm_min_faults) big.push_back(storms[i]);
