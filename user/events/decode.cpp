@@ -34,6 +34,8 @@ bool Event::operator==(const Event& o) const {
          stack_id == o.stack_id && stack == o.stack;
 }
 
+bool Event::complete_fault() const { return kind == Kind::Fault && !(fault_flags & VT_FAULT_INCOMPLETE); }
+
 void Event::reset() {
   // Field by field: assigning a fresh Event would free and rebuild the strings.
   kind = Kind::Syscall;

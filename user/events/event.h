@@ -93,6 +93,8 @@ struct Event {
   bool final_stats = false;
 
   bool operator==(const Event& o) const;
+  // A fault that the kernel finished handling (the ones timelines count).
+  bool complete_fault() const;
   // Back to a default Event, keeping string and vector capacity for reuse.
   void reset();
 };

@@ -1,5 +1,8 @@
 #include "record/codec.h"
 
+#include <algorithm>
+#include <iterator>
+
 namespace vmatrace {
 namespace {
 
@@ -28,6 +31,46 @@ void put_string(const std::string& s, std::string* out) {
 int64_t delta(uint64_t now, uint64_t prev) { return static_cast<int64_t>(now - prev); }
 
 }  // namespace
+
+void ChunkIndex::add(const Event& e, uint64_t t0, uint64_t bin_ns) {
+  if (e.kind == Kind::Stats) return;
+  uint64_t rel = e.ts > t0 ? e.ts - t0 : 0;
+  last_ns = std::max(last_ns, rel);
+  if (!e.complete_fault()) return;
+  uint64_t bin = rel / bin_ns;
+  // Events come nearly in time order: the bin is almost always the last one.
+  auto it = fault_bins.end();
+  while (it != fault_bins.begin() && std::prev(it)->first > bin) --it;
+  if (it != fault_bins.begin() && std::prev(it)->first == bin)
+    std::prev(it)->second++;
+  else
+    fault_bins.insert(it, {bin, 1});
+}
+
+void ChunkIndex::encode(std::string* out) const {
+  put_varint(last_ns, out);
+  put_varint(fault_bins.size(), out);
+  uint64_t prev = 0;
+  for (const auto& [bin, n] : fault_bins) {
+    put_varint(bin - prev, out);
+    put_varint(n, out);
+    prev = bin;
+  }
+}
+
+bool ChunkIndex::decode(const uint8_t* data, size_t size) {
+  ChunkDecoder in(data, size);
+  uint64_t n, bin = 0;
+  fault_bins.clear();
+  if (!in.varint(&last_ns) || !in.varint(&n) || n > size) return false;
+  for (uint64_t i = 0; i < n; i++) {
+    uint64_t d, count;
+    if (!in.varint(&d) || !in.varint(&count) || count > UINT32_MAX) return false;
+    bin += d;
+    fault_bins.emplace_back(bin, static_cast<uint32_t>(count));
+  }
+  return in.done();
+}
 
 void ChunkEncoder::encode(const Event& e, std::string* out) {
   bool same = have_tid_ && e.tid == tid_ && e.pid == pid_;
@@ -128,7 +171,10 @@ bool ChunkDecoder::next(Event* out) {
   uint8_t kind = head & kKindMask;
   if (kind < static_cast<uint8_t>(Kind::Syscall) || kind > static_cast<uint8_t>(Kind::Stack))
     return false;
-  out->reset();
+  // Resetting every field costs more than decoding a fault: skip it between faults.
+  bool fault = kind == static_cast<uint8_t>(Kind::Fault);
+  if (!(fault && last_was_fault_)) out->reset();
+  last_was_fault_ = false;
   Event& e = *out;
   e.kind = static_cast<Kind>(kind);
   int64_t d;
@@ -158,6 +204,7 @@ bool ChunkDecoder::next(Event* out) {
       e.latency_ns = static_cast<uint32_t>(u);
       e.error_code = static_cast<uint16_t>(u2);
       e.fault_flags = static_cast<uint16_t>(u2 >> 16);
+      last_was_fault_ = true;
       return true;
     }
     case Kind::Syscall:

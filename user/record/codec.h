@@ -11,10 +11,25 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "events/event.h"
 
 namespace vmatrace {
+
+// A chunk's index: what a report needs to know of its events before reading
+// them (see trace_file.h). Times count from the trace header's clock.
+struct ChunkIndex {
+  uint64_t last_ns = 0;  // the latest event's time (end record aside)
+  std::vector<std::pair<uint64_t, uint32_t>> fault_bins;  // (kFaultBinNs bin, complete faults), by bin
+
+  // Takes e into account (t0: the header's clock).
+  void add(const Event& e, uint64_t t0, uint64_t bin_ns);
+  void encode(std::string* out) const;
+  // false on malformed input.
+  bool decode(const uint8_t* data, size_t size);
+};
 
 class ChunkEncoder {
  public:
@@ -31,11 +46,13 @@ class ChunkDecoder {
   ChunkDecoder(const uint8_t* data, size_t size) : p_(data), end_(data + size) {}
   bool done() const { return p_ == end_; }
   // false on malformed input (the caller reports the chunk as corrupt). e is
-  // reset and refilled: reuse one Event for a whole chunk.
+  // reset and refilled: reuse one Event, unchanged between calls, for a whole
+  // chunk (a fault after a fault overwrites only the fault's fields).
   bool next(Event* e);
   std::optional<Event> next();
 
  private:
+  friend struct ChunkIndex;
   bool varint(uint64_t* v) {
     uint64_t r = 0;
     for (int shift = 0; shift < 64 && p_ != end_; shift += 7) {
@@ -61,6 +78,7 @@ class ChunkDecoder {
   uint64_t ts_ = 0, addr_ = 0, ip_ = 0;
   uint32_t tid_ = 0, pid_ = 0;
   bool have_tid_ = false;
+  bool last_was_fault_ = false;  // the Event passed to next() holds a fault and nothing else
 };
 
 }  // namespace vmatrace

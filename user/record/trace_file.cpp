@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -15,7 +17,10 @@ namespace {
 
 constexpr char kMagic[8] = {'V', 'M', 'A', 'T', 'R', 'A', 'C', 'E'};
 constexpr uint32_t kChunkMagic = 0x4b435456;  // "VTCK"
-constexpr size_t kChunkHeader = 24;
+constexpr size_t kChunkHeader = 32;
+constexpr uint32_t kMaxIndex = 16u << 20;
+constexpr uint64_t kMaxBins = 1ull << 27;  // 15 days of timeline: beyond, an index is damaged
+constexpr int kZstdLevel = 1;  // fast: the recorder compresses while the target runs
 constexpr uint32_t kMaxChunk = 64u << 20;
 constexpr uint32_t kMaxMeta = 256u << 20;
 
@@ -102,6 +107,7 @@ Status TraceWriter::write_all(const void* data, size_t size) {
 }
 
 Status TraceWriter::write_header(const TraceMeta& meta) {
+  t0_ = meta.clock_monotonic_ns;
   std::string json = meta.to_json();
   std::string buf(kMagic, sizeof(kMagic));
   uint8_t w[8];
@@ -116,6 +122,7 @@ Status TraceWriter::write_header(const TraceMeta& meta) {
 
 Status TraceWriter::append(const Event& e) {
   encoder_.encode(e, &raw_);
+  index_.add(e, t0_, kFaultBinNs);
   records_++;
   if (raw_.size() >= (1u << 20)) return flush();
   return Ok{};
@@ -123,22 +130,31 @@ Status TraceWriter::append(const Event& e) {
 
 Status TraceWriter::flush() {
   if (records_ == 0) return Ok{};
-  uLongf comp_len = compressBound(static_cast<uLong>(raw_.size()));
-  std::string out(kChunkHeader + comp_len, '\0');
+  if (!zstd_) zstd_ = {ZSTD_createCCtx(), ZSTD_freeCCtx};
+  if (!zstd_.get()) return make_error("compressing a trace chunk failed (out of memory)");
+  std::string index;
+  index_.encode(&index);
+  size_t bound = ZSTD_compressBound(raw_.size());
+  std::string out(kChunkHeader + index.size() + bound, '\0');
   auto* hdr = reinterpret_cast<uint8_t*>(out.data());
-  int rc = compress2(hdr + kChunkHeader, &comp_len, reinterpret_cast<const Bytef*>(raw_.data()),
-                     static_cast<uLong>(raw_.size()), Z_BEST_SPEED);
-  if (rc != Z_OK) return make_error("compressing a trace chunk failed (zlib error " + std::to_string(rc) + ")");
+  uint8_t* payload = hdr + kChunkHeader + index.size();
+  size_t comp_len = ZSTD_compressCCtx(zstd_.get(), payload, bound, raw_.data(), raw_.size(), kZstdLevel);
+  if (ZSTD_isError(comp_len))
+    return make_error(std::string("compressing a trace chunk failed: ") + ZSTD_getErrorName(comp_len));
+  std::memcpy(hdr + kChunkHeader, index.data(), index.size());
   put_u32(hdr, kChunkMagic);
   put_u32(hdr + 4, static_cast<uint32_t>(raw_.size()));
   put_u32(hdr + 8, static_cast<uint32_t>(comp_len));
   put_u32(hdr + 12, records_);
-  put_u32(hdr + 16, crc(hdr + kChunkHeader, comp_len));
-  put_u32(hdr + 20, crc(hdr, 20));
-  out.resize(kChunkHeader + comp_len);
+  put_u32(hdr + 16, static_cast<uint32_t>(index.size()));
+  put_u32(hdr + 20, crc(index.data(), index.size()));
+  put_u32(hdr + 24, crc(payload, comp_len));
+  put_u32(hdr + 28, crc(hdr, 28));
+  out.resize(kChunkHeader + index.size() + comp_len);
   raw_.clear();
   records_ = 0;
   encoder_ = ChunkEncoder();
+  index_ = ChunkIndex();
   return write_all(out.data(), out.size());
 }
 
@@ -187,46 +203,71 @@ Result<TraceReader> TraceReader::open(const std::string& path) {
   return TraceReader(path, std::move(*meta), 8 + 8 + meta_len + 4);
 }
 
+namespace {
+
+struct ChunkHeader {
+  uint32_t raw_len = 0, comp_len = 0, records = 0, index_len = 0, index_crc = 0, payload_crc = 0;
+};
+
+// Reads the next chunk's header. Returns false at the end of the file (why
+// empty) or when the header is cut short or damaged (why says so).
+bool read_chunk_header(std::ifstream& in, ChunkHeader* c, std::string* why) {
+  uint8_t h[kChunkHeader];
+  in.read(reinterpret_cast<char*>(h), kChunkHeader);
+  if (in.gcount() == 0) return false;
+  if (in.gcount() != static_cast<std::streamsize>(kChunkHeader)) {
+    *why = "file cut short";
+    return false;
+  }
+  *c = {get_u32(h + 4), get_u32(h + 8), get_u32(h + 12), get_u32(h + 16), get_u32(h + 20), get_u32(h + 24)};
+  if (get_u32(h) != kChunkMagic || get_u32(h + 28) != crc(h, 28) || c->raw_len > kMaxChunk ||
+      c->comp_len > kMaxChunk || c->index_len > kMaxIndex) {
+    *why = "corrupt chunk header";
+    return false;
+  }
+  return true;
+}
+
+// Reads n bytes that a checksum vouches for.
+bool read_checked(std::ifstream& in, uint32_t n, uint32_t want_crc, std::string* buf, std::string* why) {
+  buf->resize(n);
+  if (!in.read(buf->data(), n)) {
+    *why = "file cut short";
+    return false;
+  }
+  if (crc(buf->data(), n) != want_crc) {
+    *why = "corrupt chunk (checksum)";
+    return false;
+  }
+  return true;
+}
+
+struct ZstdDctx {
+  ZSTD_DCtx* ctx = ZSTD_createDCtx();
+  ~ZstdDctx() { ZSTD_freeDCtx(ctx); }
+};
+
+}  // namespace
+
 Result<ReadSummary> TraceReader::for_each(const std::function<void(const Event&)>& fn) {
   std::ifstream in(path_, std::ios::binary);
   if (!in) return make_error("cannot open " + path_ + ": " + strerror(errno));
   in.seekg(static_cast<std::streamoff>(data_offset_));
+  ZstdDctx zstd;
+  if (!zstd.ctx) return make_error("reading " + path_ + ": out of memory");
   ReadSummary sum;
-  std::string comp, raw;
+  std::string index, comp, raw, why;
   Event event;
-  uint8_t h[kChunkHeader];
-  auto stop = [&](const std::string& why) {
-    sum.warning = why + " at chunk " + std::to_string(sum.chunks + 1) + " (offset " +
-                  std::to_string(static_cast<long long>(in.tellg())) + ")";
-  };
-  while (true) {
-    in.read(reinterpret_cast<char*>(h), kChunkHeader);
-    if (in.gcount() == 0) break;
-    if (in.gcount() != static_cast<std::streamsize>(kChunkHeader)) {
-      stop("file cut short");
+  ChunkHeader c;
+  std::streamoff at = in.tellg();
+  for (;; at = in.tellg()) {
+    if (!read_chunk_header(in, &c, &why) || !read_checked(in, c.index_len, c.index_crc, &index, &why) ||
+        !read_checked(in, c.comp_len, c.payload_crc, &comp, &why))
       break;
-    }
-    uint32_t raw_len = get_u32(h + 4), comp_len = get_u32(h + 8), nrec = get_u32(h + 12);
-    if (get_u32(h) != kChunkMagic || get_u32(h + 20) != crc(h, 20) || raw_len > kMaxChunk ||
-        comp_len > kMaxChunk) {
-      stop("corrupt chunk header");
-      break;
-    }
-    comp.resize(comp_len);
-    if (!in.read(comp.data(), comp_len)) {
-      stop("file cut short");
-      break;
-    }
-    if (get_u32(h + 16) != crc(comp.data(), comp_len)) {
-      stop("corrupt chunk (checksum)");
-      break;
-    }
-    raw.resize(raw_len);
-    uLongf out_len = raw_len;
-    if (uncompress(reinterpret_cast<Bytef*>(raw.data()), &out_len,
-                   reinterpret_cast<const Bytef*>(comp.data()), comp_len) != Z_OK ||
-        out_len != raw_len) {
-      stop("corrupt chunk (compression)");
+    raw.resize(c.raw_len);
+    size_t got = ZSTD_decompressDCtx(zstd.ctx, raw.data(), raw.size(), comp.data(), comp.size());
+    if (ZSTD_isError(got) || got != c.raw_len) {
+      why = "corrupt chunk (compression)";
       break;
     }
     // The checksum vouches for the bytes; a record that still does not decode
@@ -239,14 +280,44 @@ Result<ReadSummary> TraceReader::for_each(const std::function<void(const Event&)
       decoded++;
       fn(event);
     }
-    if (!dec.done() || decoded != nrec) {
-      stop("corrupt chunk (records)");
+    if (!dec.done() || decoded != c.records) {
+      why = "corrupt chunk (records)";
       break;
     }
     sum.chunks++;
   }
+  if (!why.empty())
+    sum.warning = why + " at chunk " + std::to_string(sum.chunks + 1) + " (offset " +
+                  std::to_string(static_cast<long long>(at)) + ")";
   if (!sum.complete && sum.warning.empty()) sum.warning = "trace has no end record (recorder was killed?)";
   return sum;
+}
+
+Result<FaultTimeline> TraceReader::timeline(uint64_t max_chunks) {
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) return make_error("cannot open " + path_ + ": " + strerror(errno));
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  in.seekg(static_cast<std::streamoff>(data_offset_));
+  FaultTimeline t;
+  std::string buf, why;
+  ChunkHeader c;
+  ChunkIndex index;
+  while (t.chunks < max_chunks && read_chunk_header(in, &c, &why) &&
+         read_checked(in, c.index_len, c.index_crc, &buf, &why) &&
+         index.decode(reinterpret_cast<const uint8_t*>(buf.data()), buf.size())) {
+    std::streamoff end = in.tellg() + static_cast<std::streamoff>(c.comp_len);
+    if (end > size) break;  // for_each stops here too: cut short
+    in.seekg(end);
+    t.last_ns = std::max(t.last_ns, index.last_ns);
+    if (!index.fault_bins.empty() && index.fault_bins.back().first >= kMaxBins) break;  // damaged
+    for (const auto& [bin, n] : index.fault_bins) {
+      if (bin >= t.bins.size()) t.bins.resize(bin + 1, 0);
+      t.bins[bin] += n;
+    }
+    t.chunks++;
+  }
+  return t;
 }
 
 }  // namespace vmatrace

@@ -1,13 +1,19 @@
 // The vmatrace trace file.
 //
 //   "VMATRACE" u32 version u32 meta_len  meta (JSON)  u32 crc32(meta)
-//   chunk*:   u32 'VTCK' u32 raw_len u32 comp_len u32 records u32 crc32(payload)
-//             u32 crc32(the 20 header bytes before it)  payload (deflate)
+//   chunk*:   u32 'VTCK' u32 raw_len u32 comp_len u32 records u32 index_len
+//             u32 crc32(index) u32 crc32(payload) u32 crc32(the 28 header bytes before it)
+//             index  payload (zstd)
 //
 // All integers little-endian. Chunks are flushed at least once a second, so a
 // recorder killed by SIGKILL or stopped by a full disk leaves a file that
 // reads back up to its last whole chunk. A clean end is marked by a final
 // Stats record; its absence is reported as a cut-short trace.
+//
+// A chunk's index (ChunkIndex) is small and not compressed: the complete
+// faults per kFaultBinNs bin and the chunk's last moment. Reading only the
+// indexes, a report finds the trace's storms and length before it decodes a
+// single event, and so does all its work in one pass over the events.
 #pragma once
 
 #include <cstdint>
@@ -20,9 +26,13 @@
 #include "record/codec.h"
 #include "util/result.h"
 
+struct ZSTD_CCtx_s;
+typedef struct ZSTD_CCtx_s ZSTD_CCtx;
+
 namespace vmatrace {
 
-constexpr uint32_t kTraceFormatVersion = 1;
+constexpr uint32_t kTraceFormatVersion = 2;
+constexpr uint64_t kFaultBinNs = 10'000'000;  // the fault timeline's resolution (10 ms)
 
 struct TraceMeta {
   uint32_t format_version = kTraceFormatVersion;
@@ -74,7 +84,17 @@ class TraceWriter {
   std::string raw_;
   uint32_t records_ = 0;
   ChunkEncoder encoder_;
+  ChunkIndex index_;
+  uint64_t t0_ = 0;  // the header's clock: index times count from it
+  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> zstd_{nullptr, nullptr};
   uint64_t bytes_ = 0;
+};
+
+// The whole trace's fault timeline, from the chunk indexes alone.
+struct FaultTimeline {
+  std::vector<uint32_t> bins;  // complete faults per kFaultBinNs since the trace start
+  uint64_t last_ns = 0;        // the latest event (end record aside), since the trace start
+  uint64_t chunks = 0;         // whole chunks it covers
 };
 
 struct ReadSummary {
@@ -90,6 +110,9 @@ class TraceReader {
   const TraceMeta& meta() const { return meta_; }
   // Streams every event of every whole chunk to fn.
   Result<ReadSummary> for_each(const std::function<void(const Event&)>& fn);
+  // The timeline of the first max_chunks whole chunks, reading their indexes
+  // only (a damaged chunk ends it, as it ends for_each).
+  Result<FaultTimeline> timeline(uint64_t max_chunks = UINT64_MAX);
 
  private:
   TraceReader(std::string path, TraceMeta meta, uint64_t data_offset)
