@@ -1,9 +1,8 @@
 // What the SRE looks at in a fault storm: when the fault rate rose far above
 // the trace's own baseline, which VMAs and which code took the faults, and a
 // heatmap of faults over the address space (as the VMA model lays it out)
-// and time. Built in two passes over a trace: the first finds the fault
-// timeline and the busy VMAs, the second attributes faults to storms and
-// heatmap cells.
+// and time. Built in one pass over a trace's events: the storms are found
+// beforehand from the chunk indexes' fault timeline.
 #pragma once
 
 #include <cstdint>
@@ -23,10 +22,9 @@ struct AnalysisOptions {
   double storm_threshold = 10;  // a storm: bins above this many times the baseline rate...
   double storm_min_rate = 2000; // ...and above this many faults/s...
   uint64_t storm_min_faults = 1000;  // ...with at least this many faults in all (not a start-up blip)
-  uint64_t storm_bin_ns = 10'000'000;
   uint64_t from_ns = 0;  // window, relative to the trace start
   uint64_t to_ns = std::numeric_limits<uint64_t>::max();
-  bool want_heatmap = false;  // fill Analysis::heatmap (a second pass over every fault in the window)
+  bool want_heatmap = false;  // fill Analysis::heatmap
   std::string heat_kind = "all";  // which faults the heatmap counts: all, minor, major, read, write, exec
   uint32_t heat_columns = 240;
   uint32_t heat_max_bands = 40;
@@ -73,11 +71,13 @@ struct Analysis {
   Heatmap heatmap;
 };
 
-// Whether fault e counts in a heatmap of `kind` faults (see AnalysisOptions).
-bool heat_counts(const std::string& kind, const Event& e);
+// Which faults a heatmap counts (AnalysisOptions::heat_kind, parsed once).
+enum class HeatKind { All, Minor, Major, Read, Write, Exec };
+HeatKind heat_kind_of(const std::string& name);
+bool heat_counts(HeatKind kind, const Event& e);
 
-// Reads path twice; each event of the first pass also goes to first_pass
-// (a summary, say). A file that cannot be read returns its error.
+// Reads path; each event also goes to first_pass (a summary, say), once. A
+// file that cannot be read returns its error.
 Result<Analysis> analyze(const std::string& path, const AnalysisOptions& opts,
                          const std::function<void(const Event&)>& first_pass = {});
 

@@ -1,0 +1,137 @@
+#include "analysis/storms.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+
+#include "analysis/symbolizer.h"
+#include "events/abi.h"
+
+namespace vmatrace {
+namespace {
+
+std::vector<Share> top(std::vector<Share> v, size_t n) {
+  std::stable_sort(v.begin(), v.end(), [](const Share& a, const Share& b) { return a.faults > b.faults; });
+  if (v.size() > n) v.resize(n);
+  return v;
+}
+
+}  // namespace
+
+std::vector<Storm> find_storms(const std::vector<uint32_t>& bins, uint64_t bin_ns, const AnalysisOptions& o,
+                               double* baseline_rate) {
+  const double per_s = 1e9 / static_cast<double>(bin_ns);
+  size_t first = 0;
+  while (first < bins.size() && bins[first] == 0) first++;
+  std::vector<uint32_t> active(bins.begin() + static_cast<long>(first), bins.end());
+  *baseline_rate = 0;
+  if (active.empty()) return {};
+  std::nth_element(active.begin(), active.begin() + static_cast<long>(active.size() / 2), active.end());
+  double baseline = active[active.size() / 2];
+  *baseline_rate = baseline * per_s;
+  double limit = std::max(o.storm_threshold * baseline, o.storm_min_rate / per_s);
+  std::vector<Storm> storms;
+  std::vector<uint64_t> counts;
+  const size_t merge_gap = 10;  // bins: a storm that dips briefly is one storm
+  size_t quiet = merge_gap + 1;
+  for (size_t i = first; i < bins.size(); i++) {
+    if (bins[i] <= limit) {
+      quiet++;
+      continue;
+    }
+    if (quiet > merge_gap) {
+      storms.emplace_back();
+      storms.back().start_ns = i * bin_ns;
+      counts.push_back(0);
+    }
+    Storm& s = storms.back();
+    s.end_ns = (i + 1) * bin_ns;
+    s.peak_rate = std::max(s.peak_rate, bins[i] * per_s);
+    counts.back() += bins[i];
+    quiet = 0;
+  }
+  // A storm starts and ends mid-bin: its edge bins may fall below the limit
+  // yet still be well above the baseline. Hysteresis: take in neighbouring
+  // bins above twice the baseline (and above 2 faults), up to the next storm.
+  const double edge = std::max(2 * baseline, 2.0);
+  for (size_t i = 0; i < storms.size(); i++) {
+    uint64_t lo_bin = storms[i].start_ns / bin_ns, hi_bin = storms[i].end_ns / bin_ns;
+    uint64_t floor_bin = i ? storms[i - 1].end_ns / bin_ns : first;
+    uint64_t ceil_bin = i + 1 < storms.size() ? storms[i + 1].start_ns / bin_ns : bins.size();
+    while (lo_bin > floor_bin && bins[lo_bin - 1] > edge) counts[i] += bins[--lo_bin];
+    while (hi_bin < ceil_bin && bins[hi_bin] > edge) counts[i] += bins[hi_bin++];
+    storms[i].start_ns = lo_bin * bin_ns;
+    storms[i].end_ns = hi_bin * bin_ns;
+  }
+  std::vector<Storm> big;
+  for (size_t i = 0; i < storms.size(); i++)
+    if (counts[i] >= o.storm_min_faults) big.push_back(storms[i]);
+  return big;
+}
+
+StormTally::StormTally(std::vector<Storm> storms) : storms_(std::move(storms)), tallies_(storms_.size()) {}
+
+std::optional<size_t> StormTally::storm_at(uint64_t r) {
+  if (storms_.empty()) return std::nullopt;
+  // Storms are in time order; faults nearly so.
+  while (at_ > 0 && r < storms_[at_].start_ns) at_--;
+  while (at_ + 1 < storms_.size() && r >= storms_[at_].end_ns) at_++;
+  if (r >= storms_[at_].start_ns && r < storms_[at_].end_ns) return at_;
+  return std::nullopt;
+}
+
+void StormTally::add(size_t i, const Event& e, std::optional<uint64_t> lifetime, std::optional<uint64_t> ip_lifetime) {
+  Storm& s = storms_[i];
+  Tally& t = tallies_[i];
+  s.faults++;
+  (e.fault_flags & VT_FAULT_MAJOR) ? s.major++ : s.minor++;
+  if (!(e.fault_flags & VT_FAULT_NO_ENTRY)) t.latencies.push_back(e.latency_ns);
+  if (lifetime) {
+    if (*lifetime != t.last_lifetime) {
+      t.last_lifetime = *lifetime;
+      t.last_lifetime_count = &t.by_lifetime[*lifetime];
+    }
+    ++*t.last_lifetime_count;
+  }
+  if (!ip_lifetime) {
+    t.code_outside_vmas++;
+    return;
+  }
+  IpKey key{*ip_lifetime, e.ip};
+  if (!(key == t.last_ip)) {
+    t.last_ip = key;
+    t.last_ip_count = &t.by_ip[key];
+  }
+  ++*t.last_ip_count;
+}
+
+std::vector<Storm> StormTally::finish(const Model& model, Symbolizer* sym) {
+  for (size_t i = 0; i < storms_.size(); i++) {
+    Storm& s = storms_[i];
+    Tally& t = tallies_[i];
+    s.latency = percentiles(&t.latencies);
+    double secs = static_cast<double>(s.end_ns - s.start_ns) / 1e9;
+    s.mean_rate = secs > 0 ? static_cast<double>(s.faults) / secs : 0;
+    std::vector<Share> vmas;
+    for (const auto& [id, n] : t.by_lifetime) {
+      const Lifetime& l = model.lifetimes()[id];
+      vmas.push_back({l.name.empty() ? "[anon]" : l.name, l.info.start, l.info.end, n});
+    }
+    // Ties go to the lower address, whatever order the hash map kept.
+    std::sort(vmas.begin(), vmas.end(), [](const Share& a, const Share& b) { return a.start < b.start; });
+    s.vmas = top(std::move(vmas), 5);
+    std::map<std::string, uint64_t> by_symbol;
+    for (const auto& [key, n] : t.by_ip) {
+      const Lifetime& l = model.lifetimes()[key.lifetime];
+      by_symbol[sym->symbolize(key.ip, l.info, l.name)] += n;
+    }
+    if (t.code_outside_vmas) by_symbol["[unknown]"] += t.code_outside_vmas;
+    std::vector<Share> code;
+    for (const auto& [name, n] : by_symbol) code.push_back({name, 0, 0, n});
+    s.code = top(std::move(code), 5);
+  }
+  std::stable_sort(storms_.begin(), storms_.end(), [](const Storm& x, const Storm& y) { return x.faults > y.faults; });
+  return storms_;
+}
+
+}  // namespace vmatrace

@@ -1,0 +1,55 @@
+// Fault storms: windows where the fault rate rose far above the trace's own
+// baseline (found from the fault timeline alone), then tallied as the events
+// go by: their fault mix, latency, and which VMAs and code took the faults.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "analysis/analysis.h"
+
+namespace vmatrace {
+
+class Symbolizer;
+
+// bins: complete faults per bin_ns since the trace start. Storms in time order.
+std::vector<Storm> find_storms(const std::vector<uint32_t>& bins, uint64_t bin_ns, const AnalysisOptions& o,
+                               double* baseline_rate);
+
+class StormTally {
+ public:
+  explicit StormTally(std::vector<Storm> storms);  // in time order
+
+  // The storm holding time r (since the trace start), if any.
+  std::optional<size_t> storm_at(uint64_t r);
+  // Fault e, in storm s, charged to lifetime (its ip's VMA: ip_lifetime).
+  void add(size_t s, const Event& e, std::optional<uint64_t> lifetime, std::optional<uint64_t> ip_lifetime);
+  // The storms with their shares (model: after refresh_open_names()), biggest first.
+  std::vector<Storm> finish(const Model& model, Symbolizer* sym);
+
+ private:
+  struct IpKey {
+    uint64_t lifetime, ip;
+    bool operator==(const IpKey& o) const { return lifetime == o.lifetime && ip == o.ip; }
+  };
+  struct IpHash {
+    size_t operator()(const IpKey& k) const { return k.ip * 0x9e3779b97f4a7c15ULL ^ k.lifetime; }
+  };
+  struct Tally {
+    std::unordered_map<uint64_t, uint64_t> by_lifetime;
+    std::unordered_map<IpKey, uint64_t, IpHash> by_ip;  // by (lifetime of the ip's VMA, ip)
+    std::vector<uint32_t> latencies;
+    uint64_t code_outside_vmas = 0;
+    // Faults come in runs from one VMA and one instruction: the last counters hit.
+    uint64_t last_lifetime = UINT64_MAX, *last_lifetime_count = nullptr;
+    IpKey last_ip{UINT64_MAX, 0};
+    uint64_t* last_ip_count = nullptr;
+  };
+  std::vector<Storm> storms_;
+  std::vector<Tally> tallies_;
+  size_t at_ = 0;
+};
+
+}  // namespace vmatrace
