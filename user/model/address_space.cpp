@@ -1,5 +1,7 @@
 #include "model/address_space.h"
 
+#include <algorithm>
+
 #include "events/abi.h"
 #include "events/names.h"
 #include "model/maps_format.h"
@@ -18,7 +20,6 @@ void AddressSpace::replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Obs
   // The region the kernel spoke for: the pages of the probed bytes (VMAs are
   // page-granular) and every VMA it returned.
   uint64_t cover_lo = lo & ~0xfffULL, cover_last = hi | 0xfffULL;
-  last_found_ = nullptr;
   for (const auto& v : fresh) {
     if (v.info.start < cover_lo) cover_lo = v.info.start;
     if (v.info.end - 1 > cover_last) cover_last = v.info.end - 1;
@@ -70,23 +71,38 @@ void AddressSpace::replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Obs
     uint64_t start = v.info.start;
     vmas_.emplace(start, std::move(v));
   }
+  // Every start that changed lies in [the first old VMA's, just past cover_last].
+  uint64_t seg_lo = old.empty() ? cover_lo : std::min(cover_lo, old.front().info.start);
+  reindex(seg_lo, cover_last == UINT64_MAX ? cover_last : cover_last + 1);
 }
 
 void AddressSpace::clear(Observer* obs) {
-  last_found_ = nullptr;
   for (const auto& [start, v] : vmas_) obs->removed(v);
   vmas_.clear();
+  reindex(0, UINT64_MAX);
+}
+
+void AddressSpace::reindex(uint64_t lo, uint64_t hi) {
+  last_found_ = nullptr;
+  auto by_start = [](const IndexEntry& e, uint64_t a) { return e.start < a; };
+  auto first = std::lower_bound(index_.begin(), index_.end(), lo, by_start);
+  auto last = std::lower_bound(first, index_.end(), hi, by_start);
+  if (last != index_.end() && last->start == hi) ++last;
+  std::vector<IndexEntry> now;
+  for (auto it = vmas_.lower_bound(lo); it != vmas_.end() && it->first <= hi; ++it)
+    now.push_back({it->first, it->second.info.end, &it->second});
+  size_t at = static_cast<size_t>(first - index_.begin());
+  index_.erase(first, last);
+  index_.insert(index_.begin() + static_cast<long>(at), now.begin(), now.end());
 }
 
 const Vma* AddressSpace::find(uint64_t addr) const {
   // Faults come in runs on one VMA: try the last one found first.
   if (last_found_ && addr >= last_found_->info.start && addr < last_found_->info.end) return last_found_;
-  auto it = vmas_.upper_bound(addr);
-  if (it == vmas_.begin()) return nullptr;
-  --it;
-  if (addr >= it->second.info.end) return nullptr;
-  last_found_ = &it->second;
-  return last_found_;
+  auto after = std::upper_bound(index_.begin(), index_.end(), addr,
+                                [](uint64_t a, const IndexEntry& e) { return a < e.start; });
+  if (after == index_.begin() || addr >= std::prev(after)->end) return nullptr;
+  return last_found_ = std::prev(after)->vma;
 }
 
 Vma* AddressSpace::find(uint64_t addr) {
@@ -98,12 +114,13 @@ Vma* AddressSpace::grow_stack_to(uint64_t addr) {
   if (it == vmas_.end() || !(it->second.info.flags & kVmGrowsDown)) return nullptr;
   if (it != vmas_.begin() && std::prev(it)->second.info.end > addr) return nullptr;
   Vma grown = std::move(it->second);
-  last_found_ = nullptr;
+  uint64_t old_start = it->first;
   vmas_.erase(it);
   grown.info.start = addr & ~0xfffULL;
   // An anonymous stack's pgoff follows its start (expand_downwards).
   if (!(grown.info.path_flags & VT_PATH_FILE)) grown.info.pgoff = grown.info.start >> 12;
   auto [pos, ok] = vmas_.emplace(grown.info.start, std::move(grown));
+  reindex(pos->first, old_start);
   return ok ? &pos->second : nullptr;
 }
 

@@ -18,6 +18,13 @@ struct Vma {
 
 class AddressSpace {
  public:
+  AddressSpace() = default;
+  // find()'s caches point into vmas_: a copy would point into the original.
+  AddressSpace(const AddressSpace&) = delete;
+  AddressSpace& operator=(const AddressSpace&) = delete;
+  AddressSpace(AddressSpace&&) = default;
+  AddressSpace& operator=(AddressSpace&&) = default;
+
   // Called for every VMA that leaves the set, and for every one that enters.
   struct Observer {
     virtual ~Observer() = default;
@@ -52,9 +59,21 @@ class AddressSpace {
   bool brk_known = false;   // false until a kernel snapshot: /proc names stand in
 
  private:
+  // After vmas_ changed for starts in [lo, hi]: index_ follows, caches go.
+  void reindex(uint64_t lo, uint64_t hi);
+
   std::map<uint64_t, Vma> vmas_;  // by start
   std::vector<Vma> old_buf_;      // reused by replace()
-  mutable const Vma* last_found_ = nullptr;  // find()'s last answer; reset on every change
+  // find()'s index of vmas_: a binary search over a flat array stays within a
+  // few cache lines where the map's scattered nodes miss the cache at every
+  // level. A change moves the entries after it: a memmove, cheap next to the
+  // lookups between changes (faults far outnumber VMA changes).
+  struct IndexEntry {
+    uint64_t start, end;
+    Vma* vma;
+  };
+  std::vector<IndexEntry> index_;
+  mutable const Vma* last_found_ = nullptr;  // find()'s last answer
 };
 
 }  // namespace vmatrace
