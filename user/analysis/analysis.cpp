@@ -28,16 +28,15 @@ struct Pass {
     model->apply(e);
     if (!e.complete_fault()) return;
     uint64_t r = e.ts > t0 ? e.ts - t0 : 0;
-    auto id = model->last_fault_lifetime();
+    const auto& at = model->last_fault_vma();
     if (r >= o.from_ns && r < heat_to && heat_counts(heat_kind, e)) {
-      if (id) {
-        const Lifetime& l = model->lifetimes()[*id];
-        heat.add(r, *id, l.info.start, l.info.end, e.addr);
-      } else {
+      if (at)
+        heat.add(r, *at, e.addr);
+      else
         heat.add_outside();
-      }
     }
-    if (auto s = storms.storm_at(r)) storms.add(*s, e, id, model->lifetime_at(e.pid, e.ip));
+    if (auto s = storms.storm_at(r))
+      storms.add(*s, e, at ? std::optional<uint64_t>(at->lifetime) : std::nullopt, model->lifetime_at(e.pid, e.ip));
   }
 
   const AnalysisOptions& o;

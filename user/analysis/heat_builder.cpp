@@ -53,14 +53,15 @@ void HeatBuilder::Cells::add(uint32_t cell, uint32_t columns) {
   grid[cell]++;
 }
 
-void HeatBuilder::add(uint64_t r, uint64_t id, uint64_t start, uint64_t end, uint64_t addr) {
+void HeatBuilder::add(uint64_t r, const VmaSpan& vma, uint64_t addr) {
+  const uint64_t id = vma.lifetime;
   if (id >= cells_of_.size()) cells_of_.resize(id + 1, kNone);
   if (cells_of_[id] == kNone) {
     cells_of_[id] = static_cast<uint32_t>(cells_.size());
     Cells c;
-    c.start = start;
-    c.slices = heat_slices((end - start) >> 12);
-    c.step = step_of(start, end, c.slices);
+    c.start = vma.start;
+    c.slices = heat_slices((vma.end - vma.start) >> 12);
+    c.step = step_of(vma.start, vma.end, c.slices);
     cells_.push_back(std::move(c));
     lifetime_of_.push_back(id);
   }

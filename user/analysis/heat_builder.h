@@ -18,9 +18,8 @@ class HeatBuilder {
   // Columns split [from_ns, to_ns) (since the trace start) evenly.
   HeatBuilder(uint64_t from_ns, uint64_t to_ns, uint32_t columns);
 
-  // A fault at time r, address addr, charged to lifetime id whose VMA spans
-  // [start, end) now.
-  void add(uint64_t r, uint64_t id, uint64_t start, uint64_t end, uint64_t addr);
+  // A fault at time r and address addr, in the VMA vma.
+  void add(uint64_t r, const VmaSpan& vma, uint64_t addr);
   void add_outside() { outside_++; }  // a fault charged to no VMA
 
   // The heatmap of the busiest max_bands bands (model: after refresh_open_names()).

@@ -13,7 +13,7 @@ void LiveStats::on_event(const Event& e, const Model& model) {
   if (e.kind != Kind::Fault || (e.fault_flags & VT_FAULT_INCOMPLETE)) return;
   total_faults_++;
   (e.fault_flags & VT_FAULT_MAJOR) ? now.major++ : now.minor++;
-  if (auto id = model.last_fault_lifetime()) now.by_lifetime[*id]++;
+  if (const auto& at = model.last_fault_vma()) now.by_lifetime[at->lifetime]++;
 }
 
 void LiveStats::advance(uint64_t now_ns) {

@@ -83,26 +83,50 @@ void AddressSpace::clear(Observer* obs) {
 }
 
 void AddressSpace::reindex(uint64_t lo, uint64_t hi) {
-  last_found_ = nullptr;
-  auto by_start = [](const IndexEntry& e, uint64_t a) { return e.start < a; };
-  auto first = std::lower_bound(index_.begin(), index_.end(), lo, by_start);
-  auto last = std::lower_bound(first, index_.end(), hi, by_start);
-  if (last != index_.end() && last->start == hi) ++last;
+  last_found_ = 0;
+  auto at = [](uint64_t a) { return static_cast<long>(a); };
+  size_t first = static_cast<size_t>(std::lower_bound(index_start_.begin(), index_start_.end(), lo) - index_start_.begin());
+  size_t last = static_cast<size_t>(std::upper_bound(index_start_.begin(), index_start_.end(), hi) - index_start_.begin());
   std::vector<IndexEntry> now;
-  for (auto it = vmas_.lower_bound(lo); it != vmas_.end() && it->first <= hi; ++it)
-    now.push_back({it->first, it->second.info.end, &it->second});
-  size_t at = static_cast<size_t>(first - index_.begin());
-  index_.erase(first, last);
-  index_.insert(index_.begin() + static_cast<long>(at), now.begin(), now.end());
+  std::vector<uint64_t> now_start;
+  for (auto it = vmas_.lower_bound(lo); it != vmas_.end() && it->first <= hi; ++it) {
+    now.push_back({{it->first, it->second.info.end, it->second.lifetime}, &it->second});
+    now_start.push_back(it->first);
+  }
+  index_.erase(index_.begin() + at(first), index_.begin() + at(last));
+  index_.insert(index_.begin() + at(first), now.begin(), now.end());
+  index_start_.erase(index_start_.begin() + at(first), index_start_.begin() + at(last));
+  index_start_.insert(index_start_.begin() + at(first), now_start.begin(), now_start.end());
+}
+
+const AddressSpace::IndexEntry* AddressSpace::lookup(uint64_t addr) const {
+  // Faults come in runs on one VMA: try the last one found first.
+  if (last_found_ < index_.size()) {
+    const IndexEntry& e = index_[last_found_];
+    if (addr >= e.span.start && addr < e.span.end) return &e;
+  }
+  size_t n = index_start_.size();
+  if (n == 0) return nullptr;
+  const uint64_t* base = index_start_.data();
+  while (n > 1) {  // to the last start <= addr (or the first): a conditional move a step
+    size_t half = n / 2;
+    base = base[half] <= addr ? base + half : base;
+    n -= half;
+  }
+  size_t i = static_cast<size_t>(base - index_start_.data());
+  if (*base > addr || addr >= index_[i].span.end) return nullptr;
+  last_found_ = i;
+  return &index_[i];
+}
+
+const VmaSpan* AddressSpace::span_at(uint64_t addr) const {
+  const IndexEntry* e = lookup(addr);
+  return e ? &e->span : nullptr;
 }
 
 const Vma* AddressSpace::find(uint64_t addr) const {
-  // Faults come in runs on one VMA: try the last one found first.
-  if (last_found_ && addr >= last_found_->info.start && addr < last_found_->info.end) return last_found_;
-  auto after = std::upper_bound(index_.begin(), index_.end(), addr,
-                                [](uint64_t a, const IndexEntry& e) { return a < e.start; });
-  if (after == index_.begin() || addr >= std::prev(after)->end) return nullptr;
-  return last_found_ = std::prev(after)->vma;
+  const IndexEntry* e = lookup(addr);
+  return e ? e->vma : nullptr;
 }
 
 Vma* AddressSpace::find(uint64_t addr) {

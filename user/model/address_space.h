@@ -16,6 +16,11 @@ struct Vma {
   uint64_t lifetime = 0;  // index into Model::lifetimes()
 };
 
+// Where an address falls: its VMA's range and lifetime.
+struct VmaSpan {
+  uint64_t start = 0, end = 0, lifetime = 0;
+};
+
 class AddressSpace {
  public:
   AddressSpace() = default;
@@ -42,6 +47,8 @@ class AddressSpace {
 
   const Vma* find(uint64_t addr) const;
   Vma* find(uint64_t addr);
+  // find() without touching the Vma itself: the hot path of every fault.
+  const VmaSpan* span_at(uint64_t addr) const;
   // A completed fault outside every VMA just below a VM_GROWSDOWN one: the
   // kernel grew the stack down to the fault's page (expand_downwards).
   Vma* grow_stack_to(uint64_t addr);
@@ -64,16 +71,19 @@ class AddressSpace {
 
   std::map<uint64_t, Vma> vmas_;  // by start
   std::vector<Vma> old_buf_;      // reused by replace()
-  // find()'s index of vmas_: a binary search over a flat array stays within a
-  // few cache lines where the map's scattered nodes miss the cache at every
-  // level. A change moves the entries after it: a memmove, cheap next to the
-  // lookups between changes (faults far outnumber VMA changes).
+  // find()'s index of vmas_: a branch-free binary search over a flat array
+  // of starts stays within a few cache lines and mispredicts nothing, where
+  // the map's walk missed the cache and the branch predictor at every level.
+  // A change moves the entries after it: a memmove, cheap next to the
+  // lookups of the faults in between (faults far outnumber VMA changes).
   struct IndexEntry {
-    uint64_t start, end;
+    VmaSpan span;
     Vma* vma;
   };
+  const IndexEntry* lookup(uint64_t addr) const;
+  std::vector<uint64_t> index_start_;  // index_[i].span.start
   std::vector<IndexEntry> index_;
-  mutable const Vma* last_found_ = nullptr;  // find()'s last answer
+  mutable size_t last_found_ = 0;  // lookup()'s last answer (an index_ position)
 };
 
 }  // namespace vmatrace

@@ -197,14 +197,14 @@ void Model::apply_snapshot(const Event& e) {
 }
 
 std::optional<uint64_t> Model::lifetime_at(uint32_t pid, uint64_t addr) const {
-  const AddressSpace* s = space_of(pid);
-  const Vma* v = s ? s->find(addr) : nullptr;
-  if (!v) return std::nullopt;
-  return v->lifetime;
+  const AddressSpace* s = pid == fault_pid_ && fault_space_ ? fault_space_ : space_of(pid);
+  const VmaSpan* at = s ? s->span_at(addr) : nullptr;
+  if (!at) return std::nullopt;
+  return at->lifetime;
 }
 
 void Model::apply_fault(const Event& e) {
-  last_fault_lifetime_.reset();
+  last_fault_vma_.reset();
   if (e.fault_flags & VT_FAULT_INCOMPLETE) return;
   // Faults come in runs from one process: remember its space between them.
   if (e.pid != fault_pid_ || !fault_space_) {
@@ -217,21 +217,21 @@ void Model::apply_fault(const Event& e) {
     fault_space_ = &spaces_[m->second];
   }
   AddressSpace& space = *fault_space_;
-  Vma* v = space.find(e.addr);
-  if (!v) {
-    v = space.grow_stack_to(e.addr);
-    if (v) {
+  const VmaSpan* at = space.span_at(e.addr);
+  if (!at) {
+    if (Vma* grown = space.grow_stack_to(e.addr)) {
       stats_.stack_growths++;
-      lifetimes_[v->lifetime].info = v->info;
+      lifetimes_[grown->lifetime].info = grown->info;
+      at = space.span_at(e.addr);
     }
   }
-  if (!v) {
+  if (!at) {
     stats_.faults_unmapped++;
     return;
   }
   stats_.faults_charged++;
-  last_fault_lifetime_ = v->lifetime;
-  FaultStats& f = lifetimes_[v->lifetime].faults;
+  last_fault_vma_ = *at;
+  FaultStats& f = lifetimes_[at->lifetime].faults;
   (e.fault_flags & VT_FAULT_MAJOR) ? f.major++ : f.minor++;
   switch (access_of(e)) {
     case Access::Exec: f.exec++; break;

@@ -61,8 +61,8 @@ class Model : private AddressSpace::Observer {
   bool exited(uint32_t pid) const { return exited_.count(pid) > 0; }
   // The address space pid uses now (0: none known).
   uint64_t mm_of(uint32_t pid) const;
-  // The lifetime the last applied fault was charged to (none: outside VMAs).
-  std::optional<uint64_t> last_fault_lifetime() const { return last_fault_lifetime_; }
+  // The VMA (range and lifetime) the last applied fault was charged to (none: outside VMAs).
+  const std::optional<VmaSpan>& last_fault_vma() const { return last_fault_vma_; }
   // The lifetime of the VMA holding addr in pid's address space now.
   std::optional<uint64_t> lifetime_at(uint32_t pid, uint64_t addr) const;
 
@@ -91,7 +91,7 @@ class Model : private AddressSpace::Observer {
   std::unordered_map<uint32_t, bool> exited_;
   std::deque<Lifetime> lifetimes_;  // a deque: appending never moves the others
   ModelStats stats_;
-  std::optional<uint64_t> last_fault_lifetime_;
+  std::optional<VmaSpan> last_fault_vma_;
   uint32_t fault_pid_ = 0;                  // apply_fault's cache: the last faulting
   AddressSpace* fault_space_ = nullptr;     // process and its space (reset on any switch)
   // Context for the observer callbacks.
