@@ -53,6 +53,7 @@ class ChunkDecoder {
 
  private:
   friend struct ChunkIndex;
+  bool next_fault_fast(Event* e);
   bool varint(uint64_t* v) {
     uint64_t r = 0;
     for (int shift = 0; shift < 64 && p_ != end_; shift += 7) {
