@@ -29,14 +29,23 @@ struct Pass {
     if (!e.complete_fault()) return;
     uint64_t r = e.ts > t0 ? e.ts - t0 : 0;
     const auto& at = model->last_fault_vma();
-    if (r >= o.from_ns && r < heat_to && heat_counts(heat_kind, e)) {
+    if (o.want_heatmap && r >= o.from_ns && r < heat_to && heat_counts(heat_kind, e)) {
       if (at)
         heat.add(r, *at, e.addr);
       else
         heat.add_outside();
     }
     if (auto s = storms.storm_at(r))
-      storms.add(*s, e, at ? std::optional<uint64_t>(at->lifetime) : std::nullopt, model->lifetime_at(e.pid, e.ip));
+      storms.add(*s, e, at ? std::optional<uint64_t>(at->lifetime) : std::nullopt, code_lifetime(e));
+  }
+
+  // The lifetime of the VMA fault e's instruction lies in. Storms run one
+  // instruction over and over: the answer holds while pid, ip and the VMA
+  // set stay as they were.
+  std::optional<uint64_t> code_lifetime(const Event& e) {
+    if (e.ip != code.ip || e.pid != code.pid || model->version() != code.version)
+      code = {e.pid, e.ip, model->version(), model->lifetime_at(e.pid, e.ip)};
+    return code.lifetime;
   }
 
   const AnalysisOptions& o;
@@ -46,6 +55,11 @@ struct Pass {
   uint64_t heat_to;
   HeatBuilder heat;
   StormTally storms;
+  struct {
+    uint32_t pid = 0;
+    uint64_t ip = 0, version = UINT64_MAX;
+    std::optional<uint64_t> lifetime;
+  } code;  // code_lifetime()'s last answer
 };
 
 }  // namespace
@@ -71,8 +85,7 @@ bool heat_counts(HeatKind k, const Event& e) {
   return true;
 }
 
-Result<Analysis> analyze(const std::string& path, const AnalysisOptions& o,
-                         const std::function<void(const Event&)>& first_pass) {
+Result<Analysis> analyze(const std::string& path, const AnalysisOptions& o) {
   auto reader = TraceReader::open(path);
   if (!reader) return make_error(reader.error());
   auto timeline = reader->timeline();
@@ -84,7 +97,7 @@ Result<Analysis> analyze(const std::string& path, const AnalysisOptions& o,
   for (bool first = true;; first = false) {
     auto pass = std::make_unique<Pass>(a.meta, o, *timeline, &a);
     auto read = reader->for_each([&](const Event& e) {
-      if (first && first_pass) first_pass(e);
+      if (first) a.summary.add(e);
       pass->add(e);
     });
     if (!read) return make_error(read.error());

@@ -15,6 +15,7 @@
 #include "model/model.h"
 #include "record/trace_file.h"
 #include "report/percentiles.h"
+#include "report/summary.h"
 
 namespace vmatrace {
 
@@ -64,6 +65,7 @@ struct Heatmap {
 struct Analysis {
   TraceMeta meta;
   ReadSummary read;            // how reading the file went
+  Summary summary;             // events by kind, fault mix and latency, losses
   std::unique_ptr<Model> model;  // the whole trace replayed: VMA lifetimes and their faults
   uint64_t duration_ns = 0;
   double baseline_rate = 0;  // faults/s in a typical bin
@@ -76,9 +78,7 @@ enum class HeatKind { All, Minor, Major, Read, Write, Exec };
 HeatKind heat_kind_of(const std::string& name);
 bool heat_counts(HeatKind kind, const Event& e);
 
-// Reads path; each event also goes to first_pass (a summary, say), once. A
-// file that cannot be read returns its error.
-Result<Analysis> analyze(const std::string& path, const AnalysisOptions& opts,
-                         const std::function<void(const Event&)>& first_pass = {});
+// Reads path once. A file that cannot be read returns its error.
+Result<Analysis> analyze(const std::string& path, const AnalysisOptions& opts);
 
 }  // namespace vmatrace

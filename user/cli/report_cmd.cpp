@@ -86,8 +86,7 @@ int run_report(const ReportOptions& opts) {
   ao.from_ns = to_ns(opts.from_s);
   ao.to_ns = to_ns(opts.to_s >= 0 ? opts.to_s : opts.at_s);
   if (ao.to_ns <= ao.from_ns) return fail("the window is empty: --to must be after --from");
-  Summary summary;
-  auto a = analyze(opts.file, ao, [&](const Event& e) { summary.add(e); });
+  auto a = analyze(opts.file, ao);
   if (!a) return fail(a.error());
   warn_if_cut(opts.file, a->read);
   if (!opts.heatmap.empty()) {
@@ -98,14 +97,14 @@ int run_report(const ReportOptions& opts) {
     if (auto st = write_perfetto(opts.file, *a, opts.perfetto); !st) return fail(st.error());
   }
   if (opts.json) {
-    auto j = summary.to_json(a->meta, a->read);
+    auto j = a->summary.to_json(a->meta, a->read);
     j["storms"] = storms_json(*a);
     j["model"] = model_stats_json(a->model->stats());
     j["vmas"] = vmas_json(*a->model);
     printf("%s\n", j.dump(2).c_str());
   } else {
     fputs(storms_text(*a).c_str(), stdout);
-    fputs(summary.to_text(a->meta, a->read, opts.file).c_str(), stdout);
+    fputs(a->summary.to_text(a->meta, a->read, opts.file).c_str(), stdout);
     fputs(top_vmas_text(*a->model, 10).c_str(), stdout);
   }
   return 0;

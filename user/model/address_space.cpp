@@ -83,7 +83,7 @@ void AddressSpace::clear(Observer* obs) {
 }
 
 void AddressSpace::reindex(uint64_t lo, uint64_t hi) {
-  last_found_ = 0;
+  last_found_[0] = last_found_[1] = 0;
   auto at = [](uint64_t a) { return static_cast<long>(a); };
   size_t first = static_cast<size_t>(std::lower_bound(index_start_.begin(), index_start_.end(), lo) - index_start_.begin());
   size_t last = static_cast<size_t>(std::upper_bound(index_start_.begin(), index_start_.end(), hi) - index_start_.begin());
@@ -100,11 +100,9 @@ void AddressSpace::reindex(uint64_t lo, uint64_t hi) {
 }
 
 const AddressSpace::IndexEntry* AddressSpace::lookup(uint64_t addr) const {
-  // Faults come in runs on one VMA: try the last one found first.
-  if (last_found_ < index_.size()) {
-    const IndexEntry& e = index_[last_found_];
-    if (addr >= e.span.start && addr < e.span.end) return &e;
-  }
+  // Faults come in runs on one VMA: try the last ones found first.
+  for (size_t i : last_found_)
+    if (i < index_.size() && addr >= index_[i].span.start && addr < index_[i].span.end) return &index_[i];
   size_t n = index_start_.size();
   if (n == 0) return nullptr;
   const uint64_t* base = index_start_.data();
@@ -115,7 +113,8 @@ const AddressSpace::IndexEntry* AddressSpace::lookup(uint64_t addr) const {
   }
   size_t i = static_cast<size_t>(base - index_start_.data());
   if (*base > addr || addr >= index_[i].span.end) return nullptr;
-  last_found_ = i;
+  last_found_[1] = last_found_[0];
+  last_found_[0] = i;
   return &index_[i];
 }
 

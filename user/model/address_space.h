@@ -83,7 +83,9 @@ class AddressSpace {
   const IndexEntry* lookup(uint64_t addr) const;
   std::vector<uint64_t> index_start_;  // index_[i].span.start
   std::vector<IndexEntry> index_;
-  mutable size_t last_found_ = 0;  // lookup()'s last answer (an index_ position)
+  // lookup()'s last two answers (index_ positions): faults alternate between
+  // the data they touch and the code that touches it.
+  mutable size_t last_found_[2] = {0, 0};
 };
 
 }  // namespace vmatrace

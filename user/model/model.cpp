@@ -56,6 +56,7 @@ void Model::replace(AddressSpace& space, uint32_t pid, uint64_t ts, bool at_star
 
 AddressSpace& Model::space_for(uint32_t pid, uint64_t mm) {
   fault_space_ = nullptr;
+  version_++;  // pid may move to another space
   auto& cur = mm_of_pid_[pid];
   if (cur == kProcSeedMm && mm != kProcSeedMm && !spaces_.count(mm)) {
     // The kernel's first word on a /proc-seeded space: same VMAs, real identity.
@@ -82,6 +83,7 @@ std::string Model::maps_text(uint32_t pid) const {
 }
 
 void Model::removed(const Vma& v) {
+  version_++;
   Lifetime& l = lifetimes_[v.lifetime];
   if (l.ended_ns) return;  // ended with its process
   l.info = v.info;
@@ -90,6 +92,7 @@ void Model::removed(const Vma& v) {
 }
 
 void Model::added(Vma* v) {
+  version_++;
   v->lifetime = lifetimes_.size();
   Lifetime l;
   l.pid = cur_pid_;
@@ -220,6 +223,7 @@ void Model::apply_fault(const Event& e) {
   const VmaSpan* at = space.span_at(e.addr);
   if (!at) {
     if (Vma* grown = space.grow_stack_to(e.addr)) {
+      version_++;
       stats_.stack_growths++;
       lifetimes_[grown->lifetime].info = grown->info;
       at = space.span_at(e.addr);

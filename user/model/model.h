@@ -65,6 +65,9 @@ class Model : private AddressSpace::Observer {
   const std::optional<VmaSpan>& last_fault_vma() const { return last_fault_vma_; }
   // The lifetime of the VMA holding addr in pid's address space now.
   std::optional<uint64_t> lifetime_at(uint32_t pid, uint64_t addr) const;
+  // Goes up whenever a VMA comes or goes: answers about the VMA set taken at
+  // the same version still hold.
+  uint64_t version() const { return version_; }
 
  private:
   void removed(const Vma& v) override;
@@ -92,6 +95,7 @@ class Model : private AddressSpace::Observer {
   std::deque<Lifetime> lifetimes_;  // a deque: appending never moves the others
   ModelStats stats_;
   std::optional<VmaSpan> last_fault_vma_;
+  uint64_t version_ = 0;
   uint32_t fault_pid_ = 0;                  // apply_fault's cache: the last faulting
   AddressSpace* fault_space_ = nullptr;     // process and its space (reset on any switch)
   // Context for the observer callbacks.
