@@ -28,8 +28,9 @@ uint32_t heat_slices(uint64_t pages) { return static_cast<uint32_t>(std::clamp<u
 HeatBuilder::HeatBuilder(uint64_t from_ns, uint64_t to_ns, uint32_t columns)
     : from_ns_(from_ns), span_(to_ns > from_ns ? to_ns - from_ns : 1), columns_(columns) {}
 
-void HeatBuilder::Cells::add(uint32_t cell, uint32_t columns) {
+void HeatBuilder::Cells::add(uint32_t col, uint32_t slice, uint32_t columns) {
   faults++;
+  uint32_t cell = col * slices + slice;  // column-major: a column's cells are neighbours
   if (!grid.empty()) {
     grid[cell]++;
     return;
@@ -37,8 +38,8 @@ void HeatBuilder::Cells::add(uint32_t cell, uint32_t columns) {
   // Faults come in time order, so a cell seen before is among the last few:
   // look back over this column and the one before only. (A fault later out
   // of order may add a second entry for a cell; build() adds them up.)
-  uint32_t col = cell % columns;
-  for (auto it = list.rbegin(); it != list.rend() && it->first % columns + 1 >= col; ++it)
+  const uint32_t floor = col ? (col - 1) * slices : 0;
+  for (auto it = list.rbegin(); it != list.rend() && it->first >= floor; ++it)
     if (it->first == cell) {
       it->second++;
       return;
@@ -68,7 +69,7 @@ void HeatBuilder::add(uint64_t r, const VmaSpan& vma, uint64_t addr) {
   Cells& c = cells_[cells_of_[id]];
   uint64_t slice = addr > c.start ? std::min<uint64_t>((addr - c.start) / c.step, c.slices - 1) : 0;
   uint64_t col = std::min<uint64_t>((r - from_ns_) * columns_ / span_, columns_ - 1);
-  c.add(static_cast<uint32_t>(slice * columns_ + col), columns_);
+  c.add(static_cast<uint32_t>(col), static_cast<uint32_t>(slice), columns_);
 }
 
 Heatmap HeatBuilder::build(const Model& model, uint32_t max_bands) const {
@@ -113,10 +114,10 @@ Heatmap HeatBuilder::build(const Model& model, uint32_t max_bands) const {
     // A lifetime's slice goes to the band row holding the slice's start (a
     // stack that grew since has rows its first faults did not know of).
     auto count = [&](const Cells& c, uint32_t cell, uint32_t n) {
-      uint64_t at = c.start + (cell / columns_) * c.step;
+      uint64_t at = c.start + (cell % c.slices) * c.step;
       size_t row = at > b->start ? std::min<size_t>((at - b->start) / step, rows - 1) : 0;
       HeatRow& r = h.rows[first_row + row];
-      r.cells[cell % columns_] += n;
+      r.cells[cell / c.slices] += n;
       r.total += n;
     };
     for (size_t i : b->cells) {

@@ -32,10 +32,10 @@ class HeatBuilder {
   struct Cells {
     uint64_t start = 0, step = 0;  // its slices, fixed at its first fault
     uint32_t slices = 1;
-    std::vector<std::pair<uint32_t, uint32_t>> list;  // (cell, faults)
-    std::vector<uint32_t> grid;                       // slices x columns, once the list is long
+    std::vector<std::pair<uint32_t, uint32_t>> list;  // (cell, faults); cell: column * slices + slice
+    std::vector<uint32_t> grid;                       // by cell, once the list is long
     uint64_t faults = 0;
-    void add(uint32_t cell, uint32_t columns);
+    void add(uint32_t col, uint32_t slice, uint32_t columns);
   };
 
   uint64_t from_ns_, span_;

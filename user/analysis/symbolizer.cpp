@@ -7,6 +7,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <unordered_map>
 
 #include "events/abi.h"
 
@@ -16,6 +17,9 @@ struct Symbolizer::Module {
   Dwfl* dwfl = nullptr;
   Dwfl_Module* mod = nullptr;
   bool exec_type = false;  // ET_EXEC: addresses are absolute, no load bias
+  // Answers by file address: each storm asks again for the same instructions,
+  // and libdwfl searches the symbol table every time.
+  std::unordered_map<uint64_t, std::string> names;
   ~Module() {
     if (dwfl) dwfl_end(dwfl);
   }
@@ -63,13 +67,14 @@ std::string Symbolizer::symbolize(uint64_t ip, const VmaInfo& v, const std::stri
   // A shared object or PIE is loaded at (start - file offset of the mapping).
   uint64_t vaddr = ip;
   if (!m->exec_type) vaddr = ip - v.start + (v.pgoff << 12);
+  auto known = m->names.find(vaddr);
+  if (known != m->names.end()) return known->second;
   char fallback[64];
   snprintf(fallback, sizeof(fallback), "+0x%" PRIx64, vaddr);
   std::string module = basename_of(v.path);
-  if (!m->mod) return module + fallback;
-  const char* name = dwfl_module_addrname(m->mod, vaddr);
-  if (!name) return module + fallback;
-  return std::string(name) + " (" + module + ")";
+  const char* name = m->mod ? dwfl_module_addrname(m->mod, vaddr) : nullptr;
+  std::string out = name ? std::string(name) + " (" + module + ")" : module + fallback;
+  return m->names[vaddr] = std::move(out);
 }
 
 }  // namespace vmatrace
