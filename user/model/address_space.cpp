@@ -61,70 +61,57 @@ void AddressSpace::replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Obs
     }
   }
   // fresh is sorted and lies where the erased VMAs were: insert before `it`.
+  std::vector<VmaIndex::Entry>& entries = index_buf_;
+  entries.clear();
+  auto index = [&](std::map<uint64_t, Vma>::iterator at) {
+    entries.push_back({{at->first, at->second.info.end, at->second.lifetime}, &at->second});
+  };
   for (size_t i = 0; i < fresh.size(); i++) {
     if (!continues[i]) obs->added(&fresh[i]);
     uint64_t start = fresh[i].info.start;
-    vmas_.emplace_hint(it, start, std::move(fresh[i]));
+    index(vmas_.emplace_hint(it, start, std::move(fresh[i])));
   }
   for (auto& v : kept_outside) {
     obs->added(&v);
     uint64_t start = v.info.start;
-    vmas_.emplace(start, std::move(v));
+    index(vmas_.emplace(start, std::move(v)).first);
   }
-  // Every start that changed lies in [the first old VMA's, just past cover_last].
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.span.start < b.span.start; });
+  // Every start that changed lies between the first old VMA's and the last
+  // VMA put in (a part kept beyond cover_last starts just past it).
   uint64_t seg_lo = old.empty() ? cover_lo : std::min(cover_lo, old.front().info.start);
-  reindex(seg_lo, cover_last == UINT64_MAX ? cover_last : cover_last + 1);
+  uint64_t seg_hi = entries.empty() ? cover_last : std::max(cover_last, entries.back().span.start);
+  reindex(seg_lo, seg_hi, entries);
 }
 
 void AddressSpace::clear(Observer* obs) {
   for (const auto& [start, v] : vmas_) obs->removed(v);
   vmas_.clear();
-  reindex(0, UINT64_MAX);
+  reindex(0, UINT64_MAX, {});
 }
 
-void AddressSpace::reindex(uint64_t lo, uint64_t hi) {
-  last_found_[0] = last_found_[1] = 0;
-  auto at = [](uint64_t a) { return static_cast<long>(a); };
-  size_t first = static_cast<size_t>(std::lower_bound(index_start_.begin(), index_start_.end(), lo) - index_start_.begin());
-  size_t last = static_cast<size_t>(std::upper_bound(index_start_.begin(), index_start_.end(), hi) - index_start_.begin());
-  std::vector<IndexEntry> now;
-  std::vector<uint64_t> now_start;
-  for (auto it = vmas_.lower_bound(lo); it != vmas_.end() && it->first <= hi; ++it) {
-    now.push_back({{it->first, it->second.info.end, it->second.lifetime}, &it->second});
-    now_start.push_back(it->first);
-  }
-  index_.erase(index_.begin() + at(first), index_.begin() + at(last));
-  index_.insert(index_.begin() + at(first), now.begin(), now.end());
-  index_start_.erase(index_start_.begin() + at(first), index_start_.begin() + at(last));
-  index_start_.insert(index_start_.begin() + at(first), now_start.begin(), now_start.end());
+void AddressSpace::reindex(uint64_t lo, uint64_t hi, const std::vector<VmaIndex::Entry>& now) {
+  recent_[0] = recent_[1] = {};
+  index_.replace(lo, hi, now);
 }
 
-const AddressSpace::IndexEntry* AddressSpace::lookup(uint64_t addr) const {
-  // Faults come in runs on one VMA: try the last ones found first.
-  for (size_t i : last_found_)
-    if (i < index_.size() && addr >= index_[i].span.start && addr < index_[i].span.end) return &index_[i];
-  size_t n = index_start_.size();
-  if (n == 0) return nullptr;
-  const uint64_t* base = index_start_.data();
-  while (n > 1) {  // to the last start <= addr (or the first): a conditional move a step
-    size_t half = n / 2;
-    base = base[half] <= addr ? base + half : base;
-    n -= half;
-  }
-  size_t i = static_cast<size_t>(base - index_start_.data());
-  if (*base > addr || addr >= index_[i].span.end) return nullptr;
-  last_found_[1] = last_found_[0];
-  last_found_[0] = i;
-  return &index_[i];
+const VmaIndex::Entry* AddressSpace::lookup(uint64_t addr) const {
+  for (const auto& r : recent_)
+    if (addr >= r.span.start && addr < r.span.end) return &r;
+  const VmaIndex::Entry* e = index_.find(addr);
+  if (!e) return nullptr;
+  recent_[1] = recent_[0];
+  recent_[0] = *e;
+  return &recent_[0];
 }
 
 const VmaSpan* AddressSpace::span_at(uint64_t addr) const {
-  const IndexEntry* e = lookup(addr);
+  const VmaIndex::Entry* e = lookup(addr);
   return e ? &e->span : nullptr;
 }
 
 const Vma* AddressSpace::find(uint64_t addr) const {
-  const IndexEntry* e = lookup(addr);
+  const VmaIndex::Entry* e = lookup(addr);
   return e ? e->vma : nullptr;
 }
 
@@ -143,7 +130,7 @@ Vma* AddressSpace::grow_stack_to(uint64_t addr) {
   // An anonymous stack's pgoff follows its start (expand_downwards).
   if (!(grown.info.path_flags & VT_PATH_FILE)) grown.info.pgoff = grown.info.start >> 12;
   auto [pos, ok] = vmas_.emplace(grown.info.start, std::move(grown));
-  reindex(pos->first, old_start);
+  reindex(pos->first, old_start, {{{pos->first, pos->second.info.end, pos->second.lifetime}, &pos->second}});
   return ok ? &pos->second : nullptr;
 }
 

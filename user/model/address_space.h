@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "events/event.h"
+#include "model/vma_index.h"
 
 namespace vmatrace {
 
@@ -16,15 +17,11 @@ struct Vma {
   uint64_t lifetime = 0;  // index into Model::lifetimes()
 };
 
-// Where an address falls: its VMA's range and lifetime.
-struct VmaSpan {
-  uint64_t start = 0, end = 0, lifetime = 0;
-};
 
 class AddressSpace {
  public:
   AddressSpace() = default;
-  // find()'s caches point into vmas_: a copy would point into the original.
+  // The index points into vmas_: a copy would point into the original.
   AddressSpace(const AddressSpace&) = delete;
   AddressSpace& operator=(const AddressSpace&) = delete;
   AddressSpace(AddressSpace&&) = default;
@@ -66,26 +63,19 @@ class AddressSpace {
   bool brk_known = false;   // false until a kernel snapshot: /proc names stand in
 
  private:
-  // After vmas_ changed for starts in [lo, hi]: index_ follows, caches go.
-  void reindex(uint64_t lo, uint64_t hi);
+  // vmas_ changed for starts in [lo, hi], where it now holds `now`: index_
+  // follows, caches go.
+  void reindex(uint64_t lo, uint64_t hi, const std::vector<VmaIndex::Entry>& now);
 
-  std::map<uint64_t, Vma> vmas_;  // by start
+  const VmaIndex::Entry* lookup(uint64_t addr) const;
+
+  std::map<uint64_t, Vma> vmas_;  // by start: owns the VMAs, in order
   std::vector<Vma> old_buf_;      // reused by replace()
-  // find()'s index of vmas_: a branch-free binary search over a flat array
-  // of starts stays within a few cache lines and mispredicts nothing, where
-  // the map's walk missed the cache and the branch predictor at every level.
-  // A change moves the entries after it: a memmove, cheap next to the
-  // lookups of the faults in between (faults far outnumber VMA changes).
-  struct IndexEntry {
-    VmaSpan span;
-    Vma* vma;
-  };
-  const IndexEntry* lookup(uint64_t addr) const;
-  std::vector<uint64_t> index_start_;  // index_[i].span.start
-  std::vector<IndexEntry> index_;
-  // lookup()'s last two answers (index_ positions): faults alternate between
-  // the data they touch and the code that touches it.
-  mutable size_t last_found_[2] = {0, 0};
+  VmaIndex index_;                // find()'s way to them, kept in step
+  std::vector<VmaIndex::Entry> index_buf_;  // reused by replace()
+  // lookup()'s last two answers: faults come in runs on one VMA, and
+  // alternate between the data they touch and the code touching it.
+  mutable VmaIndex::Entry recent_[2];
 };
 
 }  // namespace vmatrace
