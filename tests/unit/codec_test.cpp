@@ -140,3 +140,93 @@ TEST(Codec, RejectsUnknownKindAndSameTidWithoutTid) {
 
 }  // namespace
 }  // namespace vmatrace
+
+namespace vmatrace {
+namespace {
+
+// Runs of faults of one thread take the decoder's unchecked path: every
+// field at every size, up to 10-byte varints, must come back as it went in,
+// whether the caller reuses one Event or takes a fresh one each time.
+TEST(Codec, FaultRunsRoundTripAtEveryFieldSize) {
+  std::vector<Event> faults;
+  Event f;
+  f.kind = Kind::Fault;
+  f.pid = 7;
+  f.tid = 9;
+  uint64_t x = 0x9e3779b97f4a7c15;
+  for (int i = 0; i < 400; i++) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    int bits = i % 64;  // deltas of every width, both signs
+    uint64_t step = (x >> (63 - bits)) | 1;
+    f.ts += (i % 2) ? step : -step;
+    f.addr += (i % 3) ? step : -step;
+    f.ip = i % 5 ? f.ip : x;
+    f.latency_ns = static_cast<uint32_t>(x >> (i % 32));
+    f.error_code = static_cast<uint16_t>(x >> 7);
+    f.fault_flags = static_cast<uint16_t>(x >> 23);
+    f.stack_id = (i % 4) ? -1 : static_cast<int32_t>(x >> 33);
+    faults.push_back(f);
+  }
+  std::string buf;
+  ChunkEncoder enc;
+  for (const auto& e : faults) enc.encode(e, &buf);
+  const auto* data = reinterpret_cast<const uint8_t*>(buf.data());
+  ChunkDecoder reused(data, buf.size());
+  Event e;
+  for (const auto& want : faults) {
+    ASSERT_TRUE(reused.next(&e));
+    ASSERT_EQ(e, want);
+  }
+  EXPECT_TRUE(reused.done());
+  ChunkDecoder fresh(data, buf.size());
+  for (const auto& want : faults) {
+    auto got = fresh.next();
+    ASSERT_TRUE(got);
+    ASSERT_EQ(*got, want);
+  }
+}
+
+TEST(Codec, RejectsAnOverlongVarintInAFaultRun) {
+  Event f;
+  f.kind = Kind::Fault;
+  f.pid = f.tid = 3;
+  std::string buf;
+  ChunkEncoder enc;
+  enc.encode(f, &buf);
+  buf.push_back(static_cast<char>(static_cast<uint8_t>(Kind::Fault) | 0x10));  // same tid
+  buf.append(11, '\x80');  // a time delta that never ends
+  buf.append(64, '\0');    // room enough for the unchecked path
+  ChunkDecoder dec(reinterpret_cast<const uint8_t*>(buf.data()), buf.size());
+  Event e;
+  ASSERT_TRUE(dec.next(&e));
+  EXPECT_FALSE(dec.next(&e));
+}
+
+TEST(Codec, ChunkIndexRoundTripsAndRejectsGarbage) {
+  ChunkIndex index;
+  Event f;
+  f.kind = Kind::Fault;
+  for (uint64_t ms : {3, 1, 25, 24, 3, 999}) {
+    f.ts = 1000 + ms * 1'000'000;
+    index.add(f, 1000, 10'000'000);
+  }
+  f.fault_flags = VT_FAULT_INCOMPLETE;
+  f.ts = 1000 + 50'000'000;
+  index.add(f, 1000, 10'000'000);  // not counted, but the latest moment
+  using Bins = std::vector<std::pair<uint64_t, uint32_t>>;
+  EXPECT_EQ(index.fault_bins, (Bins{{0, 3}, {2, 2}, {99, 1}}));
+  EXPECT_EQ(index.last_ns, 999'000'000u);
+  std::string buf;
+  index.encode(&buf);
+  ChunkIndex back;
+  ASSERT_TRUE(back.decode(reinterpret_cast<const uint8_t*>(buf.data()), buf.size()));
+  EXPECT_EQ(back.fault_bins, index.fault_bins);
+  EXPECT_EQ(back.last_ns, index.last_ns);
+  for (size_t cut = 0; cut < buf.size(); cut++)
+    EXPECT_FALSE(back.decode(reinterpret_cast<const uint8_t*>(buf.data()), cut)) << cut;
+  buf.push_back(0);
+  EXPECT_FALSE(back.decode(reinterpret_cast<const uint8_t*>(buf.data()), buf.size())) << "trailing bytes";
+}
+
+}  // namespace
+}  // namespace vmatrace

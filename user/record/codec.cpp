@@ -325,6 +325,7 @@ bool ChunkDecoder::next(Event* out) {
 
 std::optional<Event> ChunkDecoder::next() {
   Event e;
+  last_was_fault_ = false;  // a fresh Event holds nothing of the last fault
   if (!next(&e)) return std::nullopt;
   return e;
 }
