@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <numeric>
 
 #include "events/abi.h"
 
@@ -233,6 +234,73 @@ TEST_F(TraceFileTest, UnwritablePath) {
   auto w = TraceWriter::create(dir_ + "/no/such/dir/t.vmt");
   ASSERT_FALSE(w);
   EXPECT_NE(w.error().find("cannot create"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vmatrace
+
+namespace vmatrace {
+namespace {
+
+// The chunk indexes alone give the fault timeline: counts per 10 ms bin of
+// complete faults only, the last event's time, whole chunks only.
+TEST_F(TraceFileTest, TimelineFromTheChunkIndexes) {
+  auto w = TraceWriter::create(path_);
+  ASSERT_TRUE(w);
+  TraceMeta m = meta();
+  m.clock_monotonic_ns = 5'000'000'000;
+  ASSERT_TRUE((*w)->write_header(m));
+  uint64_t want_bins[4] = {0, 0, 0, 0};
+  for (uint64_t i = 0; i < 300; i++) {
+    Event e = fault(i);
+    e.ts = m.clock_monotonic_ns + i * 130'000;  // 39 ms in all: bins 0..3
+    if (i % 7 == 0) e.fault_flags = VT_FAULT_INCOMPLETE;  // not counted
+    else want_bins[(i * 130'000) / kFaultBinNs]++;
+    ASSERT_TRUE((*w)->append(e));
+    if (i % 64 == 63) ASSERT_TRUE((*w)->flush());  // bins span chunks
+  }
+  Event sc;
+  sc.kind = Kind::Syscall;
+  sc.pid = sc.tid = 4242;
+  sc.ts = m.clock_monotonic_ns + 45'000'000;  // the last event is not a fault
+  ASSERT_TRUE((*w)->append(sc));
+  ASSERT_TRUE((*w)->finish(LostCounts{}));
+  auto r = TraceReader::open(path_);
+  ASSERT_TRUE(r);
+  auto t = r->timeline();
+  ASSERT_TRUE(t) << t.error();
+  EXPECT_EQ(t->bins, std::vector<uint32_t>(want_bins, want_bins + 4));
+  EXPECT_EQ(t->last_ns, 45'000'000u);
+  EXPECT_EQ(t->chunks, 5u);  // 4 of 64 faults, then the rest with the end record
+  auto first_two = r->timeline(2);
+  ASSERT_TRUE(first_two);
+  EXPECT_EQ(first_two->chunks, 2u);
+  EXPECT_EQ(std::accumulate(first_two->bins.begin(), first_two->bins.end(), 0u), 128u - 19u);  // 19 incomplete
+}
+
+TEST_F(TraceFileTest, TimelineStopsWhereTheFileIsCutOrDamaged) {
+  write_trace(1000, 100, true);
+  std::string all = bytes();
+  rewrite(all.substr(0, all.size() - 40));  // inside the last chunk
+  auto t = TraceReader::open(path_)->timeline();
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->chunks, 10u) << "the end record's chunk is cut short";
+  // Damage the 3rd chunk's index: the timeline ends before it.
+  size_t meta_len = all[12] | (all[13] << 8) | (all[14] << 16);
+  size_t chunk = 8 + 8 + meta_len + 4, seen = 0;
+  for (; seen < 2; seen++) {
+    const auto* h = reinterpret_cast<const uint8_t*>(all.data() + chunk);
+    uint32_t comp = h[8] | h[9] << 8 | h[10] << 16 | h[11] << 24, index = h[16] | h[17] << 8;
+    chunk += 32 + index + comp;
+  }
+  all[chunk + 32] ^= 0x40;  // first byte of the index
+  rewrite(all);
+  t = TraceReader::open(path_)->timeline();
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->chunks, 2u);
+  ReadSummary sum;
+  EXPECT_EQ(read_all(&sum).size(), 200u) << "events stop at the same chunk";
+  EXPECT_NE(sum.warning.find("checksum"), std::string::npos) << sum.warning;
 }
 
 }  // namespace

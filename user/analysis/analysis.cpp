@@ -20,7 +20,7 @@ struct Pass {
         t0(meta.clock_monotonic_ns),
         model(std::make_unique<Model>(meta)),
         heat_kind(heat_kind_of(o.heat_kind)),
-        heat_to(std::min(o.to_ns, std::max<uint64_t>(t.last_ns, o.from_ns + 1))),
+        heat_to(std::min(o.to_ns, std::max(t.last_ns, o.from_ns) + 1)),  // the last fault counts too
         heat(o.from_ns, heat_to, o.heat_columns),
         storms(find_storms(t.bins, kFaultBinNs, o, &a->baseline_rate)) {}
 
