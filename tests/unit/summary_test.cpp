@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+
+#include "report/percentiles.h"
+
 #include "events/abi.h"
 
 namespace vmatrace {
@@ -63,6 +68,41 @@ TEST(Summary, LostCountsComeFromTheLastStatsRecord) {
   EXPECT_EQ(j["lost"]["fault_shed"], 2);
   EXPECT_EQ(j["lost_total"], 8);
   EXPECT_EQ(j["total_events"], 0);
+}
+
+}  // namespace
+}  // namespace vmatrace
+
+namespace vmatrace {
+namespace {
+
+// The bucketed selection must give exactly what sorting gives, for narrow
+// and wide distributions, ties, huge values and tiny inputs.
+TEST(Percentiles, ExactlyWhatASortSays) {
+  std::mt19937_64 rng(42);
+  auto check = [](std::vector<uint32_t> v) {
+    auto got = percentiles(v);
+    std::sort(v.begin(), v.end());
+    auto at = [&](double q) { return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5)]; };
+    EXPECT_EQ(got.p50, at(0.50));
+    EXPECT_EQ(got.p90, at(0.90));
+    EXPECT_EQ(got.p99, at(0.99));
+    EXPECT_EQ(got.max, v.back());
+    EXPECT_EQ(got.samples, v.size());
+  };
+  for (size_t n : {1u, 2u, 3u, 100u, 100000u}) {
+    std::vector<uint32_t> narrow, wide, ties, huge;
+    for (size_t i = 0; i < n; i++) {
+      narrow.push_back(1100 + static_cast<uint32_t>(rng() % 200));
+      wide.push_back(static_cast<uint32_t>(rng() >> (32 + rng() % 32)));
+      ties.push_back(i % 2 ? 7 : 4000);
+      huge.push_back(0xffffffffu - static_cast<uint32_t>(rng() % 3));
+    }
+    for (auto* v : {&narrow, &wide, &ties, &huge}) {
+      check(*v);
+      if (HasFailure()) return;
+    }
+  }
 }
 
 }  // namespace

@@ -109,7 +109,7 @@ std::vector<Storm> StormTally::finish(const Model& model, Symbolizer* sym) {
   for (size_t i = 0; i < storms_.size(); i++) {
     Storm& s = storms_[i];
     Tally& t = tallies_[i];
-    s.latency = percentiles(&t.latencies);
+    s.latency = percentiles(t.latencies);
     double secs = static_cast<double>(s.end_ns - s.start_ns) / 1e9;
     s.mean_rate = secs > 0 ? static_cast<double>(s.faults) / secs : 0;
     std::vector<Share> vmas;

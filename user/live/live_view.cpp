@@ -60,7 +60,7 @@ std::vector<Row> table_rows(const LiveFrame& f, SortKey key, size_t max_rows) {
       const auto& v = f.model->lifetimes()[id].faults.latencies_ns;
       lat.insert(lat.end(), v.begin(), v.end());
     }
-    r.p99 = percentiles(&lat).p99;
+    r.p99 = percentiles(lat).p99;
   };
   if (key == SortKey::P99)
     for (auto& r : rows) fill_p99(r);

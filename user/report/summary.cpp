@@ -68,7 +68,7 @@ void Summary::add(const Event& e) {
   if (!(e.fault_flags & VT_FAULT_NO_ENTRY)) latencies_.push_back(e.latency_ns);
 }
 
-LatencyPercentiles Summary::latency() const { return percentiles(&latencies_); }
+LatencyPercentiles Summary::latency() const { return percentiles(latencies_); }
 
 namespace {
 

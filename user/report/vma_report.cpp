@@ -15,8 +15,8 @@ nlohmann::ordered_json vmas_json(Model& model) {
   model.refresh_open_names();
   auto out = nlohmann::ordered_json::array();
   for (const Lifetime& l : model.lifetimes()) {
-    FaultStats f = l.faults;
-    auto lat = percentiles(&f.latencies_ns);
+    const FaultStats& f = l.faults;
+    auto lat = percentiles(f.latencies_ns);
     nlohmann::ordered_json j = {{"pid", l.pid}};
     j.update(vma_json(l.info));
     j["path"] = l.name;  // as maps printed it: [heap], [stack] too
@@ -49,8 +49,8 @@ std::string top_vmas_text(Model& model, size_t n) {
            "major", "p99", "name");
   out += buf;
   for (const Lifetime* l : by_faults) {
-    FaultStats f = l->faults;
-    auto lat = percentiles(&f.latencies_ns);
+    const FaultStats& f = l->faults;
+    auto lat = percentiles(f.latencies_ns);
     char range[48];
     snprintf(range, sizeof(range), "%" PRIx64 "-%" PRIx64, l->info.start, l->info.end);
     snprintf(buf, sizeof(buf), "  %-33s %-4s %10" PRIu64 " %8" PRIu64 " %8" PRIu64 " %9s  %s%s\n", range,
