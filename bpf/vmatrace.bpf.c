@@ -563,6 +563,10 @@ static __noinline void snapshot(struct task_struct *task, const struct snap_req 
 				err = -28; /* ENOSPC: the consumer must not trust this range */
 			}
 			count++;
+			/* Every later VMA starts past hi: asking the iterator for it
+			 * would cost a maple-tree walk for nothing. */
+			if (vma->vm_end > hi)
+				break;
 		}
 	} else {
 		count_lost(VT_LOST_VMA_BUSY);
