@@ -12,6 +12,7 @@
 
 #include "analysis/heat_builder.h"
 #include "events/abi.h"
+#include "temp_trace.h"
 
 namespace vmatrace {
 namespace {
@@ -20,19 +21,8 @@ constexpr uint32_t kPid = 77;
 constexpr uint64_t kT0 = 1'000'000'000, kMs = 1'000'000, kPg = 4096;
 constexpr uint64_t kQuietVma = 0x7f0000000000, kStormVma = 0x7f0001000000, kCode = 0x400000;
 
-class AnalysisTest : public ::testing::Test {
+class AnalysisTest : public TempTraceTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/vmatrace-analysis-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/t.vmt";
-  }
-  void TearDown() override {
-    unlink(path_.c_str());
-    rmdir(dir_.c_str());
-  }
-
   Event vma(uint64_t start, uint64_t pages, uint64_t flags) {
     Event e;
     e.kind = Kind::Vma;
@@ -107,8 +97,6 @@ class AnalysisTest : public ::testing::Test {
     all[at + 32 + u32(at + 16) + 2] ^= 0x5a;
     std::ofstream(path_, std::ios::binary | std::ios::trunc) << all;
   }
-
-  std::string dir_, path_;
 };
 
 TEST_F(AnalysisTest, OneStormChargedToItsVmaWithTheHeatmapInTheSamePass) {

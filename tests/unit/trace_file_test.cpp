@@ -9,23 +9,13 @@
 #include <numeric>
 
 #include "events/abi.h"
+#include "temp_trace.h"
 
 namespace vmatrace {
 namespace {
 
-class TraceFileTest : public ::testing::Test {
+class TraceFileTest : public TempTraceTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/vmatrace-unit-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/t.vmt";
-  }
-  void TearDown() override {
-    unlink(path_.c_str());
-    rmdir(dir_.c_str());
-  }
-
   TraceMeta meta() const {
     TraceMeta m;
     m.vmatrace_version = "test";
@@ -93,8 +83,6 @@ class TraceFileTest : public ::testing::Test {
     std::ofstream out(path_, std::ios::binary | std::ios::trunc);
     out << b;
   }
-
-  std::string dir_, path_;
 };
 
 TEST_F(TraceFileTest, RoundTrip) {

@@ -1,7 +1,6 @@
 #include "analysis/analysis.h"
 
 #include <algorithm>
-#include <cinttypes>
 
 #include "analysis/heat_builder.h"
 #include "analysis/storms.h"
@@ -35,8 +34,7 @@ struct Pass {
       else
         heat.add_outside();
     }
-    if (auto s = storms.storm_at(r))
-      storms.add(*s, e, at ? std::optional<uint64_t>(at->lifetime) : std::nullopt, code_lifetime(e));
+    if (auto s = storms.storm_at(r)) storms.add(*s, e, at, code_lifetime(e));
   }
 
   // The lifetime of the VMA fault e's instruction lies in. Storms run one

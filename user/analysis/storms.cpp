@@ -80,16 +80,17 @@ std::optional<size_t> StormTally::storm_at(uint64_t r) {
   return std::nullopt;
 }
 
-void StormTally::add(size_t i, const Event& e, std::optional<uint64_t> lifetime, std::optional<uint64_t> ip_lifetime) {
+void StormTally::add(size_t i, const Event& e, const std::optional<VmaSpan>& vma,
+                     std::optional<uint64_t> ip_lifetime) {
   Storm& s = storms_[i];
   Tally& t = tallies_[i];
   s.faults++;
   (e.fault_flags & VT_FAULT_MAJOR) ? s.major++ : s.minor++;
   if (!(e.fault_flags & VT_FAULT_NO_ENTRY)) t.latencies.push_back(e.latency_ns);
-  if (lifetime) {
-    if (*lifetime != t.last_lifetime) {
-      t.last_lifetime = *lifetime;
-      t.last_lifetime_count = &t.by_lifetime[*lifetime];
+  if (vma) {
+    if (vma->lifetime != t.last_lifetime) {
+      t.last_lifetime = vma->lifetime;
+      t.last_lifetime_count = &t.by_lifetime[vma->lifetime];
     }
     ++*t.last_lifetime_count;
   }

@@ -24,8 +24,9 @@ class StormTally {
 
   // The storm holding time r (since the trace start), if any.
   std::optional<size_t> storm_at(uint64_t r);
-  // Fault e, in storm s, charged to lifetime (its ip's VMA: ip_lifetime).
-  void add(size_t s, const Event& e, std::optional<uint64_t> lifetime, std::optional<uint64_t> ip_lifetime);
+  // Fault e, in storm s, charged to vma (none: outside VMAs); its ip lies in
+  // the VMA of lifetime ip_lifetime.
+  void add(size_t s, const Event& e, const std::optional<VmaSpan>& vma, std::optional<uint64_t> ip_lifetime);
   // The storms with their shares (model: after refresh_open_names()), biggest first.
   std::vector<Storm> finish(const Model& model, Symbolizer* sym);
 
