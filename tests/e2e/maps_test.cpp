@@ -5,7 +5,9 @@
 #include <signal.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cinttypes>
 #include <fstream>
 #include <memory>
 #include <tuple>
@@ -78,6 +80,27 @@ Checkpoint take(pid_t pid, const std::string& what) {
   return c;
 }
 
+// For a failure's message: the address-space syscalls of the 200 ms before
+// rel_ns that touched [lo, hi), and the model's counters.
+std::string history(const std::string& trace, uint64_t rel_ns, uint64_t lo, uint64_t hi) {
+  auto r = run({vmatrace(), "report", trace, "--events", "--json"});
+  std::istringstream lines(r.out);
+  std::string line, out;
+  while (std::getline(lines, line)) {
+    auto j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || j.value("kind", "") == "fault") continue;
+    uint64_t ts = j.value("ts", uint64_t{0});
+    if (ts > rel_ns || ts + 200'000'000 < rel_ns) continue;
+    uint64_t addr = j.value("addr", j.value("old_address", uint64_t{0}));
+    uint64_t len = j.value("length", j.value("len", j.value("old_size", uint64_t{0})));
+    int64_t ret = j.value("ret", int64_t{-1});
+    bool touches = (addr < hi && addr + std::max<uint64_t>(len, 1) > lo) ||
+                   (ret > 0 && static_cast<uint64_t>(ret) >= lo && static_cast<uint64_t>(ret) < hi);
+    if (touches) out += "  " + line + "\n";
+  }
+  return out + "model: " + trace_summary(trace)["model"].dump() + "\n";
+}
+
 void expect_same_maps(const std::string& trace, const std::vector<Checkpoint>& cps) {
   auto sum = trace_summary(trace);
   uint64_t t0 = sum["clock_monotonic_ns"];
@@ -89,18 +112,25 @@ void expect_same_maps(const std::string& trace, const std::vector<Checkpoint>& c
     ASSERT_EQ(r.status, 0) << r.err;
     if (r.out == c.maps) continue;
     std::istringstream want(c.maps), got(r.out);
-    std::string w, g, diff;
+    std::string w, g, diff, first_range;
     int line = 1;
     while (true) {
       bool more_w = static_cast<bool>(std::getline(want, w));
       bool more_g = static_cast<bool>(std::getline(got, g));
       if (!more_w && !more_g) break;
-      if (w != g) diff += "line " + std::to_string(line) + ":\n  kernel: " + w + "\n  model:  " + g + "\n";
+      if (w != g) {
+        diff += "line " + std::to_string(line) + ":\n  kernel: " + w + "\n  model:  " + g + "\n";
+        if (first_range.empty()) first_range = w.empty() ? g : w;
+      }
       w.clear();
       g.clear();
       line++;
     }
-    ADD_FAILURE() << "checkpoint '" << c.what << "' at " << at << " s differs:\n" << diff;
+    uint64_t lo = 0, hi = 0;
+    sscanf(first_range.c_str(), "%" SCNx64 "-%" SCNx64, &lo, &hi);
+    ADD_FAILURE() << "checkpoint '" << c.what << "' at " << at << " s differs:\n"
+                  << diff << "syscalls touching " << first_range.substr(0, first_range.find(' ')) << ":\n"
+                  << history(trace, c.t_ns - t0, lo, hi);
   }
 }
 
