@@ -60,11 +60,11 @@ void HeatBuilder::add(uint64_t r, const VmaSpan& vma, uint64_t addr) {
   if (cells_of_[id] == kNone) {
     cells_of_[id] = static_cast<uint32_t>(cells_.size());
     Cells c;
+    c.lifetime = id;
     c.start = vma.start;
     c.slices = heat_slices((vma.end - vma.start) >> 12);
     c.step = step_of(vma.start, vma.end, c.slices);
     cells_.push_back(std::move(c));
-    lifetime_of_.push_back(id);
   }
   Cells& c = cells_[cells_of_[id]];
   uint64_t slice = addr > c.start ? std::min<uint64_t>((addr - c.start) / c.step, c.slices - 1) : 0;
@@ -80,7 +80,7 @@ Heatmap HeatBuilder::build(const Model& model, uint32_t max_bands) const {
   };
   std::map<std::tuple<uint64_t, uint64_t, std::string>, Band> bands;
   for (size_t i = 0; i < cells_.size(); i++) {
-    const Lifetime& l = model.lifetimes()[lifetime_of_[i]];
+    const Lifetime& l = model.lifetimes()[cells_[i].lifetime];
     Band& b = bands[{l.info.start, l.info.end, l.name}];
     b.start = l.info.start;
     b.end = l.info.end;

@@ -30,6 +30,7 @@ class HeatBuilder {
   // handful of faults costs a handful of entries), more than an eighth of
   // its grid as the grid.
   struct Cells {
+    uint64_t lifetime = 0;
     uint64_t start = 0, step = 0;  // its slices, fixed at its first fault
     uint32_t slices = 1;
     std::vector<std::pair<uint32_t, uint32_t>> list;  // (cell, faults); cell: column * slices + slice
@@ -42,7 +43,6 @@ class HeatBuilder {
   uint32_t columns_;
   std::vector<uint32_t> cells_of_;  // by lifetime id: index into cells_ (none: UINT32_MAX)
   std::vector<Cells> cells_;
-  std::vector<uint64_t> lifetime_of_;  // by index into cells_
   uint64_t outside_ = 0;
 };
 
