@@ -399,8 +399,11 @@ static __always_inline void fill_vma_record(struct vt_vma_event *e, struct vm_ar
 		if (!have_special_names || !have_probe_read || !ops ||
 		    (void *)ops->name != (void *)&special_mapping_name)
 			return;
-		n = bpf_probe_read_kernel_str(e->path, sizeof(e->path),
-					      ((struct vm_special_mapping *)vma->vm_private_data)->name);
+		/* vm_private_data is a void *: older verifiers see what it points to as a
+		 * scalar, so the chain is read, not dereferenced. */
+		struct vm_special_mapping *sm = BPF_CORE_READ(vma, vm_private_data);
+
+		n = bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(sm, name));
 		if (n > 0) {
 			e->path_len = n;
 			e->path_flags = VT_PATH_SPECIAL;

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Boots other kernels in QEMU and runs the e2e suite inside each, printing a
+# pass/fail table per kernel. Usage:
+#   scripts/test-kernels.sh [--filter GTEST_FILTER] [--cmd 'SHELL CMD'] [KERNEL_PACKAGE...]
+# Default kernels: Debian 12's stock 6.1 and the 6.12 LTS (cloud flavour, BTF
+# built in), resolved from their meta-packages. Downloaded kernels are cached in
+# $VMATRACE_KERNEL_CACHE (default /var/cache/vmatrace-kernels), outside the tree.
+# The guest gets the build tree at its absolute path in an initramfs, so the
+# e2e binary finds vmatrace and the workloads where it was built to.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+cache=${VMATRACE_KERNEL_CACHE:-/var/cache/vmatrace-kernels}
+filter='*'
+cmd=''
+kernels=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --filter) filter=$2; shift 2 ;;
+    --cmd) cmd=$2; shift 2 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) kernels+=("$1"); shift ;;
+  esac
+done
+
+need=(qemu-system-x86 busybox-static cpio zstd)
+missing=()
+for p in "${need[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test-kernels: installing ${missing[*]}" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+[ -x build/vmatrace ] && [ -x build/tests/e2e_tests ] || scripts/build.sh
+
+# The newest kernel a meta-package points at.
+resolve() { apt-cache depends "$1" 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}'; }
+if [ ${#kernels[@]} -eq 0 ]; then
+  for meta in linux-image-cloud-amd64 linux-image-6.12-cloud-amd64; do
+    k=$(resolve "$meta")
+    if [ -z "$k" ]; then apt-get update -qq >/dev/null; k=$(resolve "$meta"); fi
+    [ -n "$k" ] || { echo "test-kernels: cannot resolve $meta" >&2; exit 1; }
+    kernels+=("$k")
+  done
+fi
+
+fetch_kernel() {  # prints the path of the kernel's vmlinuz
+  local pkg=$1 dir="$cache/$1"
+  if ! ls "$dir"/boot/vmlinuz-* >/dev/null 2>&1; then
+    mkdir -p "$cache"
+    (cd "$cache" && rm -f "${pkg}"_*.deb && apt-get download "$pkg" >/dev/null 2>&1 ||
+       { apt-get update -qq >/dev/null && apt-get download "$pkg" >/dev/null; })
+    rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+    dpkg-deb -x "$cache/${pkg}"_*.deb "$dir.tmp"
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  ls "$dir"/boot/vmlinuz-*
+}
+
+work=$(mktemp -d /tmp/vmatrace-vm.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+stage=$work/root
+
+# A file and the shared libraries it needs, at the same absolute paths.
+add_file() {
+  local f=$1
+  mkdir -p "$stage$(dirname "$f")"
+  cp -L "$f" "$stage$f"
+}
+add_binary() {
+  add_file "$1"
+  strip --strip-debug "$stage$1" 2>/dev/null || true
+  ldd "$1" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
+    [ -e "$stage$lib" ] || add_file "$lib"
+  done
+}
+
+make_initramfs() {
+  mkdir -p "$stage"/{bin,vm,etc,root}
+  cp /bin/busybox "$stage/bin/busybox"
+  cp scripts/vm/init "$stage/init"
+  chmod +x "$stage/init"
+  echo 'root:x:0:0:root:/root:/bin/sh' > "$stage/etc/passwd"
+  echo 'root:x:0:' > "$stage/etc/group"
+  echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >> "$stage/etc/passwd"
+  echo 'nogroup:x:65534:' >> "$stage/etc/group"
+  add_binary "$root/build/vmatrace"
+  add_binary "$root/build/tests/e2e_tests"
+  for w in "$root"/build/workloads/*; do add_binary "$w"; done
+  for b in /usr/bin/setpriv /usr/bin/tmux /usr/bin/env; do [ -x "$b" ] && add_binary "$b"; done
+  [ -d /usr/share/terminfo ] && mkdir -p "$stage/usr/share" && cp -r /usr/share/terminfo "$stage/usr/share/"
+  [ -d /lib/terminfo ] && mkdir -p "$stage/lib" && cp -r /lib/terminfo "$stage/lib/"
+  if [ -n "$cmd" ]; then
+    printf '%s\n' "$cmd" > "$stage/vm/cmd"
+  else
+    cat > "$stage/vm/cmd" <<CMD
+$root/build/vmatrace check
+$root/build/tests/e2e_tests --gtest_filter='$filter' --gtest_color=no
+CMD
+  fi
+  (cd "$stage" && find . | cpio -o -H newc --quiet | zstd -q -3 -T0 > "$work/initrd.zst")
+}
+
+# KVM only where a quick boot shows it works; TCG otherwise.
+accel=tcg
+if [ -w /dev/kvm ] && [ "${VMATRACE_VM_KVM:-probe}" != no ]; then
+  if timeout 20 qemu-system-x86_64 -accel kvm -cpu host -m 256 -nographic -no-reboot \
+       -kernel "$(fetch_kernel "${kernels[0]}")" -append "console=ttyS0 panic=-1 quiet" 2>/dev/null |
+       grep -q -m1 -e 'Kernel panic' -e 'VFS'; then
+    accel=kvm
+  fi
+fi
+
+run_kernel() {  # kernel package, log file
+  local vmlinuz
+  vmlinuz=$(fetch_kernel "$1")
+  local cpu=max
+  [ "$accel" = kvm ] && cpu=host
+  timeout "${VMATRACE_VM_TIMEOUT:-1500}" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m 2048 \
+    -smp "${VMATRACE_VM_CPUS:-2}" -nographic -no-reboot -kernel "$vmlinuz" -initrd "$work/initrd.zst" \
+    -append "console=ttyS0 panic=-1 edd=off quiet rdinit=/init" </dev/null >"$2" 2>&1 || true
+}
+
+make_initramfs
+echo "test-kernels: accelerator $accel, initramfs $(du -h "$work/initrd.zst" | cut -f1)" >&2
+status=0
+summary=()
+for k in "${kernels[@]}"; do
+  log=$work/$k.log
+  start=$(date +%s)
+  echo "test-kernels: booting $k" >&2
+  run_kernel "$k" "$log.raw"
+  # The serial console's carriage returns and terminal resets, gone.
+  tr -d '\r' < "$log.raw" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' > "$log"
+  mkdir -p build/kernel-logs && cp "$log" "build/kernel-logs/$k.log"
+  secs=$(( $(date +%s) - start ))
+  # Results as gtest printed them, one line per test.
+  sed -n 's/^\[ *\(OK\|FAILED\|SKIPPED\) *\] \([A-Za-z0-9_/.]*\) (.*/\1 \2/p' "$log" | sort -u -k2 > "$work/$k.res"
+  pass=$(grep -c '^OK ' "$work/$k.res" || true)
+  fail=$(grep -c '^FAILED ' "$work/$k.res" || true)
+  skip=$(grep -c '^SKIPPED ' "$work/$k.res" || true)
+  rc=$(sed -n 's/^@@VM-RC \([0-9]*\).*/\1/p' "$log" | tail -1)
+  echo
+  echo "== $k ($(sed -n 's/^@@VM-KERNEL //p' "$log"), ${secs}s, exit ${rc:-none})"
+  if [ -n "$cmd" ]; then
+    sed -n '/^@@VM-KERNEL/,/^@@VM-RC/p' "$log"
+  else
+    awk '{printf "  %-8s %s\n", $1, $2}' "$work/$k.res"
+    sed -n '/^@@VM-KERNEL/,/^\[==========\] Running/p' "$log" | grep -v '^@@' | sed 's/^/  | /'
+  fi
+  summary+=("$(printf '%-42s %4s passed %4s failed %4s skipped  exit %s' "$k" "$pass" "$fail" "$skip" "${rc:-none}")")
+  if [ "${rc:-1}" != 0 ] || [ "$fail" != 0 ]; then status=1; fi
+done
+echo
+echo "kernel                                      results"
+printf '%s\n' "${summary[@]}"
+[ $status -eq 0 ] && echo "test-kernels: all kernels passed" || echo "test-kernels: FAILED (logs in build/kernel-logs/)"
+exit $status
