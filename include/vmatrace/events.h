@@ -15,8 +15,8 @@
 #ifndef VMATRACE_EVENTS_H
 #define VMATRACE_EVENTS_H
 
-#define VT_PATH_MAX 256 /* bytes of path carried per record (NUL separated components) */
-#define VT_MAX_PATH_DEPTH 24
+#define VT_PATH_MAX 1024 /* bytes of path carried per record (NUL separated components); a power of two */
+#define VT_MAX_PATH_DEPTH 48
 
 enum vt_kind {
 	VT_EV_SYSCALL = 1, /* an address-space syscall completed */
@@ -27,7 +27,12 @@ enum vt_kind {
 	VT_EV_EXIT = 6,    /* a traced task exited */
 	VT_EV_SNAPSHOT = 7, /* closes a run of VT_EV_VMA records: the kernel's VMAs in a range */
 	VT_EV_BATCH = 8,    /* several records in one: each with its own header, 8-byte aligned */
-	VT_EV_MAX = 9,
+};
+
+/* Values of the BPF `targets` map (tgid -> state), written by both sides. */
+enum vt_target_state {
+	VT_TARGET_TRACED = 1,
+	VT_TARGET_AWAIT_EXEC = 2, /* vmatrace's gated child: traced from its exec on */
 };
 
 /* Address-space syscalls, numbered independently of any architecture. */
@@ -54,7 +59,7 @@ enum vt_syscall {
 	VT_SC_PATH_CHANGE = 100,
 };
 
-/* Reasons an event was counted instead of delivered: index of vt_stats.lost. */
+/* Reasons an event was counted instead of delivered: index into the BPF `lost` map. */
 enum vt_lost_reason {
 	VT_LOST_RINGBUF_SYSCALL = 0, /* ring buffer full */
 	VT_LOST_RINGBUF_FAULT,
@@ -77,12 +82,10 @@ struct vt_hdr {
 	__u32 cpu;
 };
 
-#define VT_SC_F_SEGMENT 1 /* vt_syscall_event.flags: more VMA records follow */
-
 struct vt_syscall_event {
 	struct vt_hdr hdr;
 	__u16 sc;          /* enum vt_syscall */
-	__u16 flags;
+	__u16 flags;       /* 0: reserved */
 	__u32 duration_ns; /* sys_enter to sys_exit, saturated */
 	__s64 ret;         /* return value, -errno on failure */
 	__u64 args[6];     /* raw arguments in man-page order */

@@ -212,6 +212,28 @@ int count_lines(const std::string& s) {
   return n;
 }
 
+std::string in_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path ? path : "/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + program;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
+
+bool kernel_has(const std::string& feature) {
+  static const json features = [] {
+    auto r = run({vmatrace(), "check", "--json"});
+    auto j = json::parse(r.out, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << r.out << r.err;
+    return j.is_discarded() ? json::object() : j.value("features", json::object());
+  }();
+  EXPECT_TRUE(features.contains(feature)) << "vmatrace check knows no feature " << feature;
+  return features.value(feature, "") == "used";
+}
+
 std::vector<std::string> attached_vmatrace_programs() {
   // The kernel frees programs of closed links asynchronously (RCU, deferred
   // perf-event teardown): give it a moment before calling them leaked.

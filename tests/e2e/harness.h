@@ -51,6 +51,8 @@ class Background {
 };
 
 std::string vmatrace();
+// Where execvp finds program in $PATH ("" if nowhere).
+std::string in_path(const std::string& program);
 std::string workload(const std::string& name);
 
 // A fresh directory on a real disk (major faults need real I/O), removed at the end.
@@ -76,6 +78,10 @@ std::vector<json> between_markers(const std::vector<json>& events, uint32_t pid)
 int count_lines(const std::string& s);
 // A trace file appears once vmatrace has attached: wait for it.
 bool wait_for_file(const std::string& path, int timeout_ms = 20000);
+// Whether vmatrace uses this optional feature on this kernel (`vmatrace check
+// --json`): tests of what a feature gives run their degraded variant without it.
+bool kernel_has(const std::string& feature);
+
 // Names of loaded BPF programs that are vmatrace's (should be none after exit).
 std::vector<std::string> attached_vmatrace_programs();
 

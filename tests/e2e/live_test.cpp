@@ -12,7 +12,8 @@ std::string capture(const std::string& session) {
   return run({"tmux", "capture-pane", "-p", "-t", session}).out;
 }
 
-bool wait_for(const std::string& session, const std::string& text, int timeout_ms = 8000) {
+// Generous: under emulation (scripts/test-kernels.sh) a second of view takes several.
+bool wait_for(const std::string& session, const std::string& text, int timeout_ms = 60000) {
   for (int waited = 0; waited < timeout_ms; waited += 100) {
     if (capture(session).find(text) != std::string::npos) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -220,7 +220,7 @@ TEST(Record, ExitsWithTheCommandsStatus) {
   auto events = trace_events(tmp.path("t.vmt"));
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events.front()["kind"], "exec") << "nothing before the command's exec";
-  EXPECT_EQ(events.front()["filename"], "/usr/bin/sh");
+  EXPECT_EQ(events.front()["filename"], in_path("sh")) << "the file execvp ran";
 }
 
 TEST(Record, StreamsEventsToStdoutWithoutOutputFile) {
@@ -247,14 +247,13 @@ TEST(Record, StreamsEventsToStdoutWithoutOutputFile) {
 TEST(Record, AttachesToARunningProcessAndStopsAfterDuration) {
   REQUIRE_ROOT();
   TempDir tmp;
+  // The sleeper never exits: vmatrace must stop on -d alone (run() gives up
+  // after its own timeout and returns -1 otherwise).
   Background target({workload("sleeper"), "5"});
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   auto trace = tmp.path("t.vmt");
-  auto t0 = std::chrono::steady_clock::now();
   auto r = run({vmatrace(), "-p", std::to_string(target.pid()), "-o", trace, "-d", "1"});
-  auto took = std::chrono::steady_clock::now() - t0;
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_LT(took, std::chrono::seconds(10));
   auto events = trace_events(trace);
   std::map<std::string, int> kinds;
   for (const auto& e : events) {
@@ -267,6 +266,7 @@ TEST(Record, AttachesToARunningProcessAndStopsAfterDuration) {
   auto sum = trace_summary(trace);
   EXPECT_EQ(sum["target"]["pid"], target.pid());
   EXPECT_TRUE(sum["complete"].get<bool>());
+  EXPECT_GE(sum["duration_s"].get<double>(), 1.0);
   // The header holds the target's VMAs at attach.
   auto text = run({vmatrace(), "report", trace});
   EXPECT_EQ(text.status, 0);
@@ -313,6 +313,30 @@ TEST(Record, SigkilledRecorderLeavesAReadableTrace) {
   EXPECT_FALSE(sum["complete"].get<bool>());
   EXPECT_GT(sum["events"]["mmap"].get<int>(), 0) << "at least one chunk per second was flushed";
   EXPECT_TRUE(attached_vmatrace_programs().empty()) << "the kernel detaches a killed recorder";
+}
+
+// Losses reach the file while recording, not only at a clean end: a killed
+// recorder's trace still says what it could not record.
+TEST(Record, SigkilledRecorderStillReportsWhatWasLost) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  Background target({workload("storm"), "faults", "16", "1000000", "20"});
+  auto trace = tmp.path("t.vmt");
+  Background rec({vmatrace(), "-p", std::to_string(target.pid()), "-o", trace, "-b", "1", "--plain"});
+  ASSERT_TRUE(wait_for_file(trace));
+  // A stopped consumer lets the 1 MiB ring buffer overflow: losses for sure.
+  rec.signal(SIGSTOP);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  rec.signal(SIGCONT);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // past the next 1 s flush
+  rec.signal(SIGKILL);
+  rec.wait();
+  auto r = run({vmatrace(), "report", trace, "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto sum = json::parse(r.out);
+  EXPECT_FALSE(sum["complete"].get<bool>());
+  EXPECT_GT(sum["lost_total"].get<uint64_t>(), 0u) << r.out;
+  EXPECT_GT(sum["lost"]["fault_shed"].get<uint64_t>() + sum["lost"]["fault"].get<uint64_t>(), 0u) << r.out;
 }
 
 }  // namespace

@@ -84,6 +84,7 @@ Features probe_features() {
   f.ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) == 1;
   f.find_vma = helper(BPF_FUNC_find_vma);
   f.probe_read = helper(BPF_FUNC_probe_read_kernel_str);
+  f.bpf_loop = helper(BPF_FUNC_loop);
   f.task_pt_regs = helper(BPF_FUNC_task_pt_regs);
   f.task_storage = helper(BPF_FUNC_task_storage_get);
   f.special_names = kallsyms_has("special_mapping_name");
@@ -92,58 +93,50 @@ Features probe_features() {
   return f;
 }
 
-const std::vector<std::string>& optional_feature_names() {
-  static const std::vector<std::string> kNames = {"find_vma",          "probe_read",   "task_storage",
-                                                  "fault_tracepoints", "vma_iter",     "task_from_pid",
-                                                  "special_names"};
-  return kNames;
+const std::vector<OptionalFeature>& optional_features() {
+  static const std::vector<OptionalFeature> kAll = {
+      {"fault_tracepoints", "exceptions:page_fault_user/_kernel in BTF",
+       "fault entry: access type, error code, ip and latency",
+       "faults are counted without access type, ip or latency", &Features::fault_tracepoints},
+      {"vma_iter", "6.7+ (bpf_iter_task_vma kfuncs)",
+       "exact VMA snapshots after every change: the model needs no prediction",
+       "the VMA model predicts and resyncs from /proc/PID/maps (merges only as good as the last resync)",
+       &Features::vma_iter},
+      {"task_from_pid", "6.2+ (bpf_task_from_pid kfunc)", "seeds the VMA model in order with the events",
+       "the VMA model is seeded from /proc/PID/maps", &Features::task_from_pid},
+      {"find_vma", "5.17+ (bpf_find_vma)", "the VMA a new mapping landed in, without the iterator",
+       "without the iterator, new file mappings lack device/inode/path until a resync", &Features::find_vma},
+      {"probe_read", "bpf_probe_read_kernel (withheld under lockdown=confidentiality)",
+       "file paths, special mapping names and exec filenames from the kernel",
+       "names are looked up in /proc while the mapping exists", &Features::probe_read},
+      {"bpf_loop", "5.17+ (bpf_loop)", "the path walk of mapped files",
+       "file paths are looked up in /proc while the mapping exists", &Features::bpf_loop},
+      {"task_storage", "task storage in perf_event programs", "per-thread state without hashing",
+       "a tid-keyed hash map instead (slower)", &Features::task_storage},
+      {"task_pt_regs", "5.15+ (bpf_task_pt_regs)", "the user ip of faults taken inside syscalls",
+       "faults inside syscalls have no ip", &Features::task_pt_regs},
+      {"special_names", "special_mapping_name in kallsyms", "names [vdso], [vvar], [uprobes]",
+       "special mappings are unnamed", &Features::special_names},
+  };
+  return kAll;
+}
+
+const OptionalFeature* find_optional_feature(const std::string& name) {
+  for (const auto& f : optional_features())
+    if (name == f.name) return &f;
+  return nullptr;
+}
+
+std::vector<std::string> optional_feature_names() {
+  std::vector<std::string> names;
+  for (const auto& f : optional_features()) names.emplace_back(f.name);
+  return names;
 }
 
 bool disable_feature(Features* f, const std::string& name) {
-  bool* flag = name == "find_vma"            ? &f->find_vma
-               : name == "probe_read"        ? &f->probe_read
-               : name == "task_storage"      ? &f->task_storage
-               : name == "fault_tracepoints" ? &f->fault_tracepoints
-               : name == "vma_iter"          ? &f->vma_iter
-               : name == "task_from_pid"     ? &f->task_from_pid
-               : name == "special_names"     ? &f->special_names
-                                             : nullptr;
-  if (flag) *flag = false;
-  return flag != nullptr;
-}
-
-std::vector<FeatureLine> describe(const Features& f) {
-  return {
-      {"root", f.is_root, "needed to load BPF programs"},
-      {"kernel BTF (/sys/kernel/btf/vmlinux)", f.btf, "required: CO-RE relocations and tp_btf hooks"},
-      {"BPF ring buffer", f.ringbuf, "required: event transport with batched wakeups"},
-      {"tp_btf sys_enter/sys_exit", f.btf, "address-space syscalls with arguments and results"},
-      {"tp_btf page_fault_user/_kernel", f.fault_tracepoints,
-       f.fault_tracepoints ? "fault entry: access type, ip and latency"
-                           : "missing: faults are counted without access type, ip or latency"},
-      {"perf sw events page-faults-min/-maj", f.perf_fault_events,
-       "required: fault completion with exact address, minor vs major"},
-      {"bpf_find_vma (5.17+)", f.find_vma,
-       f.find_vma ? "the VMA a mapping landed in: device, inode, flags"
-                  : "missing: file mappings lack device/inode/path"},
-      {"bpf_probe_read_kernel", f.probe_read,
-       f.probe_read ? "file paths and exec filenames"
-                    : "missing (lockdown=confidentiality?): file paths and exec names are not recorded"},
-      {"bpf_task_pt_regs", f.task_pt_regs, "user ip of faults taken inside syscalls"},
-      {"task storage in perf_event programs", f.task_storage,
-       f.task_storage ? "per-thread fault and syscall state without hashing"
-                      : "missing: a tid-keyed hash map instead (slower)"},
-      {"task VMA iterator kfuncs (6.7+)", f.vma_iter,
-       f.vma_iter ? "exact VMA snapshots after every change: the VMA model needs no prediction"
-                  : "missing: the VMA model predicts and resyncs from /proc/PID/maps"},
-      {"bpf_task_from_pid kfunc (6.2+)", f.task_from_pid,
-       f.task_from_pid ? "seeds the VMA model in order with the events"
-                       : "missing: the VMA model is seeded from /proc/PID/maps"},
-      {"special_mapping_name (kallsyms)", f.special_names,
-       f.special_names ? "names [vdso], [vvar], [uprobes]" : "missing: special mappings are unnamed"},
-      {"kprobes", f.kprobes, "not needed"},
-      {"tracefs", f.tracefs, "not needed (vmatrace attaches through bpf() only)"},
-  };
+  const OptionalFeature* of = find_optional_feature(name);
+  if (of) f->*(of->flag) = false;
+  return of != nullptr;
 }
 
 std::string missing_requirement(const Features& f) {

@@ -1,5 +1,6 @@
 // What this kernel offers vmatrace, probed at start (retsnoop-style): the
-// recorder picks the best hooks from it and `vmatrace check` explains it.
+// session picks the best programs from it, degrades where the verifier
+// refuses one, and `vmatrace check` explains it.
 #pragma once
 
 #include <string>
@@ -11,15 +12,17 @@ struct Features {
   std::string kernel_release;
   bool btf = false;           // /sys/kernel/btf/vmlinux: CO-RE and tp_btf
   bool ringbuf = false;       // BPF ring buffer (5.8+)
-  bool find_vma = false;      // bpf_find_vma (5.17+): exact VMA of a new mapping
-  bool probe_read = false;    // bpf_probe_read_kernel: refused under lockdown=confidentiality
-  bool task_pt_regs = false;  // bpf_task_pt_regs (5.15+): user ip of kernel-mode faults
-  bool task_storage = false;  // task-local storage in perf_event programs: cheaper per-thread state
-  bool vma_iter = false;      // bpf_iter_task_vma kfuncs (6.7+): exact VMA snapshots
-  bool task_from_pid = false; // bpf_task_from_pid kfunc (6.2+): seeding in order with events
-  bool special_names = false; // special_mapping_name in kallsyms: [vdso], [vvar] names
-  bool fault_tracepoints = false;  // exceptions:page_fault_user/_kernel in BTF
   bool perf_fault_events = false;  // software events page-faults-min/-maj
+  // Optional: see optional_features() for what each gives and what its absence costs.
+  bool find_vma = false;
+  bool probe_read = false;
+  bool bpf_loop = false;
+  bool task_pt_regs = false;
+  bool task_storage = false;
+  bool vma_iter = false;
+  bool task_from_pid = false;
+  bool special_names = false;
+  bool fault_tracepoints = false;
   bool kprobes = false;       // informational: vmatrace does not need them
   bool tracefs = false;       // informational: vmatrace does not need it
   std::string lockdown;       // "none", "integrity", "confidentiality" or "unknown"
@@ -28,18 +31,21 @@ struct Features {
 
 Features probe_features();
 
-// Names of the optional features (find_vma, probe_read, task_storage,
-// fault_tracepoints), for --without: run as if this kernel lacked them, to
-// see, and test, what vmatrace does on such a kernel.
-const std::vector<std::string>& optional_feature_names();
-bool disable_feature(Features* f, const std::string& name);
-
-struct FeatureLine {
-  std::string name;
-  bool present;
-  std::string use;  // what vmatrace does with it or without it
+// An optional feature: vmatrace traces without it, and loses `loss`.
+struct OptionalFeature {
+  const char* name;     // for --without and check
+  const char* needs;    // kernel version or condition
+  const char* use;      // what vmatrace does with it
+  const char* loss;     // what a trace lacks without it
+  bool Features::*flag;
 };
-std::vector<FeatureLine> describe(const Features& f);
+const std::vector<OptionalFeature>& optional_features();
+const OptionalFeature* find_optional_feature(const std::string& name);
+
+// Names of the optional features, for --without: run as if this kernel lacked
+// them, to see, and test, what vmatrace does on such a kernel.
+std::vector<std::string> optional_feature_names();
+bool disable_feature(Features* f, const std::string& name);
 
 // Why tracing cannot start on this kernel, or "" when it can.
 std::string missing_requirement(const Features& f);

@@ -59,7 +59,7 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(const Features& features,
   std::unique_ptr<BpfSession> s(new BpfSession());
   s->handler_ = std::move(handler);
   s->features_ = features;
-  if (auto st = s->load(features, opts); !st) return make_error(st.error());
+  if (auto st = s->load(opts); !st) return make_error(st.error());
   if (auto st = s->attach_programs(); !st) return make_error(st.error());
   if (auto st = s->attach_perf_fault_events(); !st) return make_error(st.error());
   ring_buffer* rb = ring_buffer__new(bpf_map__fd(s->skel_->maps.events), ring_callback,
@@ -69,18 +69,79 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(const Features& features,
   return s;
 }
 
-Status BpfSession::load(const Features& features, const SessionOptions& opts) {
+namespace {
+
+// One of each pair of programs: the `_snap` builds call the VMA iterator
+// kfuncs, and a verifier that lacks them must never see them.
+void choose_programs(vmatrace_bpf* skel, const Features& f) {
+  const bool snap = f.vma_iter, seed = snap && f.task_from_pid;
+  auto& p = skel->progs;
+  bpf_program__set_autoload(p.on_sys_enter_snap, seed);
+  bpf_program__set_autoload(p.on_sys_enter, !seed);
+  bpf_program__set_autoload(p.on_sys_exit_snap, snap);
+  bpf_program__set_autoload(p.on_sys_exit, !snap);
+  bpf_program__set_autoload(p.on_exec_snap, snap);
+  bpf_program__set_autoload(p.on_exec, !snap);
+  bpf_program__set_autoload(p.on_fork_snap, snap);
+  bpf_program__set_autoload(p.on_fork, !snap);
+  bpf_program__set_autoload(p.on_pf_user, f.fault_tracepoints);
+  bpf_program__set_autoload(p.on_pf_kernel, f.fault_tracepoints);
+}
+
+// The optional features a refused program depends on, the cheapest loss first.
+std::vector<std::string> suspects(const std::string& program) {
+  if (program == "on_pf_kernel") return {"task_pt_regs", "task_storage", "fault_tracepoints"};
+  if (program == "on_pf_user") return {"task_storage", "fault_tracepoints"};
+  if (program == "on_sys_enter_snap") return {"task_from_pid"};
+  if (program == "on_sys_exit_snap" || program == "on_exec_snap" || program == "on_fork_snap")
+    return {"special_names", "bpf_loop", "probe_read", "task_storage", "vma_iter"};
+  if (program == "on_sys_exit") return {"special_names", "bpf_loop", "probe_read", "find_vma", "task_storage"};
+  if (program == "on_exec") return {"probe_read", "task_storage"};
+  return {"task_storage"};
+}
+
+}  // namespace
+
+// Loads with every probed feature; where the verifier refuses a program,
+// turns off the feature it most likely refused and tries again.
+Status BpfSession::load(const SessionOptions& opts) {
+  const size_t max_attempts = optional_features().size() + 1;
+  for (size_t attempt = 0; attempt < max_attempts; attempt++) {
+    clear_libbpf_messages();
+    Status st = load_once(opts);
+    if (st) return st;
+    auto refusal = last_program_refusal();
+    if (!refusal) return st;
+    const OptionalFeature* off = nullptr;
+    for (const auto& name : suspects(refusal->program)) {
+      const OptionalFeature* f = find_optional_feature(name);
+      if (f && features_.*(f->flag)) {
+        off = f;
+        break;
+      }
+    }
+    if (!off)
+      return make_error("the kernel refused vmatrace's BPF program " + refusal->program + ": " +
+                        refusal->verifier_error + " (run with -v for the verifier's log)");
+    features_.*(off->flag) = false;
+    degradations_.push_back({off->name, refusal->program, refusal->verifier_error});
+  }
+  return make_error("the kernel refused vmatrace's BPF programs (run with -v for the verifier's log)");
+}
+
+Status BpfSession::load_once(const SessionOptions& opts) {
+  skel_.reset();
   vmatrace_bpf* skel = vmatrace_bpf__open();
   if (!skel) return libbpf_error("cannot open the BPF object", errno);
   skel_.reset(skel);
+  const Features& features = features_;
   auto* ro = skel->rodata;
   ro->follow_children = opts.follow_children;
   ro->have_find_vma = features.find_vma;
   ro->have_probe_read = features.probe_read;
+  ro->have_bpf_loop = features.bpf_loop;
   ro->have_task_pt_regs = features.task_pt_regs;
   ro->use_task_storage = features.task_storage;
-  ro->have_vma_iter = features.vma_iter;
-  ro->have_task_from_pid = features.task_from_pid;
   ro->have_special_names = features.special_names;
   ro->self_tgid = static_cast<__u32>(getpid());
   ro->wakeup_bytes = opts.ringbuf_bytes / 16;
@@ -91,22 +152,16 @@ Status BpfSession::load(const Features& features, const SessionOptions& opts) {
   if (features.task_storage) bpf_map__set_max_entries(skel->maps.thread_hash, 1);
   ro->stack_every = opts.stack_every;
   if (opts.stack_every) bpf_map__set_max_entries(skel->maps.stacks, 16384);
-  if (!features.fault_tracepoints) {
-    bpf_program__set_autoload(skel->progs.on_pf_user, false);
-    bpf_program__set_autoload(skel->progs.on_pf_kernel, false);
-  }
+  choose_programs(skel, features);
   err = vmatrace_bpf__load(skel);
   if (err) return libbpf_error("the kernel refused vmatrace's BPF programs", err);
   return Ok{};
 }
 
 Status BpfSession::attach_programs() {
-  bpf_program* progs[] = {skel_->progs.on_sys_enter, skel_->progs.on_sys_exit,
-                          skel_->progs.on_pf_user,   skel_->progs.on_pf_kernel,
-                          skel_->progs.on_exec,      skel_->progs.on_fork,
-                          skel_->progs.on_exit};
-  for (bpf_program* p : progs) {
-    if (!bpf_program__autoload(p)) continue;
+  bpf_program* p;
+  bpf_object__for_each_program(p, skel_->obj) {
+    if (!bpf_program__autoload(p) || bpf_program__type(p) == BPF_PROG_TYPE_PERF_EVENT) continue;
     bpf_link* link = bpf_program__attach(p);
     if (!link)
       return libbpf_error(std::string("cannot attach ") + bpf_program__name(p), errno);
@@ -141,11 +196,8 @@ Status BpfSession::attach_perf_fault_events() {
   return Ok{};
 }
 
-// Values of the BPF targets map (bpf/vmatrace.bpf.c).
-constexpr uint32_t kTargetTraced = 1, kTargetAwaitExec = 2;
-
-Status BpfSession::add_target(pid_t tgid) { return set_target(tgid, kTargetTraced); }
-Status BpfSession::add_target_at_exec(pid_t tgid) { return set_target(tgid, kTargetAwaitExec); }
+Status BpfSession::add_target(pid_t tgid) { return set_target(tgid, VT_TARGET_TRACED); }
+Status BpfSession::add_target_at_exec(pid_t tgid) { return set_target(tgid, VT_TARGET_AWAIT_EXEC); }
 
 Status BpfSession::set_target(pid_t tgid, uint32_t state) {
   __u32 key = static_cast<__u32>(tgid);
@@ -156,7 +208,7 @@ Status BpfSession::set_target(pid_t tgid, uint32_t state) {
 
 bool BpfSession::request_seed(pid_t tgid) {
   if (!features_.vma_iter || !features_.task_from_pid) return false;
-  // Seen by our sys_enter program (bpf/vmatrace.bpf.c: seed()); the kernel
+  // Seen by our sys_enter program (bpf/vma_snapshot.bpf.h: seed()); the kernel
   // itself rejects the advice with EINVAL.
   syscall(SYS_madvise, VT_SEED_MAGIC, static_cast<unsigned long>(tgid), VT_SEED_ADVICE);
   return true;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "bpf/features.h"
@@ -24,6 +25,14 @@ struct SessionOptions {
   bool follow_children = false;
   uint32_t stack_every = 0;  // a user stack every Nth fault (0: none)
   size_t ringbuf_bytes = 64u << 20;  // power of two
+};
+
+// An optional feature turned off because this kernel's verifier refused the
+// program that used it: tracing goes on without it.
+struct Degradation {
+  std::string feature;
+  std::string program;
+  std::string verifier_error;
 };
 
 class BpfSession {
@@ -49,12 +58,16 @@ class BpfSession {
   // the BPF side wakes us only once a batch has piled up.
   Result<int> poll(int timeout_ms);
   LostCounts lost() const;
+  // What the loaded programs use: the probed features less those refused.
+  const Features& features() const { return features_; }
+  const std::vector<Degradation>& degradations() const { return degradations_; }
   // The frames of a sampled stack, innermost first (empty if gone).
   std::vector<uint64_t> stack(int32_t id) const;
 
  private:
   BpfSession() = default;
-  Status load(const Features& features, const SessionOptions& opts);
+  Status load(const SessionOptions& opts);
+  Status load_once(const SessionOptions& opts);
   Status attach_programs();
   Status attach_perf_fault_events();
   Status set_target(pid_t tgid, uint32_t state);
@@ -74,6 +87,7 @@ class BpfSession {
   std::unique_ptr<ring_buffer, RingDeleter> ring_;
   RecordHandler handler_;
   Features features_;
+  std::vector<Degradation> degradations_;
 };
 
 }  // namespace vmatrace

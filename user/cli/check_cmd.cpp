@@ -1,24 +1,96 @@
+// `vmatrace check`: what this kernel offers, told by loading and attaching the
+// programs a trace would use (then detaching them), not by guessing.
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 
 #include "bpf/features.h"
+#include "bpf/libbpf_log.h"
+#include "bpf/session.h"
 #include "cli/commands.h"
 
 namespace vmatrace {
+namespace {
 
-int run_check() {
-  Features f = probe_features();
-  printf("kernel %s, lockdown: %s\n\n", f.kernel_release.c_str(), f.lockdown.c_str());
-  for (const auto& line : describe(f))
-    printf("  %-38s %-4s %s\n", line.name.c_str(), line.present ? "yes" : "no", line.use.c_str());
-  std::string why = missing_requirement(f);
+struct FeatureState {
+  const OptionalFeature* feature;
+  std::string state;  // used, missing, refused
+  std::string verifier_error;
+};
+
+std::vector<FeatureState> feature_states(const Features& probed, const BpfSession* s) {
+  std::vector<FeatureState> out;
+  for (const auto& f : optional_features()) {
+    FeatureState fs{&f, probed.*(f.flag) ? "used" : "missing", ""};
+    if (s) {
+      for (const auto& d : s->degradations())
+        if (d.feature == f.name) fs = {&f, "refused", d.verifier_error};
+      if (fs.state == "used" && !(s->features().*(f.flag))) fs.state = "missing";
+    }
+    out.push_back(fs);
+  }
+  return out;
+}
+
+void print_text(const Features& f, const std::vector<FeatureState>& states, const std::string& why) {
+  printf("kernel %s, lockdown: %s\n\nrequired:\n", f.kernel_release.c_str(), f.lockdown.c_str());
+  auto req = [](const char* name, bool ok) { printf("  %-36s %s\n", name, ok ? "yes" : "NO"); };
+  req("root", f.is_root);
+  req("kernel BTF (/sys/kernel/btf/vmlinux)", f.btf);
+  req("BPF ring buffer (5.8+)", f.ringbuf);
+  req("perf sw events page-faults-min/-maj", f.perf_fault_events);
+  req("programs load and attach", why.empty());
+  printf("\noptional:\n");
+  for (const auto& s : states) {
+    printf("  %-18s %-8s %s\n", s.feature->name, s.state.c_str(),
+           s.state == "used" ? s.feature->use : s.feature->loss);
+    if (s.state == "missing") printf("  %-18s %-8s needs %s\n", "", "", s.feature->needs);
+    if (s.state == "refused" && libbpf_verbose())
+      printf("  %-18s %-8s verifier: %s\n", "", "", s.verifier_error.c_str());
+  }
+  printf("\nnot needed: kprobes (%s), fentry/fexit, tracefs (%s)\n", f.kprobes ? "present" : "absent",
+         f.tracefs ? "mounted" : "not mounted");
   if (!why.empty()) {
     printf("\nvmatrace cannot trace here: %s\n", why.c_str());
-    return 1;
+    return;
   }
-  printf("\nvmatrace can trace here%s.\n",
-         f.find_vma && f.probe_read && f.fault_tracepoints ? " with every feature"
-                                                           : ", with the losses listed above");
-  return 0;
+  bool all = true;
+  for (const auto& s : states) all = all && s.state == "used";
+  printf("\nvmatrace can trace here%s.\n", all ? " with every feature" : ", without what is listed above");
+}
+
+void print_json(const Features& f, const std::vector<FeatureState>& states, const std::string& why) {
+  nlohmann::json j;
+  j["kernel"] = f.kernel_release;
+  j["lockdown"] = f.lockdown;
+  j["can_trace"] = why.empty();
+  if (!why.empty()) j["error"] = why;
+  for (const auto& s : states) {
+    j["features"][s.feature->name] = s.state;
+    if (!s.verifier_error.empty()) j["verifier_errors"][s.feature->name] = s.verifier_error;
+  }
+  printf("%s\n", j.dump(2).c_str());
+}
+
+}  // namespace
+
+int run_check(bool json) {
+  Features probed = probe_features();
+  std::string why = missing_requirement(probed);
+  std::unique_ptr<BpfSession> session;
+  if (why.empty()) {
+    SessionOptions small;
+    small.ringbuf_bytes = 1u << 20;
+    auto s = BpfSession::start(probed, small, [](const void*, size_t) {});
+    if (s)
+      session = std::move(*s);
+    else
+      why = s.error();
+  }
+  auto states = feature_states(probed, session.get());
+  session.reset();  // detach everything before printing
+  json ? print_json(probed, states, why) : print_text(probed, states, why);
+  return why.empty() ? 0 : 1;
 }
 
 }  // namespace vmatrace

@@ -21,6 +21,6 @@ struct ReportOptions {
 };
 
 int run_report(const ReportOptions& opts);
-int run_check();
+int run_check(bool json);
 
 }  // namespace vmatrace

@@ -72,7 +72,9 @@ int main(int argc, char** argv) {
                      "a storm: fault rate above this many times the baseline (default 10)")
       ->check(CLI::PositiveNumber);
 
-  app.add_subcommand("check", "which kernel hooks vmatrace can use here");
+  bool check_json = false;
+  auto* check = app.add_subcommand("check", "load the programs a trace would use and say what works here");
+  check->add_flag("--json", check_json, "as one JSON object");
 
   try {
     app.parse(argc, argv);
@@ -99,7 +101,7 @@ int main(int argc, char** argv) {
   else
     rec.live = rec.output.empty() ? LiveOutput::Events : LiveOutput::Plain;
   if (report->parsed()) return run_report(rep);
-  if (app.got_subcommand("check")) return run_check();
+  if (check->parsed()) return run_check(check_json);
 
   if ((rec.pid > 0) == !rec.command.empty()) {
     fprintf(stderr, "vmatrace: give either -p PID or -- COMMAND (see --help)\n");

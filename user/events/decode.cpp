@@ -106,8 +106,11 @@ bool decode_vma(const void* data, size_t size, Event* e) {
   e->vma.dev = r.dev;
   e->vma.reason = r.reason;
   e->vma.path_flags = r.path_flags;
-  if ((r.path_flags & VT_PATH_FILE) && r.path_len > 0)
+  if ((r.path_flags & VT_PATH_FILE) && r.path_len > 0) {
     e->vma.path = join_components(r.path, r.path_len);
+    // The top of a cut path is missing: never show it as if whole.
+    if (r.path_flags & VT_PATH_TRUNCATED) e->vma.path.insert(0, "...");
+  }
   else if (r.path_flags & VT_PATH_SPECIAL)
     e->vma.path.assign(r.path, strnlen(r.path, r.path_len));
   return true;

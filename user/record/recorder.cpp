@@ -76,6 +76,7 @@ class Recording {
   bool needs_resync(const Event& e) const;
   void resync(uint32_t pid, uint32_t tid);
   void write_due_stacks();
+  void persist_lost(uint64_t now);
   Status drain_until_stopped();
   int finish(Status st);
   TraceMeta make_meta() const;
@@ -98,19 +99,21 @@ class Recording {
   std::unordered_set<int32_t> stacks_written_;
   std::vector<int32_t> stacks_due_;
   uint64_t malformed_ = 0;
+  uint64_t lost_persisted_ = 0;  // the loss total the file already holds
   bool target_exited_ = false;
   Status write_status_ = Ok{};
 };
 
-// Where BPF could not read names (lockdown=confidentiality), ask /proc while
-// the mapping most likely still exists.
+// Where BPF could not read a name whole (lockdown=confidentiality, no
+// bpf_loop, a path deeper or longer than a record holds), ask /proc while the
+// mapping most likely still exists.
 void fill_names_from_proc(Event* e) {
-  if (e->kind == Kind::Vma && (e->vma.path_flags & VT_PATH_UNKNOWN)) {
+  if (e->kind == Kind::Vma && (e->vma.path_flags & (VT_PATH_UNKNOWN | VT_PATH_TRUNCATED))) {
     std::string path = proc_mapped_path(static_cast<pid_t>(e->pid), e->vma.start, e->vma.ino);
     if (path.empty()) return;
     if (strip_deleted(&path)) e->vma.path_flags |= VT_PATH_DELETED;
     e->vma.path = path;
-    e->vma.path_flags &= ~VT_PATH_UNKNOWN;
+    e->vma.path_flags &= ~(VT_PATH_UNKNOWN | VT_PATH_TRUNCATED);
   } else if (e->kind == Kind::Exec && e->filename.empty()) {
     e->filename = proc_exe(static_cast<pid_t>(e->pid));
   }
@@ -235,6 +238,13 @@ Status Recording::setup() {
   auto s = BpfSession::start(features_, so, [this](const void* d, size_t n) { on_record(d, n); });
   if (!s) return make_error(s.error());
   session_ = std::move(*s);
+  // What the loaded programs really use: the model and resyncs follow it.
+  features_ = session_->features();
+  for (const auto& d : session_->degradations()) {
+    const OptionalFeature* f = find_optional_feature(d.feature);
+    fprintf(stderr, "vmatrace: %s is off: this kernel's verifier refused %s; %s\n", d.feature.c_str(),
+            d.program.c_str(), f ? f->loss : "");
+  }
 
   t0_ = clock_ns(CLOCK_MONOTONIC);
   realtime0_ = clock_ns(CLOCK_REALTIME);
@@ -275,6 +285,19 @@ Status Recording::setup() {
   return Ok{};
 }
 
+// A trace cut short (SIGKILL, power loss) still says what was lost up to its
+// last chunk: the cumulative counters go into the file whenever they grew.
+void Recording::persist_lost(uint64_t now) {
+  LostCounts lost = session_->lost();
+  if (lost.total() == lost_persisted_ || !write_status_) return;
+  Event stats;
+  stats.kind = Kind::Stats;
+  stats.ts = now;
+  stats.lost = lost;
+  write_status_ = writer_->append(stats);
+  lost_persisted_ = lost.total();
+}
+
 Status Recording::drain_until_stopped() {
   const uint64_t deadline = opts_.duration_s > 0 ? t0_ + static_cast<uint64_t>(opts_.duration_s * 1e9) : 0;
   uint64_t last_flush = clock_ns(CLOCK_MONOTONIC);
@@ -287,6 +310,7 @@ Status Recording::drain_until_stopped() {
     uint64_t now = clock_ns(CLOCK_MONOTONIC);
     if (writer_ && now - last_flush >= 1000000000ULL) {
       write_due_stacks();
+      persist_lost(now);
       if (auto st = writer_->flush(); !st) return st;
       last_flush = now;
     }
