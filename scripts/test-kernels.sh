@@ -89,6 +89,8 @@ make_initramfs() {
   add_binary "$root/build/tests/e2e_tests"
   for w in "$root"/build/workloads/*; do add_binary "$w"; done
   for b in /usr/bin/setpriv /usr/bin/tmux /usr/bin/env /usr/sbin/bpftool; do [ -x "$b" ] && add_binary "$b"; done
+  # tmux insists on a UTF-8 locale: glibc's C.UTF-8.
+  [ -d /usr/lib/locale/C.utf8 ] && mkdir -p "$stage/usr/lib/locale" && cp -r /usr/lib/locale/C.utf8 "$stage/usr/lib/locale/"
   [ -d /usr/share/terminfo ] && mkdir -p "$stage/usr/share" && cp -r /usr/share/terminfo "$stage/usr/share/"
   [ -d /lib/terminfo ] && mkdir -p "$stage/lib" && cp -r /lib/terminfo "$stage/lib/"
   if [ -n "$cmd" ]; then

@@ -60,6 +60,9 @@ std::vector<MapsLine> parse_maps(const std::string& text) {
     } else if (!m.name.empty()) {
       m.vma.path_flags = VT_PATH_SPECIAL;
       m.vma.path = m.name;
+      // maps does not print VM_GROWSDOWN, but the main stack always has it:
+      // a model seeded or resynced from here must grow it on faults below.
+      if (m.name == "[stack]") m.vma.flags |= kVmGrowsDown;
     }
     out.push_back(std::move(m));
   }

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <map>
 #include <unordered_set>
 
 #include "bpf/features.h"
@@ -73,8 +74,10 @@ class Recording {
   Status setup();
   void on_record(const void* data, size_t size);
   void handle(const Event& e);
-  bool needs_resync(const Event& e) const;
+  enum class Resync { None, Now, AtPoll };
+  Resync resync_need(const Event& e) const;
   void resync(uint32_t pid, uint32_t tid);
+  void resync_due();
   void write_due_stacks();
   void persist_lost(uint64_t now);
   Status drain_until_stopped();
@@ -98,6 +101,7 @@ class Recording {
   std::string command_;
   std::unordered_set<int32_t> stacks_written_;
   std::vector<int32_t> stacks_due_;
+  std::map<uint32_t, uint32_t> resync_due_;  // pid -> the thread whose change asked for it
   uint64_t malformed_ = 0;
   uint64_t lost_persisted_ = 0;  // the loss total the file already holds
   bool target_exited_ = false;
@@ -123,7 +127,16 @@ void Recording::on_record(const void* data, size_t size) {
   malformed_ += for_each_record(data, size, [this](Event& e) {
     fill_names_from_proc(&e);
     handle(e);
-    if (needs_resync(e)) resync(e.pid, e.tid);
+    switch (resync_need(e)) {
+      case Resync::Now:  // the faults that follow need the new image's VMAs
+        resync(e.pid, e.tid);
+        break;
+      case Resync::AtPoll:
+        resync_due_[e.pid] = e.tid;
+        break;
+      case Resync::None:
+        break;
+    }
   });
 }
 
@@ -156,18 +169,28 @@ void Recording::write_due_stacks() {
 
 // Where the kernel gives no snapshot of a change, or one failed, /proc says
 // what the VMAs are now. After exec it is how such kernels seed the new mm.
-bool Recording::needs_resync(const Event& e) const {
+// Where the kernel gives no snapshot of a change, /proc/PID/maps says what it did.
+Recording::Resync Recording::resync_need(const Event& e) const {
   bool kernel_snapshots = features_.vma_iter;
   switch (e.kind) {
     case Kind::Exec:
-      return !kernel_snapshots;
+      return kernel_snapshots ? Resync::None : Resync::Now;
     case Kind::Syscall:
-      return !kernel_snapshots && opts_.resync;
+      return !kernel_snapshots && opts_.resync ? Resync::AtPoll : Resync::None;
     case Kind::Snapshot:
-      return e.status != 0 && opts_.resync;
+      return e.status != 0 && opts_.resync ? Resync::Now : Resync::None;
     default:
-      return false;
+      return Resync::None;
   }
+}
+
+// One /proc read per changed process per poll, not per change: a target that
+// maps thousands of times a second must not cost thousands of full re-reads.
+// The model is exact again at every poll boundary.
+void Recording::resync_due() {
+  auto due = std::move(resync_due_);
+  resync_due_.clear();
+  for (const auto& [pid, tid] : due) resync(pid, tid);
 }
 
 void Recording::resync(uint32_t pid, uint32_t tid) {
@@ -305,6 +328,7 @@ Status Recording::drain_until_stopped() {
   while (!g_stop) {
     auto n = session_->poll(100);
     if (!n) return make_error(n.error());
+    resync_due();
     if (!write_status_) return write_status_;
     if (printer_) fflush(stdout);
     uint64_t now = clock_ns(CLOCK_MONOTONIC);
@@ -327,6 +351,7 @@ Status Recording::drain_until_stopped() {
   for (int i = 0; i < 3; i++) {
     auto n = session_->poll(0);
     if (!n) return make_error(n.error());
+    resync_due();
   }
   write_due_stacks();
   return write_status_;
