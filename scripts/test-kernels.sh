@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-need=(qemu-system-x86 busybox-static cpio zstd)
+need=(qemu-system-x86 busybox-static cpio zstd e2fsprogs)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -96,7 +96,10 @@ make_initramfs() {
   if [ -n "$cmd" ]; then
     printf '%s\n' "$cmd" > "$stage/vm/cmd"
   else
+    # The e2e tests' temp dirs on a real disk (ext4 on NVMe, both built into
+    # these kernels): the initramfs is tmpfs, where no fault is ever major.
     cat > "$stage/vm/cmd" <<CMD
+mkdir -p $root/build/e2e-tmp && mount -t ext4 /dev/nvme0n1 $root/build/e2e-tmp || echo "test-kernels: no disk for e2e-tmp"
 $root/build/vmatrace check
 $root/build/tests/e2e_tests --gtest_filter='$filter' --gtest_color=no
 CMD
@@ -119,7 +122,10 @@ run_kernel() {  # kernel package, log file
   vmlinuz=$(fetch_kernel "$1")
   local cpu=max
   [ "$accel" = kvm ] && cpu=host
+  local disk=$work/$1.disk
+  rm -f "$disk" && truncate -s 1G "$disk" && mkfs.ext4 -q -F "$disk"
   timeout "${VMATRACE_VM_TIMEOUT:-1500}" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m 2048 \
+    -drive "file=$disk,if=none,id=scratch,format=raw" -device nvme,serial=vmatrace,drive=scratch \
     -smp "${VMATRACE_VM_CPUS:-2}" -nographic -no-reboot -kernel "$vmlinuz" -initrd "$work/initrd.zst" \
     -append "console=ttyS0 panic=-1 edd=off quiet rdinit=/init" </dev/null >"$2" 2>&1 || true
 }

@@ -327,8 +327,15 @@ TEST(Record, SigkilledRecorderStillReportsWhatWasLost) {
   // A stopped consumer lets the 1 MiB ring buffer overflow: losses for sure.
   rec.signal(SIGSTOP);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  struct stat st {};
+  stat(trace.c_str(), &st);
+  const off_t before = st.st_size;
   rec.signal(SIGCONT);
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // past the next 1 s flush
+  // Until a chunk written after the stop is on disk (the 1 s flush; slower
+  // under emulation), then SIGKILL.
+  for (int i = 0; i < 600 && stat(trace.c_str(), &st) == 0 && st.st_size == before; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_GT(st.st_size, before) << "no chunk was flushed after the recorder resumed";
   rec.signal(SIGKILL);
   rec.wait();
   auto r = run({vmatrace(), "report", trace, "--json"});

@@ -3,6 +3,8 @@
  * splitting and merging.   churn THREADS [SEED] */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -16,6 +18,27 @@ static uint64_t next(uint64_t* s) {
   *s ^= *s >> 7;
   *s ^= *s << 17;
   return *s;
+}
+
+/* Before 6.17 a failed MREMAP_FIXED has already unmapped its destination:
+ * holes appear, another thread's mmap(NULL) can land in them and its munmap
+ * then takes pages away from under us. A write that finds its page gone is
+ * skipped, not fatal. */
+static __thread sigjmp_buf touch_failed;
+static __thread volatile int touching;
+
+static void on_segv(int sig) {
+  if (!touching) {
+    signal(sig, SIG_DFL);
+    raise(sig);
+  }
+  siglongjmp(touch_failed, 1);
+}
+
+static void touch(char* p) {
+  touching = 1;
+  if (sigsetjmp(touch_failed, 1) == 0) p[0]++;
+  touching = 0;
 }
 
 static void* worker(void* arg) {
@@ -47,21 +70,21 @@ static void* worker(void* arg) {
       case 4: {
         unsigned long to = ((r >> 28) % (ARENA_PAGES - 16)) * PG;
         /* DONTUNMAP leaves no hole that another thread's mmap could land in. */
-        mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, arena + to);
+        if (mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, arena + to) == MAP_FAILED)
+          mmap(arena + to, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
         break;
       }
       case 5: {
         void* q = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (q != MAP_FAILED) {
-          ((char*)q)[0] = 1;
+          touch(q);
           munmap(q, len);
         }
         break;
       }
       case 6:
         /* Touch a page if it is writable: mincore cannot say, so use the prot we know. */
-        mprotect(p, PG, PROT_READ | PROT_WRITE);
-        p[0]++;
+        if (mprotect(p, PG, PROT_READ | PROT_WRITE) == 0) touch(p);
         break;
     }
     if (r % 64 == 0) usleep(100);
@@ -73,6 +96,8 @@ int main(int argc, char** argv) {
   int threads = argc > 1 ? atoi(argv[1]) : 1;
   uintptr_t seed = argc > 2 ? strtoul(argv[2], NULL, 0) : 1;
   pthread_t t;
+  struct sigaction sa = {.sa_handler = on_segv};
+  sigaction(SIGSEGV, &sa, NULL);
   for (int i = 1; i < threads; i++) pthread_create(&t, NULL, worker, (void*)(seed + i));
   worker((void*)seed);
   return 0;
