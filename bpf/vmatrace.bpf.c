@@ -55,32 +55,30 @@ static __always_inline __u16 syscall_of(long nr)
 
 /* Saves a traced thread's syscall arguments for sys_exit. `seeding`: this
  * build answers vmatrace's seed requests (needs bpf_task_from_pid). */
-static __always_inline int sys_enter(struct pt_regs *regs, long id, const bool seeding)
+static __always_inline int sys_enter(__u16 sc, __u64 a0, __u64 a1, __u64 a2, __u64 a3, __u64 a4,
+				     __u64 a5, const bool seeding)
 {
-	__u16 sc = syscall_of(id);
 	struct thread_state *t;
 
-	if (!sc)
-		return 0;
-	if (seeding && sc == VT_SC_MADVISE && regs->di == VT_SEED_MAGIC && current_tgid() == self_tgid) {
-		seed(regs->si);
+	if (seeding && sc == VT_SC_MADVISE && a0 == VT_SEED_MAGIC && current_tgid() == self_tgid) {
+		seed(a1);
 		return 0;
 	}
 	if (!is_target(current_tgid()))
 		return 0;
-	if (sc == VT_SC_PRCTL && regs->di != PR_SET_VMA)
+	if (sc == VT_SC_PRCTL && a0 != PR_SET_VMA)
 		return 0;
 	t = thread_state(true);
 	if (!t) {
 		count_lost(VT_LOST_SYSCALL_MAP_FULL);
 		return 0;
 	}
-	t->sc.args[0] = regs->di;
-	t->sc.args[1] = regs->si;
-	t->sc.args[2] = regs->dx;
-	t->sc.args[3] = regs->r10;
-	t->sc.args[4] = regs->r8;
-	t->sc.args[5] = regs->r9;
+	t->sc.args[0] = a0;
+	t->sc.args[1] = a1;
+	t->sc.args[2] = a2;
+	t->sc.args[3] = a3;
+	t->sc.args[4] = a4;
+	t->sc.args[5] = a5;
 	t->sc.sc = sc;
 	t->sc.ts = bpf_ktime_get_ns();
 	/* brk has one argument: keep the old break where a second would be, so
@@ -93,18 +91,6 @@ static __always_inline int sys_enter(struct pt_regs *regs, long id, const bool s
 	return 0;
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
-{
-	return sys_enter(regs, id, false);
-}
-
-SEC("tp_btf/sys_enter")
-int BPF_PROG(on_sys_enter_snap, struct pt_regs *regs, long id)
-{
-	return sys_enter(regs, id, true);
-}
-
 static __always_inline bool maps_new_range(__u16 sc)
 {
 	return sc == VT_SC_MMAP || sc == VT_SC_MREMAP || sc == VT_SC_SHMAT;
@@ -112,15 +98,13 @@ static __always_inline bool maps_new_range(__u16 sc)
 
 /* Emits the syscall's record, after the kernel's VMAs it changed: snapshots
  * where this build has them, else the VMA a new mapping landed in. */
-static __always_inline int sys_exit(struct pt_regs *regs, long ret, const bool snapshots)
+static __always_inline int sys_exit(long ret, const bool snapshots)
 {
 	struct inflight_syscall *s;
 	struct thread_state *t;
 	struct vt_syscall_event *e;
 	__u64 now, dur;
 
-	if (!syscall_of(regs->orig_ax))
-		return 0;
 	t = thread_state(false);
 	if (!t || !t->sc.ts)
 		return 0;
@@ -156,16 +140,115 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const bool s
 	return 0;
 }
 
+/*
+ * Two ways in. Raw tp_btf/sys_enter and sys_exit need no tracefs, but run on
+ * every syscall of every process. Per-syscall tracepoints (tp/syscalls/...,
+ * tracefs) run only for the syscalls vmatrace traces: the rest of the machine
+ * pays only the kernel's bitmap test. User space loads one family.
+ */
+static __always_inline int raw_enter(struct pt_regs *regs, long id, const bool seeding)
+{
+	__u16 sc = syscall_of(id);
+
+	if (!sc)
+		return 0;
+	return sys_enter(sc, regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9, seeding);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+{
+	return raw_enter(regs, id, false);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter_snap, struct pt_regs *regs, long id)
+{
+	return raw_enter(regs, id, true);
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
-	return sys_exit(regs, ret, false);
+	return syscall_of(regs->orig_ax) ? sys_exit(ret, false) : 0;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit_snap, struct pt_regs *regs, long ret)
 {
-	return sys_exit(regs, ret, true);
+	return syscall_of(regs->orig_ax) ? sys_exit(ret, true) : 0;
+}
+
+/* syscalls:sys_enter_NAME's args and sys_exit_NAME's ret sit where these
+ * structs have them (after the common header and the syscall number). An
+ * event carries only the syscall's own arguments: reading past them makes the
+ * kernel refuse the attach (EACCES), so only the first `n` are read. */
+#define TP_ARG(ctx, n, i) ((i) < (n) ? (ctx)->args[i] : 0)
+#define TP_ENTER(ctx, sc, n, seeding)                                                        \
+	sys_enter(sc, TP_ARG(ctx, n, 0), TP_ARG(ctx, n, 1), TP_ARG(ctx, n, 2), TP_ARG(ctx, n, 3), \
+		  TP_ARG(ctx, n, 4), TP_ARG(ctx, n, 5), seeding)
+
+/* Every sys_exit_NAME program tail-calls the one handler loaded (plain or
+ * _snap): the verifier checks the snapshot code once, not once per syscall. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} exit_handler SEC(".maps");
+
+SEC("tp/syscalls/sys_exit_mmap")
+int tp_exit_handler(struct trace_event_raw_sys_exit *ctx)
+{
+	return sys_exit(ctx->ret, false);
+}
+
+SEC("tp/syscalls/sys_exit_mmap")
+int tp_exit_handler_snap(struct trace_event_raw_sys_exit *ctx)
+{
+	return sys_exit(ctx->ret, true);
+}
+
+#define SYSCALL_TRACEPOINTS(name, sc, nargs)                                            \
+	SEC("tp/syscalls/sys_enter_" #name)                                             \
+	int tp_enter_##name(struct trace_event_raw_sys_enter *ctx)                      \
+	{                                                                               \
+		return TP_ENTER(ctx, sc, nargs, false);                                 \
+	}                                                                               \
+	SEC("tp/syscalls/sys_exit_" #name)                                              \
+	int tp_exit_##name(struct trace_event_raw_sys_exit *ctx)                        \
+	{                                                                               \
+		bpf_tail_call(ctx, &exit_handler, 0);                                   \
+		return 0;                                                               \
+	}
+
+SYSCALL_TRACEPOINTS(mmap, VT_SC_MMAP, 6)
+SYSCALL_TRACEPOINTS(mprotect, VT_SC_MPROTECT, 3)
+SYSCALL_TRACEPOINTS(munmap, VT_SC_MUNMAP, 2)
+SYSCALL_TRACEPOINTS(brk, VT_SC_BRK, 1)
+SYSCALL_TRACEPOINTS(mremap, VT_SC_MREMAP, 5)
+SYSCALL_TRACEPOINTS(madvise, VT_SC_MADVISE, 3)
+SYSCALL_TRACEPOINTS(shmat, VT_SC_SHMAT, 3)
+SYSCALL_TRACEPOINTS(shmdt, VT_SC_SHMDT, 1)
+SYSCALL_TRACEPOINTS(mlock, VT_SC_MLOCK, 2)
+SYSCALL_TRACEPOINTS(munlock, VT_SC_MUNLOCK, 2)
+SYSCALL_TRACEPOINTS(mlockall, VT_SC_MLOCKALL, 1)
+SYSCALL_TRACEPOINTS(munlockall, VT_SC_MUNLOCKALL, 0)
+SYSCALL_TRACEPOINTS(prctl, VT_SC_PRCTL, 5)
+SYSCALL_TRACEPOINTS(mlock2, VT_SC_MLOCK2, 3)
+SYSCALL_TRACEPOINTS(pkey_mprotect, VT_SC_PKEY_MPROTECT, 4)
+SYSCALL_TRACEPOINTS(mseal, VT_SC_MSEAL, 3)
+SYSCALL_TRACEPOINTS(rename, VT_SC_PATH_CHANGE, 2)
+SYSCALL_TRACEPOINTS(unlink, VT_SC_PATH_CHANGE, 1)
+SYSCALL_TRACEPOINTS(unlinkat, VT_SC_PATH_CHANGE, 3)
+SYSCALL_TRACEPOINTS(renameat, VT_SC_PATH_CHANGE, 4)
+SYSCALL_TRACEPOINTS(renameat2, VT_SC_PATH_CHANGE, 5)
+
+/* vmatrace's own seed request comes through madvise. */
+SEC("tp/syscalls/sys_enter_madvise")
+int tp_enter_madvise_seed(struct trace_event_raw_sys_enter *ctx)
+{
+	return TP_ENTER(ctx, VT_SC_MADVISE, 3, true);
 }
 
 /* ---- page faults: entry tracepoints, completion perf events ---- */

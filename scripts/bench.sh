@@ -47,6 +47,34 @@ echo
 echo "ratio: median traced / median untraced; pair-med: median of per-pair ratios;"
 echo "lost: most events lost in any traced run; B/fault: trace file bytes per recorded fault."
 echo
+# What the rest of the machine pays: a getppid loop in a process vmatrace does
+# not trace, while vmatrace traces a sleeping one. Raw sys_enter/sys_exit
+# programs run for every syscall of every process; per-syscall tracepoints only
+# for the traced syscalls.
+bystander() {  # name, vmatrace options...
+  local name=$1; shift
+  : >"$tmp/base" ; : >"$tmp/traced"
+  for ((i = 0; i < runs; i++)); do
+    "$storm" getppid 2000000 | seconds >>"$tmp/base"
+    build/workloads/sleeper 50 & local sleeper=$!
+    build/vmatrace -p "$sleeper" -o "$tmp/b.vmt" "$@" 2>/dev/null & local rec=$!
+    while [ ! -e "$tmp/b.vmt" ]; do sleep 0.05; done
+    "$storm" getppid 2000000 | seconds >>"$tmp/traced"
+    kill -INT "$rec"; wait "$rec" || true
+    kill "$sleeper"; wait "$sleeper" 2>/dev/null || true
+    rm -f "$tmp/b.vmt"
+  done
+  local b t
+  b=$(median <"$tmp/base"); t=$(median <"$tmp/traced")
+  printf "| %-40s | %7.1f | %7.1f | %+6.1f ns | %6.3fx |\n" "$name" "$(awk -v s="$b" 'BEGIN {print s / 2e6 * 1e9}')" \
+    "$(awk -v s="$t" 'BEGIN {print s / 2e6 * 1e9}')" "$(awk -v b="$b" -v t="$t" 'BEGIN {print (t - b) / 2e6 * 1e9}')" \
+    "$(awk -v b="$b" -v t="$t" 'BEGIN {print t / b}')"
+}
+echo "| another process's getppid (2 M calls)    | ns/call | traced  | extra     | ratio   |"
+echo "|------------------------------------------|---------|---------|-----------|---------|"
+bystander "per-syscall tracepoints (default)"
+bystander "raw sys_enter/sys_exit (--without ...)" --without syscall_tracepoints
+echo
 # report (summary, storms and heatmap) over 10 M-event traces: a real
 # recording of periodic fault storms, and a synthetic worst case for the VMA
 # model (faults spread over 1,000 VMAs, a VMA split and merged back every 100 faults).

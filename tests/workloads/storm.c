@@ -3,12 +3,15 @@
  *       THP), ROUNDS times (each round maps fresh memory), sleeping PAUSE_MS between
  *       rounds (periodic storms; the sleeps are not counted)
  *   storm syscalls N     N rounds of mprotect flips plus mmap/munmap
+ *   storm getppid N      N getppid calls: what any other process's syscalls pay
  * Prints one JSON line: {"seconds": S, "ops": N}. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <time.h>
 
 #define PG 4096UL
@@ -21,7 +24,7 @@ static double now(void) {
 
 int main(int argc, char** argv) {
   if (argc != 3 && !((argc == 4 || argc == 5) && !strcmp(argv[1], "faults"))) {
-    fprintf(stderr, "usage: %s faults MIB [ROUNDS [PAUSE_MS]] | syscalls N\n", argv[0]);
+    fprintf(stderr, "usage: %s faults MIB [ROUNDS [PAUSE_MS]] | syscalls N | getppid N\n", argv[0]);
     return 2;
   }
   unsigned long n = strtoul(argv[2], NULL, 0);
@@ -58,6 +61,11 @@ int main(int argc, char** argv) {
       ops += 4;
     }
     t1 = now();
+  } else if (!strcmp(argv[1], "getppid")) {
+    t0 = now();
+    for (unsigned long i = 0; i < n; i++) syscall(SYS_getppid);
+    t1 = now();
+    ops = n;
   } else {
     fprintf(stderr, "unknown mode %s\n", argv[1]);
     return 2;

@@ -1,5 +1,7 @@
 #include "bpf/features.h"
 
+#include "bpf/tracefs.h"
+
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -88,6 +90,7 @@ Features probe_features() {
   f.task_pt_regs = helper(BPF_FUNC_task_pt_regs);
   f.task_storage = helper(BPF_FUNC_task_storage_get);
   f.special_names = kallsyms_has("special_mapping_name");
+  f.syscall_tracepoints = Tracefs().usable();
   f.perf_fault_events = perf_sw_event_opens(PERF_COUNT_SW_PAGE_FAULTS_MIN) &&
                         perf_sw_event_opens(PERF_COUNT_SW_PAGE_FAULTS_MAJ);
   return f;
@@ -98,6 +101,10 @@ const std::vector<OptionalFeature>& optional_features() {
       {"fault_tracepoints", "exceptions:page_fault_user/_kernel in BTF",
        "fault entry: access type, error code, ip and latency",
        "faults are counted without access type, ip or latency", &Features::fault_tracepoints},
+      {"syscall_tracepoints", "tracefs (mounted for the attach if absent; empty under lockdown=confidentiality)",
+       "per-syscall tracepoints: other processes' syscalls run no vmatrace code",
+       "raw sys_enter/sys_exit: every syscall of every process runs a filter (~50 ns)",
+       &Features::syscall_tracepoints},
       {"vma_iter", "6.7+ (bpf_iter_task_vma kfuncs)",
        "exact VMA snapshots after every change: the model needs no prediction",
        "the VMA model predicts and resyncs from /proc/PID/maps (merges only as good as the last resync)",

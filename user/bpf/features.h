@@ -23,6 +23,7 @@ struct Features {
   bool task_from_pid = false;
   bool special_names = false;
   bool fault_tracepoints = false;
+  bool syscall_tracepoints = false;
   bool kprobes = false;       // informational: vmatrace does not need them
   bool tracefs = false;       // informational: vmatrace does not need it
   std::string lockdown;       // "none", "integrity", "confidentiality" or "unknown"

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "bpf/libbpf_log.h"
+#include "bpf/tracefs.h"
 #include "events/abi.h"
 #include "vmatrace.skel.h"
 
@@ -59,8 +60,11 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(const Features& features,
   std::unique_ptr<BpfSession> s(new BpfSession());
   s->handler_ = std::move(handler);
   s->features_ = features;
+  // tracefs only while attaching: the tracepoints hold on without the mount.
+  if (features.syscall_tracepoints) s->tracefs_ = std::make_unique<Tracefs>();
   if (auto st = s->load(opts); !st) return make_error(st.error());
   if (auto st = s->attach_programs(); !st) return make_error(st.error());
+  s->tracefs_.reset();
   if (auto st = s->attach_perf_fault_events(); !st) return make_error(st.error());
   ring_buffer* rb = ring_buffer__new(bpf_map__fd(s->skel_->maps.events), ring_callback,
                                      &s->handler_, nullptr);
@@ -71,25 +75,55 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(const Features& features,
 
 namespace {
 
+bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
+
+// The tracepoint a tp/syscalls/NAME program attaches to: NAME.
+std::string syscall_event_of(bpf_program* p) {
+  std::string sec = bpf_program__section_name(p);
+  return sec.substr(sec.rfind('/') + 1);
+}
+
 // One of each pair of programs: the `_snap` builds call the VMA iterator
-// kfuncs, and a verifier that lacks them must never see them.
-void choose_programs(vmatrace_bpf* skel, const Features& f) {
-  const bool snap = f.vma_iter, seed = snap && f.task_from_pid;
+// kfuncs, and a verifier that lacks them must never see them. Syscalls come
+// in through per-syscall tracepoints (tp_*) or the raw ones (on_sys_*).
+void choose_programs(vmatrace_bpf* skel, const Features& f, const Tracefs* tracefs) {
+  const bool snap = f.vma_iter, seed = snap && f.task_from_pid, tp = f.syscall_tracepoints && tracefs;
   auto& p = skel->progs;
-  bpf_program__set_autoload(p.on_sys_enter_snap, seed);
-  bpf_program__set_autoload(p.on_sys_enter, !seed);
-  bpf_program__set_autoload(p.on_sys_exit_snap, snap);
-  bpf_program__set_autoload(p.on_sys_exit, !snap);
+  bpf_program__set_autoload(p.on_sys_enter_snap, !tp && seed);
+  bpf_program__set_autoload(p.on_sys_enter, !tp && !seed);
+  bpf_program__set_autoload(p.on_sys_exit_snap, !tp && snap);
+  bpf_program__set_autoload(p.on_sys_exit, !tp && !snap);
   bpf_program__set_autoload(p.on_exec_snap, snap);
   bpf_program__set_autoload(p.on_exec, !snap);
   bpf_program__set_autoload(p.on_fork_snap, snap);
   bpf_program__set_autoload(p.on_fork, !snap);
   bpf_program__set_autoload(p.on_pf_user, f.fault_tracepoints);
   bpf_program__set_autoload(p.on_pf_kernel, f.fault_tracepoints);
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, skel->obj) {
+    std::string name = bpf_program__name(prog);
+    if (!starts_with(name, "tp_")) continue;
+    bool want = tp && tracefs->has_syscall_event(syscall_event_of(prog));
+    if (name == "tp_enter_madvise_seed")
+      want = want && seed;
+    else if (name == "tp_enter_madvise")
+      want = want && !seed;
+    else if (name == "tp_exit_handler_snap")
+      want = tp && snap;
+    else if (name == "tp_exit_handler")
+      want = tp && !snap;
+    bpf_program__set_autoload(prog, want);
+  }
 }
 
 // The optional features a refused program depends on, the cheapest loss first.
 std::vector<std::string> suspects(const std::string& program) {
+  if (program == "tp_enter_madvise_seed") return {"task_from_pid"};
+  if (program == "tp_exit_handler_snap")
+    return {"special_names", "bpf_loop", "probe_read", "task_storage", "syscall_tracepoints", "vma_iter"};
+  if (program == "tp_exit_handler")
+    return {"special_names", "bpf_loop", "probe_read", "find_vma", "task_storage", "syscall_tracepoints"};
+  if (starts_with(program, "tp_")) return {"task_storage", "syscall_tracepoints"};
   if (program == "on_pf_kernel") return {"task_pt_regs", "task_storage", "fault_tracepoints"};
   if (program == "on_pf_user") return {"task_storage", "fault_tracepoints"};
   if (program == "on_sys_enter_snap") return {"task_from_pid"};
@@ -152,9 +186,21 @@ Status BpfSession::load_once(const SessionOptions& opts) {
   if (features.task_storage) bpf_map__set_max_entries(skel->maps.thread_hash, 1);
   ro->stack_every = opts.stack_every;
   if (opts.stack_every) bpf_map__set_max_entries(skel->maps.stacks, 16384);
-  choose_programs(skel, features);
+  choose_programs(skel, features, tracefs_.get());
   err = vmatrace_bpf__load(skel);
   if (err) return libbpf_error("the kernel refused vmatrace's BPF programs", err);
+  return install_exit_handler();
+}
+
+// The per-syscall exit programs tail-call this one (bpf/vmatrace.bpf.c).
+Status BpfSession::install_exit_handler() {
+  bpf_program* handler = bpf_program__autoload(skel_->progs.tp_exit_handler_snap) ? skel_->progs.tp_exit_handler_snap
+                                                                                  : skel_->progs.tp_exit_handler;
+  if (!bpf_program__autoload(handler)) return Ok{};
+  __u32 key = 0;
+  int fd = bpf_program__fd(handler);
+  if (bpf_map__update_elem(skel_->maps.exit_handler, &key, sizeof(key), &fd, sizeof(fd), BPF_ANY))
+    return libbpf_error("cannot install the syscall exit handler", errno);
   return Ok{};
 }
 
@@ -162,6 +208,7 @@ Status BpfSession::attach_programs() {
   bpf_program* p;
   bpf_object__for_each_program(p, skel_->obj) {
     if (!bpf_program__autoload(p) || bpf_program__type(p) == BPF_PROG_TYPE_PERF_EVENT) continue;
+    if (p == skel_->progs.tp_exit_handler || p == skel_->progs.tp_exit_handler_snap) continue;  // tail-called
     bpf_link* link = bpf_program__attach(p);
     if (!link)
       return libbpf_error(std::string("cannot attach ") + bpf_program__name(p), errno);

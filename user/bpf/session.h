@@ -21,6 +21,8 @@ struct ring_buffer;
 
 namespace vmatrace {
 
+class Tracefs;
+
 struct SessionOptions {
   bool follow_children = false;
   uint32_t stack_every = 0;  // a user stack every Nth fault (0: none)
@@ -68,6 +70,7 @@ class BpfSession {
   BpfSession() = default;
   Status load(const SessionOptions& opts);
   Status load_once(const SessionOptions& opts);
+  Status install_exit_handler();
   Status attach_programs();
   Status attach_perf_fault_events();
   Status set_target(pid_t tgid, uint32_t state);
@@ -85,6 +88,7 @@ class BpfSession {
   std::unique_ptr<vmatrace_bpf, SkelDeleter> skel_;
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
   std::unique_ptr<ring_buffer, RingDeleter> ring_;
+  std::unique_ptr<Tracefs> tracefs_;  // while loading and attaching
   RecordHandler handler_;
   Features features_;
   std::vector<Degradation> degradations_;
