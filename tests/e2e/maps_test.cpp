@@ -246,7 +246,7 @@ TEST_P(Churn, ModelMatchesProcMapsAtEveryStop) {
   auto cps = stop_periodically(pid, 8, 150);
   if (attach) {
     rec->signal(SIGINT);
-    EXPECT_EQ(rec->wait(), 0) << rec->err();
+    EXPECT_EQ(rec->wait(300), 0) << rec->err();  // generous: emulated guests are slow
   } else {
     kill(pid, SIGKILL);
     rec->wait();
@@ -254,12 +254,15 @@ TEST_P(Churn, ModelMatchesProcMapsAtEveryStop) {
   ASSERT_EQ(cps.size(), 8u);
   expect_same_maps(trace, cps);
   auto sum = trace_summary(trace);
-  EXPECT_EQ(sum["lost_total"], 0);
   if (kernel_has("vma_iter")) {
+    EXPECT_EQ(sum["lost_total"], 0);
     EXPECT_EQ(sum["model"]["resyncs"], 0);
     EXPECT_GT(sum["model"]["snapshots"].get<int>(), 1000);
   } else {
-    EXPECT_GT(sum["model"]["resyncs"].get<int>(), 100);
+    // bpf_find_vma only try-locks: threads changing their mappings make it
+    // miss some new mappings (counted), which the resyncs then repair.
+    EXPECT_EQ(sum["lost_total"], sum["lost"]["vma_busy"]) << sum["lost"].dump();
+    EXPECT_GT(sum["model"]["resyncs"].get<int>(), 0);
   }
 }
 

@@ -2,6 +2,8 @@
 // what the workloads did and what the kernel itself counted.
 #include <signal.h>
 #include <sys/stat.h>
+
+#include <sstream>
 #include <sys/sysmacros.h>
 
 #include <chrono>
@@ -316,6 +318,17 @@ TEST(Record, SigkilledRecorderLeavesAReadableTrace) {
   EXPECT_TRUE(attached_vmatrace_programs().empty()) << "the kernel detaches a killed recorder";
 }
 
+// minflt of a process, from /proc/PID/stat (field 10).
+uint64_t minor_faults(pid_t pid) {
+  std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  size_t at = stat.rfind(')');
+  std::istringstream in(at == std::string::npos ? "" : stat.substr(at + 2));
+  std::string field;
+  for (int i = 3; i <= 10 && in >> field; i++) {
+  }
+  return std::strtoull(field.c_str(), nullptr, 10);
+}
+
 // Losses reach the file while recording, not only at a clean end: a killed
 // recorder's trace still says what it could not record.
 TEST(Record, SigkilledRecorderStillReportsWhatWasLost) {
@@ -325,9 +338,13 @@ TEST(Record, SigkilledRecorderStillReportsWhatWasLost) {
   auto trace = tmp.path("t.vmt");
   Background rec({vmatrace(), "-p", std::to_string(target.pid()), "-o", trace, "-b", "1", "--plain"});
   ASSERT_TRUE(wait_for_file(trace));
-  // A stopped consumer lets the 1 MiB ring buffer overflow: losses for sure.
+  // A stopped consumer lets the 1 MiB ring buffer (~20 k fault records)
+  // overflow: wait until the target has faulted far more than that.
   rec.signal(SIGSTOP);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const uint64_t start = minor_faults(target.pid());
+  for (int i = 0; i < 1200 && minor_faults(target.pid()) < start + 100000; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_GE(minor_faults(target.pid()), start + 100000) << "the storm did not fault";
   struct stat st {};
   stat(trace.c_str(), &st);
   const off_t before = st.st_size;
