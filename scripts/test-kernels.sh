@@ -172,7 +172,7 @@ for k in "${kernels[@]}"; do
     sed -n '/^@@VM-KERNEL/,/^\[==========\] Running/p' "$log" | grep -v '^@@' | sed 's/^/  | /'
     # A failure's own words, so that CI's log says why without the guest's log.
     awk '/^\[ RUN/ {buf=""} {buf=buf"\n"$0} /^\[  FAILED  \]/ && buf != "" {print buf; buf=""}' "$log" |
-      sed 's/^/  ! /' | head -300
+      awk 'NR <= 300 {print "  ! " $0}'  # all of its input read: no SIGPIPE under pipefail
   fi
   summary+=("$(printf '%-42s %4s passed %4s failed %4s skipped  exit %s' "$k" "$pass" "$fail" "$skip" "${rc:-none}")")
   if [ "${rc:-1}" != 0 ] || [ "$fail" != 0 ] || [ -z "$cmd" -a "$pass" = 0 ]; then status=1; fi
