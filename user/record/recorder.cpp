@@ -22,8 +22,10 @@
 #include "record/target.h"
 #include "record/trace_file.h"
 #include "report/event_printer.h"
+#include "report/format.h"
 #include "report/summary.h"
 #include "report/vma_report.h"
+#include "util/escape.h"
 
 namespace vmatrace {
 namespace {
@@ -295,7 +297,7 @@ Status Recording::setup() {
   const TraceMeta& meta = meta_;
   model_ = std::make_unique<Model>(meta);
   live_ = std::make_unique<LiveStats>(t0_);
-  for (const auto& a : meta.command) command_ += (command_.empty() ? "" : " ") + a;
+  for (const auto& a : meta.command) command_ += (command_.empty() ? "" : " ") + escape_text(a);
   if (opts_.live == LiveOutput::Screen) display_ = make_terminal_view();
   if (opts_.live == LiveOutput::Plain) display_ = make_plain_view(stdout, opts_.interval_s);
   if (writer_) {
@@ -379,7 +381,7 @@ int Recording::finish(Status st) {
   if (opts_.live == LiveOutput::Screen && model_) {
     ReadSummary whole;
     whole.complete = true;
-    fputs(summary_.to_text(meta_, whole, opts_.output.empty() ? "(live)" : opts_.output).c_str(), stdout);
+    fputs(summary_.to_text(meta_for_text(meta_), whole, opts_.output.empty() ? "(live)" : opts_.output).c_str(), stdout);
     fputs(top_vmas_text(*model_, 10).c_str(), stdout);
   }
   if (writer_)

@@ -12,6 +12,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "util/escape.h"
+
 namespace vmatrace {
 namespace {
 
@@ -38,6 +40,8 @@ uint32_t crc(const void* data, size_t n) {
 
 }  // namespace
 
+// Names are bytes (a command line, a hostname, maps text naming files): the
+// header carries them as dump_json does, and reads them back exactly.
 std::string TraceMeta::to_json() const {
   nlohmann::json j = {
       {"format_version", format_version},   {"vmatrace_version", vmatrace_version},
@@ -47,7 +51,7 @@ std::string TraceMeta::to_json() const {
       {"command", command},                  {"follow_children", follow_children},
       {"page_size", page_size},              {"maps_at_attach", maps_at_attach},
       {"vsyscall_line", vsyscall_line},     {"kernel_snapshots", kernel_snapshots}};
-  return j.dump();
+  return dump_json(j);
 }
 
 Result<TraceMeta> TraceMeta::from_json(const std::string& text) {
@@ -56,21 +60,27 @@ Result<TraceMeta> TraceMeta::from_json(const std::string& text) {
   TraceMeta m;
   try {
     m.format_version = j.at("format_version").get<uint32_t>();
-    m.vmatrace_version = j.value("vmatrace_version", "");
-    m.kernel_release = j.value("kernel_release", "");
-    m.hostname = j.value("hostname", "");
     m.clock_monotonic_ns = j.value("clock_monotonic_ns", uint64_t{0});
     m.clock_realtime_ns = j.value("clock_realtime_ns", uint64_t{0});
     m.target_pid = j.value("target_pid", 0u);
-    m.command = j.value("command", std::vector<std::string>{});
     m.follow_children = j.value("follow_children", false);
     m.page_size = j.value("page_size", 4096u);
-    m.maps_at_attach = j.value("maps_at_attach", "");
-    m.vsyscall_line = j.value("vsyscall_line", "");
     m.kernel_snapshots = j.value("kernel_snapshots", true);
   } catch (const nlohmann::json::exception& e) {
     return make_error(std::string("header field has the wrong type: ") + e.what());
   }
+  for (auto [key, field] : {std::pair{"vmatrace_version", &m.vmatrace_version},
+                            {"kernel_release", &m.kernel_release},
+                            {"hostname", &m.hostname},
+                            {"maps_at_attach", &m.maps_at_attach},
+                            {"vsyscall_line", &m.vsyscall_line}}) {
+    auto bytes = json_bytes(j, key);
+    if (!bytes) return make_error(std::string("header field ") + key + " has the wrong type");
+    *field = std::move(*bytes);
+  }
+  auto command = json_bytes_list(j, "command");
+  if (!command) return make_error("header field command has the wrong type");
+  m.command = std::move(*command);
   return m;
 }
 
