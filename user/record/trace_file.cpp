@@ -85,34 +85,18 @@ Result<TraceMeta> TraceMeta::from_json(const std::string& text) {
 }
 
 Result<std::unique_ptr<TraceWriter>> TraceWriter::create(const std::string& path) {
-  if (path.empty()) return make_error("cannot create an output file with an empty name");
-  // mkostemp creates mode 0600: the trace reveals the target's address layout.
-  std::string tmp = path + ".tmp-XXXXXX";
-  int fd = mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) return make_error("cannot create " + path + ": " + strerror(errno));
-  return std::unique_ptr<TraceWriter>(new TraceWriter(fd, path, tmp));
+  auto out = OutputFile::open(path);
+  if (!out) return make_error(out.error());
+  return std::unique_ptr<TraceWriter>(new TraceWriter(std::move(*out)));
 }
 
-Status TraceWriter::publish() {
-  if (tmp_path_.empty()) return Ok{};
-  if (::rename(tmp_path_.c_str(), path_.c_str()) != 0)
-    return make_error("cannot create " + path_ + ": " + strerror(errno));
-  tmp_path_.clear();
-  return Ok{};
-}
+Status TraceWriter::publish() { return out_.publish(); }
 
 TraceWriter::~TraceWriter() { discard(); }
 
-Status TraceWriter::write_all(const void* data, size_t size) {
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    ssize_t n = ::write(fd_, p, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return make_error("writing " + path_ + ": " + strerror(errno));
-    p += n;
-    size -= static_cast<size_t>(n);
-    bytes_ += static_cast<uint64_t>(n);
-  }
+Status TraceWriter::write_all(const std::string& bytes) {
+  if (auto st = out_.write(bytes); !st) return st;
+  bytes_ += bytes.size();
   return Ok{};
 }
 
@@ -127,7 +111,7 @@ Status TraceWriter::write_header(const TraceMeta& meta) {
   buf += json;
   put_u32(w, crc(json.data(), json.size()));
   buf.append(reinterpret_cast<char*>(w), 4);
-  return write_all(buf.data(), buf.size());
+  return write_all(buf);
 }
 
 Status TraceWriter::append(const Event& e) {
@@ -165,7 +149,7 @@ Status TraceWriter::flush() {
   records_ = 0;
   encoder_ = ChunkEncoder();
   index_ = ChunkIndex();
-  return write_all(out.data(), out.size());
+  return write_all(out);
 }
 
 Status TraceWriter::finish(const LostCounts& lost) {
@@ -176,19 +160,12 @@ Status TraceWriter::finish(const LostCounts& lost) {
   stats.final_stats = true;
   auto st = append(stats);
   if (st) st = flush();
-  if (st && ::fsync(fd_) != 0 && errno != EINVAL)
-    st = make_error("writing " + path_ + ": " + strerror(errno));
-  if (::close(fd_) != 0 && st) st = make_error("closing " + path_ + ": " + strerror(errno));
-  fd_ = -1;
+  if (st) st = out_.finish();
+  out_.discard();  // closes, if finish() failed before it could
   return st;
 }
 
-void TraceWriter::discard() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-  if (!tmp_path_.empty()) ::unlink(tmp_path_.c_str());
-  tmp_path_.clear();
-}
+void TraceWriter::discard() { out_.discard(); }
 
 Result<TraceReader> TraceReader::open(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
