@@ -249,8 +249,16 @@ Status Recording::setup() {
   for (const auto& name : opts_.without)
     if (!disable_feature(&features_, name)) return make_error("unknown feature for --without: " + name);
   if (auto why = missing_requirement(features_); !why.empty()) return make_error(why);
-  if (opts_.pid > 0 && !process_alive(opts_.pid))
-    return make_error("no such process: " + std::to_string(opts_.pid));
+  if (opts_.pid > 0) {
+    auto process = process_of(opts_.pid);
+    if (!process) return make_error(process.error());
+    target_ = *process;
+    if (target_ != opts_.pid)
+      fprintf(stderr, "vmatrace: %d is a thread of process %d: tracing the process\n", opts_.pid, target_);
+    // Only what ptrace may read (the kernel's check on /proc/PID/maps), and
+    // refused before anything is attached.
+    if (auto maps = read_proc_maps(target_); !maps) return make_error(maps.error());
+  }
   if (!opts_.output.empty()) {
     auto w = TraceWriter::create(opts_.output);
     if (!w) return make_error(w.error());
@@ -281,10 +289,10 @@ Status Recording::setup() {
     target_ = child_->pid();
     if (auto st = session_->add_target_at_exec(target_); !st) return st;
   } else {
-    target_ = opts_.pid;
     // Target first, maps second: a change racing with the read is then in the trace.
     if (auto st = session_->add_target(target_); !st) return st;
     auto maps = read_proc_maps(target_);
+    if (!maps && process_alive(target_)) return make_error(maps.error());  // e.g. EACCES
     if (!maps || !process_alive(target_))
       return make_error("process " + std::to_string(target_) + " exited during attach");
     if (maps->empty())
