@@ -10,6 +10,7 @@
 #include "record/trace_file.h"
 #include "report/event_printer.h"
 #include "report/format.h"
+#include "report/storm_report.h"
 #include "util/escape.h"
 
 namespace vmatrace {
@@ -203,6 +204,20 @@ TEST(EventLines, JsonCarriesBytesExactly) {
   EventPrinter p(stdout, true, 0);
   auto j = json::parse(p.format(exec_event("/tmp/\xff\n")));
   EXPECT_EQ(json_bytes(j, "filename"), "/tmp/\xff\n");
+}
+
+TEST(StormText, NamesAreEscapedAndEveryLineEnds) {
+  Analysis a;
+  Storm s;
+  s.faults = 5000;
+  s.vmas.push_back({"/tmp/a\nfake vma line", 0x1000, 0x2000, 4000});
+  s.vmas.push_back({"/" + std::string(3000, 'x'), 0x2000, 0x3000, 1000});
+  s.code.push_back({"f\n (m)", 0, 0, 5000});
+  a.storms.push_back(s);
+  std::string text = storms_text(a);
+  EXPECT_NE(text.find("1000-2000 /tmp/a\\012fake vma line\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("5000  f\\012 (m)\n"), std::string::npos) << text;
+  EXPECT_NE(text.find(std::string(3000, 'x') + "\n"), std::string::npos) << "a long name is not cut";
 }
 
 TEST(MetaForText, EscapesTheNamesTheSummaryPrints) {
