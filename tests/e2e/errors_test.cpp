@@ -29,6 +29,41 @@ TEST(Errors, BadArguments) {
   expect_one_line_error(run({vmatrace(), "report"}), 2, "file");
 }
 
+// Every numeric option: finite, bounded, and a short message (never DBL_MAX
+// written out in full); exit 2 before anything is attached or read.
+TEST(Errors, NumericOptionsAreFiniteAndBounded) {
+  const std::vector<std::vector<std::string>> bad = {
+      {"-d", "nan"}, {"-d", "inf"}, {"-d", "1e30"}, {"-d", "2e10"}, {"-d", "0"}, {"-d", "-1"}, {"-d", "5s"},
+      {"-i", "nan"}, {"-i", "0"}, {"-i", "1e300"}, {"-p", "0"}, {"-p", "99999999999"}, {"-p", "nan"}};
+  for (const auto& args : bad) {
+    std::vector<std::string> argv = {vmatrace()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    if (args[0] != "-p") argv.insert(argv.end(), {"--", "true"});
+    auto r = run(argv);
+    expect_one_line_error(r, 2, args[0] == "-p" ? "--pid" : args[0] == "-d" ? "--duration" : "--interval");
+    EXPECT_LT(r.err.size(), 120u) << r.err;
+  }
+  const std::vector<std::vector<std::string>> bad_report = {
+      {"--from", "nan"}, {"--from", "-1"}, {"--to", "inf"},  {"--at", "1e30"},
+      {"--storm-threshold", "nan"}, {"--storm-threshold", "0"}, {"--storm-threshold", "1e300"}, {"--pid", "0"}};
+  for (const auto& args : bad_report) {
+    auto r = run({vmatrace(), "report", "no-such.vmt", args[0], args[1]});
+    expect_one_line_error(r, 2, args[0]);
+    EXPECT_LT(r.err.size(), 120u) << r.err;
+  }
+}
+
+TEST(Errors, AWindowFarPastTheTraceEnds) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  auto trace = tmp.path("t.vmt");
+  ASSERT_EQ(run({vmatrace(), "-o", trace, "--", "true"}).status, 0);
+  // Far from zero, adding a tick step stopped moving the tick: the report never ended.
+  auto r = run({vmatrace(), "report", trace, "--heatmap", tmp.path("h.svg"), "--from", "1000000"}, 60);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(read_file(tmp.path("h.svg")).find("no faults in this window"), std::string::npos);
+}
+
 TEST(Errors, UnreadableOrCorruptTraceFiles) {
   TempDir tmp;
   expect_one_line_error(run({vmatrace(), "report", tmp.path("missing.vmt")}), 1, "cannot open");

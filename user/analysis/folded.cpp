@@ -1,14 +1,12 @@
 #include "analysis/folded.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <map>
 #include <unordered_map>
 
 #include "analysis/symbolizer.h"
 #include "model/model.h"
 #include "record/trace_file.h"
+#include "util/escape.h"
 
 namespace vmatrace {
 namespace {
@@ -22,7 +20,7 @@ std::string comm_of(const TraceMeta& meta) {
 
 }  // namespace
 
-Result<FoldedSummary> write_folded(const std::string& trace_path, const std::string& out_path) {
+Result<FoldedStacks> fold_stacks(const std::string& trace_path) {
   auto reader = TraceReader::open(trace_path);
   if (!reader) return make_error(reader.error());
   std::unordered_map<int32_t, std::vector<uint64_t>> stacks;
@@ -36,8 +34,8 @@ Result<FoldedSummary> write_folded(const std::string& trace_path, const std::str
   // Frames are named with the VMAs mapped when the fault happened.
   std::map<std::pair<uint64_t, uint64_t>, std::string> names;  // (lifetime, ip)
   std::map<std::string, uint64_t> folded;
-  FoldedSummary sum;
-  const std::string root = comm_of(reader->meta());
+  FoldedStacks sum;
+  const std::string root = escape_text(comm_of(reader->meta()));
   read = reader->for_each([&](const Event& e) {
     model.apply(e);
     if (e.kind != Kind::Fault) return;
@@ -61,7 +59,7 @@ Result<FoldedSummary> write_folded(const std::string& trace_path, const std::str
           const Lifetime& l = model.lifetimes()[*id];
           auto space = model.space_of(e.pid);
           const Vma* v = space ? space->find(ip) : nullptr;
-          it = names.emplace(key, sym.symbolize(ip, l.info, v ? space->name_of(*v) : l.name)).first;
+          it = names.emplace(key, escape_text(sym.symbolize(ip, l.info, v ? space->name_of(*v) : l.name))).first;
         }
         name = it->second;
       }
@@ -71,10 +69,7 @@ Result<FoldedSummary> write_folded(const std::string& trace_path, const std::str
     sum.faults++;
   });
   if (!read) return make_error(read.error());
-  std::ofstream out(out_path, std::ios::trunc);
-  if (!out) return make_error("cannot create " + out_path + ": " + strerror(errno));
-  for (const auto& [line, n] : folded) out << line << " " << n << "\n";
-  if (!out) return make_error("writing " + out_path + ": " + strerror(errno));
+  for (const auto& [line, n] : folded) sum.text += line + " " + std::to_string(n) + "\n";
   sum.stacks = folded.size();
   return sum;
 }

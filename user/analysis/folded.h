@@ -8,13 +8,14 @@
 
 namespace vmatrace {
 
-struct FoldedSummary {
+struct FoldedStacks {
+  std::string text;     // one "comm;outer;...;inner count" line per stack, names escaped by escape_text
   uint64_t stacks = 0;  // distinct folded lines
   uint64_t faults = 0;  // faults with a stack
   uint64_t lost = 0;    // faults whose stack could not be taken
 };
 
 // Reads the trace twice (stacks are written after the faults naming them).
-Result<FoldedSummary> write_folded(const std::string& trace_path, const std::string& out_path);
+Result<FoldedStacks> fold_stacks(const std::string& trace_path);
 
 }  // namespace vmatrace

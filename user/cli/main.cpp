@@ -7,6 +7,7 @@
 #include "bpf/features.h"
 #include "bpf/libbpf_log.h"
 #include "cli/commands.h"
+#include "cli/numbers.h"
 #include "record/recorder.h"
 
 using namespace vmatrace;
@@ -23,16 +24,18 @@ int main(int argc, char** argv) {
 
   RecordOptions rec;
   bool verbose = false;
-  app.add_option("-p,--pid", rec.pid, "trace this running process (all its threads)")->check(CLI::PositiveNumber);
+  app.add_option("-p,--pid", rec.pid, "trace this running process (all its threads; a thread id names its process)")
+      ->check(CLI::Range(1, kMaxPid));
   app.add_option("-o,--output", rec.output, "record to this trace file (mode 0600) instead of printing events");
-  app.add_option("-d,--duration", rec.duration_s, "stop after this many seconds")->check(CLI::PositiveNumber);
+  app.add_option("-d,--duration", rec.duration_s, "stop after this many seconds")
+      ->check(number_in(0, kMaxSeconds, Low::Open, "a number of seconds"));
   app.add_flag("--follow-children", rec.follow_children, "also trace processes the target forks");
   bool events = false, plain = false;
   app.add_flag("--events", events, "print every event, one per line (the default when stdout is piped without -o)");
   app.add_flag("--json", rec.json, "print events as JSON lines (implies --events)");
   app.add_flag("--plain", plain, "print a plain-text summary every interval instead of the full-screen view");
   app.add_option("-i,--interval", rec.interval_s, "seconds between --plain summaries (default 1)")
-      ->check(CLI::PositiveNumber);
+      ->check(number_in(0.01, 86400, Low::Closed, "a number of seconds"));
   app.add_option("-b,--buffer-mb", rec.ringbuf_mb, "ring buffer size in MiB, a power of two")
       ->check(CLI::Range(1, 1024));
   app.add_flag("-v,--verbose", verbose, "show libbpf's log");
@@ -56,21 +59,21 @@ int main(int argc, char** argv) {
   report->add_flag("--events", rep.events, "every event, one per line");
   report->add_flag("--maps", rep.maps, "the VMA set as /proc/PID/maps showed it (default: at the end)");
   report->add_option("--at", rep.at_s, "with --maps: at this many seconds into the trace")
-      ->check(CLI::NonNegativeNumber);
+      ->check(number_in(0, kMaxSeconds, Low::Closed, "a number of seconds"));
   report->add_option("--pid", rep.pid, "with --maps: of this process (default: the target)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, kMaxPid));
   report->add_option("--heatmap", rep.heatmap, "write a fault heatmap (address x time) to OUT.svg or OUT.html");
   report->add_option("--perfetto", rep.perfetto, "write Chrome trace-event JSON for ui.perfetto.dev");
   report->add_option("--folded", rep.folded, "write folded stacks of faults (recorded with --stacks) for flame graphs");
   report->add_option("--from", rep.from_s, "heatmap window start, seconds into the trace")
-      ->check(CLI::NonNegativeNumber);
+      ->check(number_in(0, kMaxSeconds, Low::Closed, "a number of seconds"));
   report->add_option("--to", rep.to_s, "heatmap window end, seconds into the trace (--at: the same)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(number_in(0, kMaxSeconds, Low::Closed, "a number of seconds"));
   report->add_option("--heat-kind", rep.heat_kind, "which faults the heatmap counts")
       ->check(CLI::IsMember({"all", "minor", "major", "read", "write", "exec"}));
   report->add_option("--storm-threshold", rep.storm_threshold,
                      "a storm: fault rate above this many times the baseline (default 10)")
-      ->check(CLI::PositiveNumber);
+      ->check(number_in(0, 1e6, Low::Open, "a factor"));
 
   bool check_json = false;
   auto* check = app.add_subcommand("check", "load the programs a trace would use and say what works here");

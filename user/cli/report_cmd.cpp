@@ -1,6 +1,6 @@
 #include <cstdio>
-#include <fstream>
 #include <limits>
+#include <optional>
 
 #include "analysis/analysis.h"
 #include "analysis/folded.h"
@@ -12,7 +12,10 @@
 #include "report/perfetto.h"
 #include "report/storm_report.h"
 #include "report/summary.h"
+#include "report/format.h"
 #include "report/vma_report.h"
+#include "util/escape.h"
+#include "util/output_file.h"
 
 namespace vmatrace {
 namespace {
@@ -58,9 +61,29 @@ int events_or_maps(const ReportOptions& opts) {
   return 0;
 }
 
-int write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  if (!out || !(out << text)) return fail("cannot write " + path);
+// Outputs are opened before the analysis: a refused path fails at once.
+Result<std::optional<OutputFile>> open_output(const std::string& path, const std::string& input) {
+  if (path.empty()) return std::optional<OutputFile>();
+  auto out = OutputFile::open(path, input);
+  if (!out) return make_error(out.error());
+  return std::optional<OutputFile>(std::move(*out));
+}
+
+Status write_and_finish(OutputFile& out, const std::string& text) {
+  if (auto st = out.write(text); !st) return st;
+  return out.finish();
+}
+
+int folded(const ReportOptions& opts) {
+  auto out = OutputFile::open(opts.folded, opts.file);
+  if (!out) return fail(out.error());
+  auto f = fold_stacks(opts.file);
+  if (!f) return fail(f.error());
+  if (f->faults == 0) return fail("no fault in " + opts.file + " has a stack: record with --stacks");
+  if (auto st = write_and_finish(*out, f->text); !st) return fail(st.error());
+  fprintf(stderr, "vmatrace: %lu faults in %lu stacks written to %s%s\n", (unsigned long)f->faults,
+          (unsigned long)f->stacks, opts.folded.c_str(),
+          f->lost ? (" (" + std::to_string(f->lost) + " stacks could not be taken)").c_str() : "");
   return 0;
 }
 
@@ -68,15 +91,7 @@ int write_file(const std::string& path, const std::string& text) {
 
 int run_report(const ReportOptions& opts) {
   if (opts.events || opts.maps) return events_or_maps(opts);
-  if (!opts.folded.empty()) {
-    auto f = write_folded(opts.file, opts.folded);
-    if (!f) return fail(f.error());
-    if (f->faults == 0) return fail("no fault in " + opts.file + " has a stack: record with --stacks");
-    fprintf(stderr, "vmatrace: %lu faults in %lu stacks written to %s%s\n", (unsigned long)f->faults,
-            (unsigned long)f->stacks, opts.folded.c_str(),
-            f->lost ? (" (" + std::to_string(f->lost) + " stacks could not be taken)").c_str() : "");
-    return 0;
-  }
+  if (!opts.folded.empty()) return folded(opts);
   if (!opts.heatmap.empty() && !ends_with(opts.heatmap, ".svg") && !ends_with(opts.heatmap, ".html"))
     return fail("--heatmap writes .svg or .html files, not " + opts.heatmap);
   AnalysisOptions ao;
@@ -86,25 +101,31 @@ int run_report(const ReportOptions& opts) {
   ao.from_ns = to_ns(opts.from_s);
   ao.to_ns = to_ns(opts.to_s >= 0 ? opts.to_s : opts.at_s);
   if (ao.to_ns <= ao.from_ns) return fail("the window is empty: --to must be after --from");
+  auto heat_out = open_output(opts.heatmap, opts.file);
+  if (!heat_out) return fail(heat_out.error());
+  auto perfetto_out = open_output(opts.perfetto, opts.file);
+  if (!perfetto_out) return fail(perfetto_out.error());
   auto a = analyze(opts.file, ao);
   if (!a) return fail(a.error());
   warn_if_cut(opts.file, a->read);
-  if (!opts.heatmap.empty()) {
+  if (*heat_out) {
     std::string text = ends_with(opts.heatmap, ".html") ? heatmap_html(*a, a->meta) : heatmap_svg(*a, a->meta);
-    if (int rc = write_file(opts.heatmap, text)) return rc;
+    if (auto st = write_and_finish(**heat_out, text); !st) return fail(st.error());
   }
-  if (!opts.perfetto.empty()) {
-    if (auto st = write_perfetto(opts.file, *a, opts.perfetto); !st) return fail(st.error());
+  if (*perfetto_out) {
+    auto json = perfetto_json(opts.file, *a);
+    if (!json) return fail(json.error());
+    if (auto st = write_and_finish(**perfetto_out, *json); !st) return fail(st.error());
   }
   if (opts.json) {
     auto j = a->summary.to_json(a->meta, a->read);
     j["storms"] = storms_json(*a);
     j["model"] = model_stats_json(a->model->stats());
     j["vmas"] = vmas_json(*a->model);
-    printf("%s\n", j.dump(2).c_str());
+    printf("%s\n", dump_json(j, 2).c_str());
   } else {
     fputs(storms_text(*a).c_str(), stdout);
-    fputs(a->summary.to_text(a->meta, a->read, opts.file).c_str(), stdout);
+    fputs(a->summary.to_text(meta_for_text(a->meta), a->read, opts.file).c_str(), stdout);
     fputs(top_vmas_text(*a->model, 10).c_str(), stdout);
   }
   return 0;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "events/names.h"
+#include "util/escape.h"
 #include "report/format.h"
 #include "report/percentiles.h"
 
@@ -47,7 +48,7 @@ std::vector<Row> table_rows(const LiveFrame& f, SortKey key, size_t max_rows) {
     r.start = l.info.start;
     r.end = l.info.end;
     r.perms_flags = l.info.flags;
-    r.name = l.name.empty() ? "[anon]" : l.name;
+    r.name = l.name.empty() ? "[anon]" : escape_text(l.name);
     r.lifetimes.push_back(id);
     r.rate += rate;
     r.total += l.faults.total();

@@ -6,6 +6,7 @@
 
 #include "events/abi.h"
 #include "events/names.h"
+#include "util/escape.h"
 
 namespace vmatrace {
 
@@ -19,7 +20,7 @@ std::string format_maps_line(const VmaInfo& v, const std::string& name) {
   constexpr size_t kNameColumn = 25 + 6 * sizeof(void*) - 1;
   if (line.size() < kNameColumn) line.append(kNameColumn - line.size(), ' ');
   line += ' ';
-  line += name;
+  line += escape_text(name);
   return line;
 }
 
@@ -51,7 +52,7 @@ std::vector<MapsLine> parse_maps(const std::string& text) {
                   (perms[2] == 'x' ? kVmExec : 0) | (perms[3] == 's' ? kVmMayShare : 0);
     m.vma.ino = ino;
     m.vma.dev = (major << 20) | minor;
-    m.name = name_at > 0 ? line.substr(static_cast<size_t>(name_at)) : "";
+    m.name = name_at > 0 ? unescape_maps_name(std::string_view(line).substr(static_cast<size_t>(name_at))) : "";
     if (!m.name.empty() && m.name[0] == '/') {
       m.vma.path_flags = VT_PATH_FILE;
       m.vma.pgoff = offset >> 12;

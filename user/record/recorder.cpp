@@ -22,8 +22,10 @@
 #include "record/target.h"
 #include "record/trace_file.h"
 #include "report/event_printer.h"
+#include "report/format.h"
 #include "report/summary.h"
 #include "report/vma_report.h"
+#include "util/escape.h"
 
 namespace vmatrace {
 namespace {
@@ -247,8 +249,16 @@ Status Recording::setup() {
   for (const auto& name : opts_.without)
     if (!disable_feature(&features_, name)) return make_error("unknown feature for --without: " + name);
   if (auto why = missing_requirement(features_); !why.empty()) return make_error(why);
-  if (opts_.pid > 0 && !process_alive(opts_.pid))
-    return make_error("no such process: " + std::to_string(opts_.pid));
+  if (opts_.pid > 0) {
+    auto process = process_of(opts_.pid);
+    if (!process) return make_error(process.error());
+    target_ = *process;
+    if (target_ != opts_.pid)
+      fprintf(stderr, "vmatrace: %d is a thread of process %d: tracing the process\n", opts_.pid, target_);
+    // Only what ptrace may read (the kernel's check on /proc/PID/maps), and
+    // refused before anything is attached.
+    if (auto maps = read_proc_maps(target_); !maps) return make_error(maps.error());
+  }
   if (!opts_.output.empty()) {
     auto w = TraceWriter::create(opts_.output);
     if (!w) return make_error(w.error());
@@ -279,10 +289,10 @@ Status Recording::setup() {
     target_ = child_->pid();
     if (auto st = session_->add_target_at_exec(target_); !st) return st;
   } else {
-    target_ = opts_.pid;
     // Target first, maps second: a change racing with the read is then in the trace.
     if (auto st = session_->add_target(target_); !st) return st;
     auto maps = read_proc_maps(target_);
+    if (!maps && process_alive(target_)) return make_error(maps.error());  // e.g. EACCES
     if (!maps || !process_alive(target_))
       return make_error("process " + std::to_string(target_) + " exited during attach");
     if (maps->empty())
@@ -295,7 +305,7 @@ Status Recording::setup() {
   const TraceMeta& meta = meta_;
   model_ = std::make_unique<Model>(meta);
   live_ = std::make_unique<LiveStats>(t0_);
-  for (const auto& a : meta.command) command_ += (command_.empty() ? "" : " ") + a;
+  for (const auto& a : meta.command) command_ += (command_.empty() ? "" : " ") + escape_text(a);
   if (opts_.live == LiveOutput::Screen) display_ = make_terminal_view();
   if (opts_.live == LiveOutput::Plain) display_ = make_plain_view(stdout, opts_.interval_s);
   if (writer_) {
@@ -379,7 +389,7 @@ int Recording::finish(Status st) {
   if (opts_.live == LiveOutput::Screen && model_) {
     ReadSummary whole;
     whole.complete = true;
-    fputs(summary_.to_text(meta_, whole, opts_.output.empty() ? "(live)" : opts_.output).c_str(), stdout);
+    fputs(summary_.to_text(meta_for_text(meta_), whole, opts_.output.empty() ? "(live)" : opts_.output).c_str(), stdout);
     fputs(top_vmas_text(*model_, 10).c_str(), stdout);
   }
   if (writer_)

@@ -1,5 +1,6 @@
 #include "record/target.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -7,63 +8,124 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+
+#include "events/abi.h"
+#include "model/maps_format.h"
 
 namespace vmatrace {
 
-Result<std::string> read_proc_maps(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
-  if (!in) return make_error("no such process: " + std::to_string(pid));
-  std::ostringstream os;
-  os << in.rdbuf();
-  if (in.bad()) return make_error("cannot read /proc/" + std::to_string(pid) + "/maps");
-  return os.str();
-}
+namespace {
 
-std::vector<std::string> read_proc_cmdline(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
-  std::vector<std::string> out;
-  std::string arg;
-  while (std::getline(in, arg, '\0')) out.push_back(arg);
+// The whole of a /proc file, or why not (errno, as open or read gave it).
+Result<std::string> read_proc_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_error("cannot read " + path + ": " + strerror(errno));
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      ::close(fd);
+      return make_error("cannot read " + path + ": " + strerror(e));
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
   return out;
 }
 
-bool process_alive(pid_t pid) {
-  if (kill(pid, 0) != 0 && errno == ESRCH) return false;
-  // A zombie still answers kill(); its maps are empty.
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return false;
-  auto close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z' &&
-         line[close + 2] != 'X';
+// The state letter of /proc/.../stat (R, S, Z, ...), 0 if it cannot be read.
+char task_state(const std::string& dir) {
+  auto stat = read_proc_file(dir + "/stat");
+  if (!stat) return 0;
+  auto close = stat->rfind(')');
+  return close != std::string::npos && close + 2 < stat->size() ? (*stat)[close + 2] : 0;
 }
 
-namespace {
+bool is_dead(char state) { return state == 0 || state == 'Z' || state == 'X'; }
 
-std::string read_link(const std::string& path) {
-  char buf[4096];
-  ssize_t n = readlink(path.c_str(), buf, sizeof(buf) - 1);
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+// Where /proc shows the address space of process pid: its own directory, or
+// — once its leader thread has exited (pthread_exit) while others run: the
+// leader is then a zombie without an mm until the last thread goes — the
+// directory of one of its live threads. "" once no thread lives.
+std::string live_task_dir(pid_t pid) {
+  const std::string dir = "/proc/" + std::to_string(pid);
+  char leader = task_state(dir);
+  if (leader == 0) return "";
+  if (!is_dead(leader)) return dir;
+  DIR* tasks = opendir((dir + "/task").c_str());
+  if (!tasks) return "";
+  std::string live;
+  while (dirent* ent = readdir(tasks)) {
+    if (ent->d_name[0] == '.') continue;
+    std::string task = dir + "/task/" + ent->d_name;
+    if (!is_dead(task_state(task))) {
+      live = task;
+      break;
+    }
+  }
+  closedir(tasks);
+  return live;
 }
+
+std::string no_such_process(pid_t pid) { return "no such process: " + std::to_string(pid); }
 
 }  // namespace
 
-std::string proc_mapped_path(pid_t pid, uint64_t addr, uint64_t ino) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
-  std::string line;
-  while (std::getline(in, line)) {
-    unsigned long start, end, inode;
-    int name_at = 0;
-    if (sscanf(line.c_str(), "%lx-%lx %*s %*s %*s %lu %n", &start, &end, &inode, &name_at) < 3) continue;
-    if (addr >= start && addr < end && inode == ino && name_at > 0) return line.substr(static_cast<size_t>(name_at));
+Result<pid_t> process_of(pid_t id) {
+  auto status = read_proc_file("/proc/" + std::to_string(id) + "/status");
+  if (!status) return make_error(no_such_process(id));
+  auto at = status->find("\nTgid:");
+  long tgid = at == std::string::npos ? 0 : strtol(status->c_str() + at + 6, nullptr, 10);
+  if (tgid <= 0) return make_error("cannot read the process of " + std::to_string(id) + " from /proc");
+  if (!process_alive(static_cast<pid_t>(tgid))) return make_error(no_such_process(id));
+  return static_cast<pid_t>(tgid);
+}
+
+Result<std::string> read_proc_maps(pid_t pid) {
+  std::string dir = live_task_dir(pid);
+  if (dir.empty()) return make_error(no_such_process(pid));
+  return read_proc_file(dir + "/maps");
+}
+
+std::vector<std::string> read_proc_cmdline(pid_t pid) {
+  std::vector<std::string> out;
+  std::string dir = live_task_dir(pid);
+  auto text = dir.empty() ? Result<std::string>(make_error("")) : read_proc_file(dir + "/cmdline");
+  if (!text) return out;
+  // NUL-separated arguments, bytes as they are.
+  for (size_t at = 0; at < text->size();) {
+    size_t end = text->find('\0', at);
+    if (end == std::string::npos) end = text->size();
+    out.push_back(text->substr(at, end - at));
+    at = end + 1;
   }
+  return out;
+}
+
+bool process_alive(pid_t pid) { return !live_task_dir(pid).empty(); }
+
+std::string proc_mapped_path(pid_t pid, uint64_t addr, uint64_t ino) {
+  auto maps = read_proc_maps(pid);
+  if (!maps) return "";
+  for (const auto& line : parse_maps(*maps))
+    if (addr >= line.vma.start && addr < line.vma.end && line.vma.ino == ino && (line.vma.path_flags & VT_PATH_FILE))
+      return line.name;
   return "";
 }
 
-std::string proc_exe(pid_t pid) { return read_link("/proc/" + std::to_string(pid) + "/exe"); }
+std::string proc_exe(pid_t pid) {
+  std::string dir = live_task_dir(pid);
+  if (dir.empty()) return "";
+  char buf[4096];
+  ssize_t n = readlink((dir + "/exe").c_str(), buf, sizeof(buf));
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
 
 Result<GatedChild> GatedChild::spawn(const std::vector<std::string>& argv) {
   int gate[2], err[2];

@@ -11,12 +11,20 @@
 
 namespace vmatrace {
 
-// /proc/PID/maps and cmdline; errors name the pid.
+// A process is traced as a whole (the BPF side keys targets by tgid): the
+// process a thread id belongs to, or the process itself; an error if it is
+// gone or all its threads are zombies.
+Result<pid_t> process_of(pid_t id);
+// /proc/PID/maps and cmdline (bytes as they are), read through a live thread
+// when the leader thread has exited (pthread_exit) and others still run.
+// Errors name the pid, or say why /proc refused (e.g. EACCES).
 Result<std::string> read_proc_maps(pid_t pid);
 std::vector<std::string> read_proc_cmdline(pid_t pid);
+// Some thread of the process is still running (not a zombie).
 bool process_alive(pid_t pid);
-// What /proc/PID/maps names the file mapping of inode ino around addr: for
-// kernels where BPF may not read paths. "" if it is gone.
+// What /proc/PID/maps names the file mapping of inode ino around addr (its
+// bytes, " (deleted)" included): for kernels where BPF may not read paths.
+// "" if it is gone.
 std::string proc_mapped_path(pid_t pid, uint64_t addr, uint64_t ino);
 std::string proc_exe(pid_t pid);
 

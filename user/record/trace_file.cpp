@@ -12,6 +12,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "util/escape.h"
+
 namespace vmatrace {
 namespace {
 
@@ -38,6 +40,8 @@ uint32_t crc(const void* data, size_t n) {
 
 }  // namespace
 
+// Names are bytes (a command line, a hostname, maps text naming files): the
+// header carries them as dump_json does, and reads them back exactly.
 std::string TraceMeta::to_json() const {
   nlohmann::json j = {
       {"format_version", format_version},   {"vmatrace_version", vmatrace_version},
@@ -47,7 +51,7 @@ std::string TraceMeta::to_json() const {
       {"command", command},                  {"follow_children", follow_children},
       {"page_size", page_size},              {"maps_at_attach", maps_at_attach},
       {"vsyscall_line", vsyscall_line},     {"kernel_snapshots", kernel_snapshots}};
-  return j.dump();
+  return dump_json(j);
 }
 
 Result<TraceMeta> TraceMeta::from_json(const std::string& text) {
@@ -56,53 +60,43 @@ Result<TraceMeta> TraceMeta::from_json(const std::string& text) {
   TraceMeta m;
   try {
     m.format_version = j.at("format_version").get<uint32_t>();
-    m.vmatrace_version = j.value("vmatrace_version", "");
-    m.kernel_release = j.value("kernel_release", "");
-    m.hostname = j.value("hostname", "");
     m.clock_monotonic_ns = j.value("clock_monotonic_ns", uint64_t{0});
     m.clock_realtime_ns = j.value("clock_realtime_ns", uint64_t{0});
     m.target_pid = j.value("target_pid", 0u);
-    m.command = j.value("command", std::vector<std::string>{});
     m.follow_children = j.value("follow_children", false);
     m.page_size = j.value("page_size", 4096u);
-    m.maps_at_attach = j.value("maps_at_attach", "");
-    m.vsyscall_line = j.value("vsyscall_line", "");
     m.kernel_snapshots = j.value("kernel_snapshots", true);
   } catch (const nlohmann::json::exception& e) {
     return make_error(std::string("header field has the wrong type: ") + e.what());
   }
+  for (auto [key, field] : {std::pair{"vmatrace_version", &m.vmatrace_version},
+                            {"kernel_release", &m.kernel_release},
+                            {"hostname", &m.hostname},
+                            {"maps_at_attach", &m.maps_at_attach},
+                            {"vsyscall_line", &m.vsyscall_line}}) {
+    auto bytes = json_bytes(j, key);
+    if (!bytes) return make_error(std::string("header field ") + key + " has the wrong type");
+    *field = std::move(*bytes);
+  }
+  auto command = json_bytes_list(j, "command");
+  if (!command) return make_error("header field command has the wrong type");
+  m.command = std::move(*command);
   return m;
 }
 
 Result<std::unique_ptr<TraceWriter>> TraceWriter::create(const std::string& path) {
-  if (path.empty()) return make_error("cannot create an output file with an empty name");
-  // mkostemp creates mode 0600: the trace reveals the target's address layout.
-  std::string tmp = path + ".tmp-XXXXXX";
-  int fd = mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) return make_error("cannot create " + path + ": " + strerror(errno));
-  return std::unique_ptr<TraceWriter>(new TraceWriter(fd, path, tmp));
+  auto out = OutputFile::open(path);
+  if (!out) return make_error(out.error());
+  return std::unique_ptr<TraceWriter>(new TraceWriter(std::move(*out)));
 }
 
-Status TraceWriter::publish() {
-  if (tmp_path_.empty()) return Ok{};
-  if (::rename(tmp_path_.c_str(), path_.c_str()) != 0)
-    return make_error("cannot create " + path_ + ": " + strerror(errno));
-  tmp_path_.clear();
-  return Ok{};
-}
+Status TraceWriter::publish() { return out_.publish(); }
 
 TraceWriter::~TraceWriter() { discard(); }
 
-Status TraceWriter::write_all(const void* data, size_t size) {
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    ssize_t n = ::write(fd_, p, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return make_error("writing " + path_ + ": " + strerror(errno));
-    p += n;
-    size -= static_cast<size_t>(n);
-    bytes_ += static_cast<uint64_t>(n);
-  }
+Status TraceWriter::write_all(const std::string& bytes) {
+  if (auto st = out_.write(bytes); !st) return st;
+  bytes_ += bytes.size();
   return Ok{};
 }
 
@@ -117,7 +111,7 @@ Status TraceWriter::write_header(const TraceMeta& meta) {
   buf += json;
   put_u32(w, crc(json.data(), json.size()));
   buf.append(reinterpret_cast<char*>(w), 4);
-  return write_all(buf.data(), buf.size());
+  return write_all(buf);
 }
 
 Status TraceWriter::append(const Event& e) {
@@ -155,7 +149,7 @@ Status TraceWriter::flush() {
   records_ = 0;
   encoder_ = ChunkEncoder();
   index_ = ChunkIndex();
-  return write_all(out.data(), out.size());
+  return write_all(out);
 }
 
 Status TraceWriter::finish(const LostCounts& lost) {
@@ -166,19 +160,12 @@ Status TraceWriter::finish(const LostCounts& lost) {
   stats.final_stats = true;
   auto st = append(stats);
   if (st) st = flush();
-  if (st && ::fsync(fd_) != 0 && errno != EINVAL)
-    st = make_error("writing " + path_ + ": " + strerror(errno));
-  if (::close(fd_) != 0 && st) st = make_error("closing " + path_ + ": " + strerror(errno));
-  fd_ = -1;
+  if (st) st = out_.finish();
+  out_.discard();  // closes, if finish() failed before it could
   return st;
 }
 
-void TraceWriter::discard() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-  if (!tmp_path_.empty()) ::unlink(tmp_path_.c_str());
-  tmp_path_.clear();
-}
+void TraceWriter::discard() { out_.discard(); }
 
 Result<TraceReader> TraceReader::open(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -24,6 +24,7 @@
 
 #include "events/event.h"
 #include "record/codec.h"
+#include "util/output_file.h"
 #include "util/result.h"
 
 struct ZSTD_CCtx_s;
@@ -55,8 +56,10 @@ struct TraceMeta {
 
 class TraceWriter {
  public:
-  // Creates a private (0600) temporary file beside path; publish() renames it
-  // to path. Until then an existing file at path is left untouched.
+  // Opens path as an OutputFile (util/output_file.h): a private (0600)
+  // temporary file beside it that publish() renames to path, or a character
+  // device or FIFO written in place. Until publish() a file at path is left
+  // untouched.
   static Result<std::unique_ptr<TraceWriter>> create(const std::string& path);
   ~TraceWriter();
   TraceWriter(const TraceWriter&) = delete;
@@ -71,16 +74,13 @@ class TraceWriter {
   Status finish(const LostCounts& lost);  // final stats record, flush, close
   void discard();  // setup failed: remove the unpublished file
   uint64_t bytes_written() const { return bytes_; }
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return out_.path(); }
 
  private:
-  TraceWriter(int fd, std::string path, std::string tmp_path)
-      : fd_(fd), path_(std::move(path)), tmp_path_(std::move(tmp_path)) {}
-  Status write_all(const void* data, size_t size);
+  explicit TraceWriter(OutputFile out) : out_(std::move(out)) {}
+  Status write_all(const std::string& bytes);
 
-  int fd_;
-  std::string path_;
-  std::string tmp_path_;  // empty once published
+  OutputFile out_;
   std::string raw_;
   uint32_t records_ = 0;
   ChunkEncoder encoder_;

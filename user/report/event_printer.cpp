@@ -7,6 +7,7 @@
 #include "events/abi.h"
 #include "events/names.h"
 #include "report/format.h"
+#include "util/escape.h"
 
 namespace vmatrace {
 
@@ -88,7 +89,7 @@ std::string EventPrinter::text_line(const Event& e, const VmaInfo* vma) const {
     case Kind::Vma:
       return s + "vma " + maps_line(e.vma);
     case Kind::Exec:
-      return s + "exec " + (e.filename.empty() ? "?" : e.filename);
+      return s + "exec " + (e.filename.empty() ? "?" : escape_text(e.filename));
     case Kind::Fork:
       return s + ((e.fork_flags & VT_FORK_THREAD) ? "clone thread " : "fork process ") +
              std::to_string(e.child_pid) + "/" + std::to_string(e.child_tid);
@@ -158,7 +159,7 @@ std::string EventPrinter::json_line(const Event& e, const VmaInfo* vma) const {
     case Kind::Stack:
       break;
   }
-  return j.dump();
+  return dump_json(j);
 }
 
 }  // namespace vmatrace

@@ -6,6 +6,7 @@
 #include "events/abi.h"
 #include "events/names.h"
 #include "model/maps_format.h"
+#include "util/escape.h"
 
 namespace vmatrace {
 
@@ -44,7 +45,7 @@ std::string maps_line(const VmaInfo& v) {
   std::string name = vma_file_name(v);
   if (name.empty()) name = (v.path_flags & VT_PATH_SPECIAL) ? v.path : "";
   if (name.empty()) line.pop_back();  // the trailing space
-  return line + name;
+  return line + escape_text(name);
 }
 
 nlohmann::ordered_json vma_json(const VmaInfo& v) {
@@ -58,6 +59,14 @@ nlohmann::ordered_json vma_json(const VmaInfo& v) {
   j["path"] = vma_file_name(v);
   j["vm_flags"] = v.flags;
   return j;
+}
+
+TraceMeta meta_for_text(const TraceMeta& meta) {
+  TraceMeta m = meta;
+  for (auto& arg : m.command) arg = escape_text(arg);
+  m.hostname = escape_text(meta.hostname);
+  m.kernel_release = escape_text(meta.kernel_release);
+  return m;
 }
 
 }  // namespace vmatrace

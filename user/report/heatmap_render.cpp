@@ -5,14 +5,18 @@
 #include <cmath>
 #include <cstdio>
 
+#include "util/escape.h"
+
 namespace vmatrace {
 namespace {
 
 constexpr int kWidth = 1280, kLabelWidth = 400, kRight = 30, kTop = 64, kAxis = 46, kLegend = 50;
 
+// A name as SVG text: its bytes escaped as for a text line (and where they
+// are not UTF-8, which XML must be), then as XML.
 std::string escape(const std::string& s) {
   std::string out;
-  for (char c : s) {
+  for (char c : escape_text(s, TextEscape::Utf8)) {
     switch (c) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
@@ -80,7 +84,7 @@ std::string heatmap_svg(const Analysis& a, const TraceMeta& meta) {
            "rows: VMAs by address, gaps removed</text>\n",
            h.kind == "all" ? "Page faults" : ("Page faults (" + h.kind + " only)").c_str(), meta.target_pid,
            escape(shorten(cmd, 60)).c_str(), h.from_ns / 1e9, h.to_ns / 1e9, a.duration_ns / 1e9,
-           meta.hostname.c_str(), a.storms.size());
+           escape(meta.hostname).c_str(), a.storms.size());
   svg += buf;
   // Storm windows, shaded behind the cells.
   for (const Storm& s : a.storms) {
@@ -102,15 +106,18 @@ std::string heatmap_svg(const Analysis& a, const TraceMeta& meta) {
              kLabelWidth, y, plot_w, row_h - 1, r % 2 ? "#f4f4f4" : "#eaeaea", kLabelWidth - 6,
              y + row_h - 3, std::min(11, row_h), escape(shorten(row.label, 58)).c_str());
     svg += buf;
+    // The whole label, however long: appended, never cut short by buf.
+    const std::string label = escape(row.label);
     for (uint32_t c = 0; c < h.columns; c++) {
       uint32_t n = row.cells[c];
       if (!n) continue;
       double t0 = h.from_ns / 1e9 + span_s * c / h.columns;
       snprintf(buf, sizeof(buf),
-               "<rect x=\"%.1f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\" data-n=\"%u\">"
-               "<title>%s&#10;%.3f-%.3f s: %u faults</title></rect>\n",
-               kLabelWidth + c * col_w, y, col_w + 0.05, row_h - 1, colour(log_scale(n, h.max_cell)).c_str(), n,
-               escape(row.label).c_str(), t0, t0 + span_s / h.columns, n);
+               "<rect x=\"%.1f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\" data-n=\"%u\"><title>",
+               kLabelWidth + c * col_w, y, col_w + 0.05, row_h - 1, colour(log_scale(n, h.max_cell)).c_str(), n);
+      svg += buf;
+      svg += label;
+      snprintf(buf, sizeof(buf), "&#10;%.3f-%.3f s: %u faults</title></rect>\n", t0, t0 + span_s / h.columns, n);
       svg += buf;
     }
   }
@@ -126,7 +133,10 @@ std::string heatmap_svg(const Analysis& a, const TraceMeta& meta) {
   svg += buf;
   if (span_s > 0) {
     double step = tick_step(span_s), first = std::ceil(h.from_ns / 1e9 / step) * step;
-    for (double t = first; t <= h.to_ns / 1e9 + 1e-9; t += step) {
+    // Counted, not accumulated: far from zero, t += step can stop moving.
+    for (int i = 0; i <= 20; i++) {
+      double t = first + i * step;
+      if (t > h.to_ns / 1e9 + 1e-9) break;
       double x = kLabelWidth + plot_w * (t - h.from_ns / 1e9) / span_s;
       snprintf(buf, sizeof(buf),
                "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"black\"/>"

@@ -1,17 +1,15 @@
 #include "report/perfetto.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "events/abi.h"
 #include "events/names.h"
 #include "record/trace_file.h"
+#include "util/escape.h"
 
 namespace vmatrace {
 
-Status write_perfetto(const std::string& trace_path, const Analysis& a, const std::string& out_path) {
+Result<std::string> perfetto_json(const std::string& trace_path, const Analysis& a) {
   auto reader = TraceReader::open(trace_path);
   if (!reader) return make_error(reader.error());
   const uint64_t t0 = reader->meta().clock_monotonic_ns;
@@ -51,11 +49,7 @@ Status write_perfetto(const std::string& trace_path, const Analysis& a, const st
                       {"ts", s.start_ns / 1e3}, {"dur", (s.end_ns - s.start_ns) / 1e3}, {"args", args}});
   }
   events.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", pid}, {"tid", 0}, {"args", {{"name", "storms"}}}});
-  std::ofstream out(out_path, std::ios::trunc);
-  if (!out) return make_error("cannot create " + out_path + ": " + strerror(errno));
-  out << nlohmann::json{{"traceEvents", events}, {"displayTimeUnit", "ms"}}.dump() << "\n";
-  if (!out) return make_error("writing " + out_path + ": " + strerror(errno));
-  return Ok{};
+  return dump_json(nlohmann::json{{"traceEvents", events}, {"displayTimeUnit", "ms"}}) + "\n";
 }
 
 }  // namespace vmatrace

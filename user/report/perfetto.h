@@ -10,6 +10,7 @@
 
 namespace vmatrace {
 
-Status write_perfetto(const std::string& trace_path, const Analysis& a, const std::string& out_path);
+// The whole JSON document (names as util/escape.h's dump_json writes them).
+Result<std::string> perfetto_json(const std::string& trace_path, const Analysis& a);
 
 }  // namespace vmatrace

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "report/format.h"
+#include "util/escape.h"
 
 namespace vmatrace {
 
@@ -21,14 +22,14 @@ std::string storms_text(const Analysis& a) {
              s.mean_rate, format_duration(s.latency.p50).c_str(), format_duration(s.latency.p99).c_str(),
              format_duration(s.latency.max).c_str());
     out += buf;
+    // Names appended, not formatted into buf: a long one must not lose its line's end.
     for (const Share& v : s.vmas) {
-      snprintf(buf, sizeof(buf), "      vma  %10" PRIu64 "  %" PRIx64 "-%" PRIx64 " %s\n", v.faults, v.start, v.end,
-               v.name.c_str());
-      out += buf;
+      snprintf(buf, sizeof(buf), "      vma  %10" PRIu64 "  %" PRIx64 "-%" PRIx64 " ", v.faults, v.start, v.end);
+      out += buf + escape_text(v.name) + "\n";
     }
     for (const Share& c : s.code) {
-      snprintf(buf, sizeof(buf), "      code %10" PRIu64 "  %s\n", c.faults, c.name.c_str());
-      out += buf;
+      snprintf(buf, sizeof(buf), "      code %10" PRIu64 "  ", c.faults);
+      out += buf + escape_text(c.name) + "\n";
     }
   }
   return out + "\n";

@@ -8,6 +8,7 @@
 #include "events/names.h"
 #include "report/format.h"
 #include "report/percentiles.h"
+#include "util/escape.h"
 
 namespace vmatrace {
 
@@ -55,7 +56,7 @@ std::string top_vmas_text(Model& model, size_t n) {
     snprintf(range, sizeof(range), "%" PRIx64 "-%" PRIx64, l->info.start, l->info.end);
     snprintf(buf, sizeof(buf), "  %-33s %-4s %10" PRIu64 " %8" PRIu64 " %8" PRIu64 " %9s  %s%s\n", range,
              vma_perms(l->info.flags).c_str(), f.total(), f.minor, f.major,
-             lat.samples ? format_duration(lat.p99).c_str() : "-", l->name.empty() ? "[anon]" : l->name.c_str(),
+             lat.samples ? format_duration(lat.p99).c_str() : "-", l->name.empty() ? "[anon]" : escape_text(l->name).c_str(),
              l->ended_ns ? " (gone)" : "");
     out += buf;
   }
