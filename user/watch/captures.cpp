@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "watch/labels.h"
+
 namespace vmatrace {
 namespace {
 
@@ -41,6 +43,7 @@ int shell_status(int st) { return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMS
 const char* capture_start_name(CaptureStart s) {
   switch (s) {
     case CaptureStart::Started: return "started";
+    case CaptureStart::NotSelected: return "not_selected";
     case CaptureStart::Cooldown: return "cooldown";
     case CaptureStart::Busy: return "busy";
     case CaptureStart::DiskFull: return "disk_full";
@@ -49,7 +52,8 @@ const char* capture_start_name(CaptureStart s) {
   return "?";
 }
 
-Captures::Captures(CaptureOptions opts, CaptureDir dir) : opts_(std::move(opts)), dir_(std::move(dir)) {
+Captures::Captures(CaptureOptions opts, CaptureDir dir)
+    : opts_(std::move(opts)), dir_(std::move(dir)), comm_regex_(opts_.comm_regex, std::regex::extended) {
   dir_.prune();
 }
 
@@ -57,6 +61,7 @@ Captures::~Captures() { stop_all(30); }
 
 CaptureStart Captures::start(pid_t pid, uint64_t start_ticks, const std::string& comm, uint64_t now_ns,
                              std::string* file) {
+  if (!opts_.comm_regex.empty() && !std::regex_match(printable(comm), comm_regex_)) return CaptureStart::NotSelected;
   const uint64_t cooldown_ns = static_cast<uint64_t>(opts_.cooldown_s * 1e9);
   for (auto it = last_capture_ns_.begin(); it != last_capture_ns_.end();)
     it = now_ns - it->second >= cooldown_ns ? last_capture_ns_.erase(it) : std::next(it);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,9 +27,10 @@ struct CaptureOptions {
   uint64_t max_bytes = 1ULL << 30;
   size_t max_running = 1;
   uint64_t min_free_bytes = 64ULL << 20;  // below this the disk is full: no new capture
+  std::string comm_regex;  // capture only processes whose (printable) comm matches; "" all
 };
 
-enum class CaptureStart { Started, Cooldown, Busy, DiskFull, Failed };
+enum class CaptureStart { Started, NotSelected, Cooldown, Busy, DiskFull, Failed };
 const char* capture_start_name(CaptureStart s);
 
 struct CaptureDone {
@@ -63,6 +65,7 @@ class Captures {
 
   CaptureOptions opts_;
   CaptureDir dir_;
+  std::regex comm_regex_;
   std::map<pid_t, Running> running_;  // by capture child pid
   // (target pid, start ticks) -> when its last capture began. Entries older
   // than the cooldown mean nothing and go: bounded by captures per cooldown.

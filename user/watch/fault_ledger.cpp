@@ -8,15 +8,14 @@ FaultLedger::FaultLedger(uint64_t watch_start_ticks, uint64_t interval_ns, Analy
                          LedgerHooks hooks)
     : watch_start_ticks_(watch_start_ticks), interval_ns_(interval_ns), rule_(storm_rule), hooks_(std::move(hooks)) {}
 
-void FaultLedger::poll(const std::vector<ProcSample>& samples, std::vector<FaultShare>* faults,
+void FaultLedger::poll(const std::vector<ProcSample>& samples, uint64_t now_ns, std::vector<FaultShare>* faults,
                        std::vector<StormStart>* storms) {
-  polls_++;
-  for (const ProcSample& s : samples) update(s, faults, storms);
-  // Missing from this poll and the one before, and still no exit record: the
-  // record was lost (ring buffer full). Its faults since the last poll are
-  // lost with it; counted, never guessed.
+  for (const ProcSample& s : samples) update(s, now_ns, faults, storms);
+  // Gone from /proc this long and still no exit record: the record was lost
+  // (ring buffer full). Its faults since the last poll are lost with it;
+  // counted, never guessed.
   for (auto it = procs_.begin(); it != procs_.end();) {
-    if (it->second.seen_in_poll + 2 <= polls_) {
+    if (now_ns - it->second.last_seen_ns >= kExitGraceNs) {
       exits_missed_++;
       it = procs_.erase(it);
     } else {
@@ -25,7 +24,8 @@ void FaultLedger::poll(const std::vector<ProcSample>& samples, std::vector<Fault
   }
 }
 
-void FaultLedger::update(const ProcSample& s, std::vector<FaultShare>* faults, std::vector<StormStart>* storms) {
+void FaultLedger::update(const ProcSample& s, uint64_t now_ns, std::vector<FaultShare>* faults,
+                         std::vector<StormStart>* storms) {
   auto [it, is_new] = procs_.try_emplace(Key{s.pid, s.start_ticks});
   Proc& p = it->second;
   uint64_t base_min = p.min_flt, base_maj = p.maj_flt;
@@ -33,10 +33,16 @@ void FaultLedger::update(const ProcSample& s, std::vector<FaultShare>* faults, s
   // An exec (or prctl) renames the process; its cgroup is read again then,
   // as a fork-exec launcher moves its child before the exec.
   if (is_new || p.comm != s.comm) {
+    auto cgroup = hooks_.cgroup_of_pid(s.pid);
+    if (!cgroup && is_new) {
+      // Gone already: its exit record will tell all, with its cgroup.
+      procs_.erase(it);
+      return;
+    }
     p.comm = s.comm;
-    p.cgroup = hooks_.cgroup_of_pid(s.pid);
+    if (cgroup) p.cgroup = std::move(*cgroup);
   }
-  p.seen_in_poll = polls_;
+  p.last_seen_ns = now_ns;
   // Counters never go back; a stat read while the process was being
   // released can show only the leader's own counts.
   uint64_t d_min = s.min_flt > base_min ? s.min_flt - base_min : 0;

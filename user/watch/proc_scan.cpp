@@ -14,15 +14,16 @@ namespace {
 
 constexpr unsigned kPfKthread = 0x00200000;  // include/linux/sched.h
 
-// Reads a small /proc file relative to dirfd; "" if gone.
-std::string read_small(int dirfd, const char* path) {
+// Reads a small /proc file relative to dirfd; nullopt if gone.
+std::optional<std::string> read_small(int dirfd, const char* path) {
   int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "";
+  if (fd < 0) return std::nullopt;
   char buf[4096];
   std::string out;
   ssize_t n;
   while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
   close(fd);
+  if (n < 0) return std::nullopt;
   return out;
 }
 
@@ -87,16 +88,19 @@ void scan_processes(std::vector<ProcSample>* out) {
     long pid = strtol(d->d_name, &end, 10);
     if (*end || pid <= 0) continue;
     std::string path = std::string(d->d_name) + "/stat";
-    std::string text = read_small(procfd, path.c_str());
-    auto s = parse_proc_stat(static_cast<pid_t>(pid), text);
+    auto text = read_small(procfd, path.c_str());
+    if (!text) continue;
+    auto s = parse_proc_stat(static_cast<pid_t>(pid), *text);
     if (s && !s->kernel_thread) out->push_back(std::move(*s));
   }
 }
 
-std::string proc_cgroup_path(pid_t pid) {
-  std::string text = read_small(AT_FDCWD, ("/proc/" + std::to_string(pid) + "/cgroup").c_str());
+std::optional<std::string> proc_cgroup_path(pid_t pid) {
+  auto read = read_small(AT_FDCWD, ("/proc/" + std::to_string(pid) + "/cgroup").c_str());
+  if (!read) return std::nullopt;
+  const std::string& text = *read;
   size_t at = text.rfind("0::", 0) == 0 ? 0 : text.find("\n0::");
-  if (at == std::string::npos) return "";
+  if (at == std::string::npos) return std::string();
   if (text[at] == '\n') at++;
   size_t end = text.find('\n', at);
   return text.substr(at + 3, end == std::string::npos ? std::string::npos : end - at - 3);

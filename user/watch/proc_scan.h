@@ -28,8 +28,9 @@ std::optional<ProcSample> parse_proc_stat(pid_t pid, std::string_view line);
 // Processes that vanish while being read are simply missing.
 void scan_processes(std::vector<ProcSample>* out);
 
-// The cgroup v2 path ("0::PATH" in /proc/PID/cgroup), "" if none or gone.
-std::string proc_cgroup_path(pid_t pid);
+// The cgroup v2 path ("0::PATH" in /proc/PID/cgroup), "" if none (no
+// cgroup2 mounted); nullopt if the process is gone.
+std::optional<std::string> proc_cgroup_path(pid_t pid);
 // Clock ticks since boot now, in /proc/PID/stat's starttime unit.
 uint64_t boot_ticks_now();
 uint64_t ns_to_ticks(uint64_t ns);

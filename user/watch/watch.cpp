@@ -131,7 +131,7 @@ void Watch::poll_processes() {
   scan_processes(&samples_);
   shares_.clear();
   storms_.clear();
-  ledger_.poll(samples_, &shares_, &storms_);
+  ledger_.poll(samples_, mono_ns(), &shares_, &storms_);
   charge(shares_);
   std::vector<SeriesIncrement> increments;
   std::vector<SeriesKey> removed;
@@ -149,6 +149,7 @@ void Watch::on_storm(const StormStart& s) {
   if (!captures_ || s.pid == getpid() || captures_->is_capture(s.pid)) return;
   std::string file;
   CaptureStart r = captures_->start(s.pid, s.start_ticks, s.comm, mono_ns(), &file);
+  if (r == CaptureStart::NotSelected) return;
   if (r == CaptureStart::Started) {
     metrics_->add_capture();
     disk_full_logged_ = false;

@@ -1,5 +1,6 @@
 #include "watch/watch_cli.h"
 
+#include <regex>
 #include <string>
 
 namespace vmatrace {
@@ -14,6 +15,15 @@ std::string check_listen(const std::string& s) {
       std::stoul(port) > 65535)
     return "port must be a number from 0 to 65535";
   if (s[0] == '[' && s[colon - 1] != ']') return "an IPv6 address goes in brackets: [::1]:9477";
+  return "";
+}
+
+std::string check_regex(const std::string& s) {
+  try {
+    std::regex re(s, std::regex::extended);
+  } catch (const std::regex_error& e) {
+    return std::string("not a regular expression: ") + e.what();
+  }
   return "";
 }
 
@@ -46,6 +56,9 @@ CLI::App* add_watch_subcommand(CLI::App* app, WatchOptions* o) {
       ->check(CLI::Range(1, 64));
   w->add_option("--capture-min-free", o->capture.min_free_bytes,
                 "no capture starts with fewer bytes free on the disk (default 64 MiB)");
+  w->add_option("--capture-comm", o->capture.comm_regex,
+                "capture only processes whose command name matches this regular expression (POSIX ERE)")
+      ->check(CLI::Validator(check_regex, "REGEX"));
   w->add_flag("-v,--verbose", o->verbose, "show libbpf's log");
   return w;
 }
