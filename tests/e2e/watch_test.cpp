@@ -366,6 +366,22 @@ TEST(Watch, FullDiskStopsCapturesNotTheMetricsUntilThereIsRoomAgain) {
   EXPECT_EQ(watch.events("error").size(), 1u) << "one error for the whole full-disk spell";
 }
 
+TEST(Watch, SighupReopensTheEventsFileForLogRotation) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  Watch watch(&tmp, {});
+  std::string events = tmp.path("watch-events.jsonl"), rotated = events + ".1";
+  ASSERT_EQ(rename(events.c_str(), rotated.c_str()), 0);
+  watch.process().signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return watch.events("reopened").size() == 1; })) << watch.process().err();
+  watch.process().signal(SIGTERM);
+  EXPECT_EQ(watch.process().wait(60), 0);
+  auto old_lines = json_lines(read_file(rotated));
+  ASSERT_EQ(old_lines.size(), 1u);
+  EXPECT_EQ(old_lines[0]["event"], "started");
+  EXPECT_EQ(watch.events("stopped").size(), 1u) << "written to the new file";
+}
+
 TEST(Watch, BadArguments) {
   for (auto args : std::vector<std::vector<std::string>>{{"--listen", "9477"},
                                                          {"--listen", "127.0.0.1:99999"},

@@ -191,7 +191,10 @@ int Watch::run() {
     uint64_t now = mono_ns();
     if (g_reopen) {
       g_reopen = 0;
-      if (auto st = log_.reopen(); !st) log_.write("error", {{"error", printable(st.error())}});
+      if (auto st = log_.reopen(); !st)
+        log_.write("error", {{"error", printable(st.error())}});
+      else
+        log_.write("reopened", {});
     }
     if (now >= next_poll) {
       poll_processes();
