@@ -2,8 +2,10 @@
 # Installs the Debian 12 packages vmatrace needs to build and test, only if
 # some are missing (so that a ready machine does not touch the network).
 set -euo pipefail
+# prometheus (the server) and curl: the watch e2e tests scrape and query with them.
 pkgs=(cmake make g++ pkg-config clang bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev
-      libcli11-dev nlohmann-json3-dev libdw-dev tmux time libgtest-dev libbenchmark-dev util-linux)
+      libcli11-dev nlohmann-json3-dev libdw-dev tmux time libgtest-dev libbenchmark-dev util-linux
+      prometheus-cpp-dev prometheus curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/numbers.h"
 #include "record/recorder.h"
+#include "watch/watch_cli.h"
 
 using namespace vmatrace;
 
@@ -20,7 +21,8 @@ int main(int argc, char** argv) {
       "  vmatrace -p 1234 -o trace.vmt -d 10   record pid 1234 for 10 s\n"
       "  vmatrace -- ./server --port 80         trace a command from its exec\n"
       "  vmatrace report trace.vmt [--json] [--events]\n"
-      "  vmatrace check                         what this kernel offers");
+      "  vmatrace check                         what this kernel offers\n"
+      "  vmatrace watch --capture-dir /var/lib/vmatrace   metrics on :9477, storms recorded");
 
   RecordOptions rec;
   bool verbose = false;
@@ -78,6 +80,8 @@ int main(int argc, char** argv) {
   bool check_json = false;
   auto* check = app.add_subcommand("check", "load the programs a trace would use and say what works here");
   check->add_flag("--json", check_json, "as one JSON object");
+  WatchOptions watch_opts;
+  auto* watch = add_watch_subcommand(&app, &watch_opts);
 
   try {
     app.parse(argc, argv);
@@ -105,6 +109,7 @@ int main(int argc, char** argv) {
     rec.live = rec.output.empty() ? LiveOutput::Events : LiveOutput::Plain;
   if (report->parsed()) return run_report(rep);
   if (check->parsed()) return run_check(check_json);
+  if (watch->parsed()) return run_watch(watch_opts);
 
   if ((rec.pid > 0) == !rec.command.empty()) {
     fprintf(stderr, "vmatrace: give either -p PID or -- COMMAND (see --help)\n");

@@ -1,0 +1,416 @@
+// `vmatrace watch` as it runs in production: a real Prometheus server scrapes
+// it, storm workloads trigger captures by the full tracer, and the daemon is
+// stopped mid-capture. Counts are checked against the workloads' getrusage.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <dirent.h>
+
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "harness.h"
+
+namespace e2e {
+namespace {
+
+// Waits for cond, up to timeout_s: for the watch's next poll or Prometheus's
+// next scrape. What it waited for is asserted afterwards, never the time.
+bool eventually(const std::function<bool()>& cond, int timeout_s = 60) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::string http_get(const std::string& url) {
+  auto r = run({"curl", "-sf", "--max-time", "10", url}, 20);
+  return r.status == 0 ? r.out : "";
+}
+
+// Sum of the samples of metric whose labels contain every one of `labels`
+// (e.g. {"comm=\"spawner\""}) in a /metrics text.
+double metric_sum(const std::string& text, const std::string& metric, const std::vector<std::string>& labels = {}) {
+  double sum = 0;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(metric, 0) != 0 || (line.size() > metric.size() && line[metric.size()] != '{' &&
+                                       line[metric.size()] != ' '))
+      continue;
+    bool match = true;
+    for (const auto& l : labels) match = match && line.find(l) != std::string::npos;
+    if (match) sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+std::vector<json> events_of(const std::vector<json>& lines, const std::string& event) {
+  std::vector<json> out;
+  for (const auto& l : lines)
+    if (l["event"] == event) out.push_back(l);
+  return out;
+}
+
+std::vector<std::string> capture_files(const std::string& dir) {
+  std::vector<std::string> out;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n.size() > 4 && n.compare(n.size() - 4, 4, ".vmt") == 0) out.push_back(n);
+    }
+    closedir(d);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+long rss_kib(pid_t pid) {
+  std::istringstream in(read_file("/proc/" + std::to_string(pid) + "/status"));
+  std::string key;
+  long v = -1;
+  while (in >> key) {
+    if (key == "VmRSS:") {
+      in >> v;
+      break;
+    }
+  }
+  return v;
+}
+
+// A running `vmatrace watch` on a free loopback port, logging to a file.
+class Watch {
+ public:
+  Watch(TempDir* tmp, std::vector<std::string> extra) : events_(tmp->path("watch-events.jsonl")) {
+    std::vector<std::string> argv = {vmatrace(), "watch", "--listen", "127.0.0.1:0", "--events", events_,
+                                     "--interval", "0.25", "--top-k", "1000"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    bg_ = std::make_unique<Background>(argv, true);
+    EXPECT_TRUE(eventually([&] { return !events_of(lines(), "started").empty(); }, 30)) << bg_->err();
+    auto started = events_of(lines(), "started");
+    if (!started.empty()) port_ = started[0]["port"];
+  }
+  std::vector<json> lines() const { return json_lines(read_file(events_)); }
+  std::vector<json> events(const std::string& kind, const std::string& comm = "") const {
+    std::vector<json> out;
+    for (auto& e : events_of(lines(), kind))
+      if (comm.empty() || e["comm"] == comm) out.push_back(e);
+    return out;
+  }
+  std::string metrics() const { return http_get(url()); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/metrics"; }
+  int port() const { return port_; }
+  Background& process() { return *bg_; }
+
+ private:
+  std::string events_;
+  std::unique_ptr<Background> bg_;
+  int port_ = 0;
+};
+
+json read_truth(const std::string& path) {
+  auto lines = json_lines(read_file(path));
+  EXPECT_EQ(lines.size(), 1u) << path;
+  return lines.empty() ? json{} : lines[0];
+}
+
+// A real Prometheus server scraping the watch every second, with its own
+// temporary storage; its HTTP API answers the test's queries.
+class Prometheus {
+ public:
+  Prometheus(TempDir* tmp, int target_port) : port_(free_port()) {
+    std::string config = tmp->path("prometheus.yml");
+    FILE* f = fopen(config.c_str(), "w");
+    fprintf(f,
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+            "scrape_configs:\n  - job_name: vmatrace\n    static_configs:\n"
+            "      - targets: ['127.0.0.1:%d']\n",
+            target_port);
+    fclose(f);
+    bg_ = std::make_unique<Background>(
+        std::vector<std::string>{"prometheus", "--config.file=" + config, "--storage.tsdb.path=" + tmp->path("tsdb"),
+                                 "--web.listen-address=127.0.0.1:" + std::to_string(port_)},
+        true);
+  }
+  bool ready() const { return run({"curl", "-sf", "--max-time", "5", base() + "/-/ready"}, 10).status == 0; }
+  // The value of an instant query with one result, or -1.
+  double query(const std::string& promql) const {
+    auto r = run({"curl", "-sf", "--max-time", "10", "-G", base() + "/api/v1/query", "--data-urlencode",
+                  "query=" + promql},
+                 20);
+    auto j = json::parse(r.out, nullptr, false);
+    if (j.is_discarded() || j["status"] != "success" || j["data"]["result"].size() != 1) return -1;
+    return std::stod(j["data"]["result"][0]["value"][1].get<std::string>());
+  }
+  std::string err() const { return bg_->err(); }
+
+ private:
+  std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int port_;
+  std::unique_ptr<Background> bg_;
+};
+
+TEST(Watch, PrometheusScrapesFaultCountsEqualToGetrusageAndTheStorm) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  Watch watch(&tmp, {});
+  ASSERT_GT(watch.port(), 0);
+  Prometheus prom(&tmp, watch.port());
+  ASSERT_TRUE(eventually([&] { return prom.ready(); })) << prom.err();
+
+  std::string out = tmp.path("truth.json");
+  auto wl = run({workload("watchstorm"), "64", "2000", "1", "6", out});
+  ASSERT_EQ(wl.status, 0) << wl.err;
+  json truth = read_truth(out);
+  double expected = truth["minflt"].get<double>() + truth["majflt"].get<double>();
+  ASSERT_GT(expected, 6 * 16384);
+
+  // The workload's last faults come from its exit record; Prometheus has
+  // them at its next scrape.
+  const std::string faults = "sum(vmatrace_page_faults_total{comm=\"watchstorm\"})";
+  double seen = -1;
+  eventually([&] { return (seen = prom.query(faults)) >= expected * 0.99; });
+  EXPECT_NEAR(seen, expected, expected * 0.01) << watch.metrics();
+  EXPECT_GE(prom.query("sum(vmatrace_fault_storms_total{comm=\"watchstorm\"})"), 1);
+  EXPECT_EQ(prom.query("sum(vmatrace_page_faults_total{comm=\"watchstorm\",type=\"major\"})"), -1)
+      << "no major faults, so no major series";
+  // The agent reports on itself.
+  EXPECT_GT(prom.query("process_resident_memory_bytes{job=\"vmatrace\"}"), 0);
+  EXPECT_GE(prom.query("vmatrace_events_lost_total{reason=\"ringbuf\"}"), 0);
+
+  // Other processes on the machine may storm too.
+  auto storms = watch.events("storm", "watchstorm");
+  ASSERT_FALSE(storms.empty());
+  EXPECT_GT(storms[0]["rate"].get<double>(), 2000);
+  EXPECT_TRUE(storms[0].contains("cgroup"));
+  EXPECT_TRUE(storms[0].contains("time"));
+}
+
+TEST(Watch, OneCapturePerStormWithinTheCooldownAndItsReportNamesTheStorm) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  std::string dir = tmp.path("captures");
+  Watch watch(&tmp, {"--capture-dir", dir, "--capture-seconds", "3", "--capture-cooldown", "3600",
+                     "--capture-comm", "watchstorm"});
+  std::string out = tmp.path("truth.json");
+  Background wl({workload("watchstorm"), "64", "3000", "2", "0", out});
+
+  // Storm 1 storms until its capture is recording, storm 2 until it is seen.
+  ASSERT_TRUE(eventually([&] { return watch.events("capture").size() == 1; })) << watch.process().err();
+  std::string file = watch.events("capture")[0]["file"];
+  ASSERT_TRUE(wait_for_file(file, 60000));
+  wl.signal(SIGUSR1);
+  ASSERT_TRUE(eventually([&] { return watch.events("storm", "watchstorm").size() >= 2; }))
+      << watch.process().err();
+  wl.signal(SIGUSR1);
+  ASSERT_EQ(wl.wait(120), 0);
+  ASSERT_TRUE(eventually([&] { return watch.events("capture_done").size() == 1; }));
+
+  EXPECT_EQ(watch.events("capture").size(), 1u) << "the second storm is within the cooldown";
+  EXPECT_EQ(capture_files(dir).size(), 1u);
+  std::string m = watch.metrics();
+  EXPECT_EQ(metric_sum(m, "vmatrace_fault_storms_total", {"comm=\"watchstorm\""}), 2) << m;
+  EXPECT_EQ(metric_sum(m, "vmatrace_captures_total"), 1);
+  EXPECT_EQ(metric_sum(m, "vmatrace_captures_skipped_total", {"reason=\"cooldown\""}), 1);
+  EXPECT_EQ(watch.events("capture_done")[0]["status"], 0);
+
+  json truth = read_truth(out);
+  auto sum = trace_summary(file);
+  EXPECT_EQ(sum["complete"], true);
+  EXPECT_EQ(sum["target"]["pid"], wl.pid());
+  ASSERT_GE(sum["storms"].size(), 1u) << sum.dump(2);
+  const json& s = sum["storms"][0];
+  ASSERT_FALSE(s["vmas"].empty());
+  EXPECT_EQ(s["vmas"][0]["start"], truth["start"]);
+  EXPECT_EQ(s["vmas"][0]["end"], truth["end"]);
+  ASSERT_FALSE(s["code"].empty());
+  EXPECT_EQ(s["code"][0]["symbol"], "storm (watchstorm)");
+}
+
+TEST(Watch, CaptureDirKeepsTheNewestAndOnlyRemovesItsOwnFiles) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  std::string dir = tmp.path("captures");
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  for (const char* mine_not : {"notes.txt", "other.vmt"}) {
+    FILE* f = fopen((dir + "/" + mine_not).c_str(), "w");
+    fputs("not the watch's", f);
+    fclose(f);
+  }
+  Watch watch(&tmp, {"--capture-dir", dir, "--capture-seconds", "1", "--capture-cooldown", "0",
+                     "--capture-max-files", "2", "--capture-comm", "watchstorm",
+                     // A slow capture start must not make the next storm "busy".
+                     "--capture-max-running", "3"});
+  std::string out = tmp.path("truth.json");
+  Background wl({workload("watchstorm"), "32", "3000", "3", "0", out});
+  std::vector<std::string> made;
+  for (size_t k = 1; k <= 3; k++) {
+    ASSERT_TRUE(eventually([&] { return watch.events("capture").size() == k; })) << watch.process().err();
+    made.push_back(watch.events("capture")[k - 1]["file"]);
+    ASSERT_TRUE(wait_for_file(made.back(), 60000));
+    wl.signal(SIGUSR1);
+  }
+  ASSERT_EQ(wl.wait(120), 0);
+  ASSERT_TRUE(eventually([&] { return watch.events("capture_done").size() == 3; }));
+
+  auto files = capture_files(dir);
+  ASSERT_EQ(files.size(), 3u) << "two captures and other.vmt";
+  EXPECT_EQ(dir + "/" + files[0], made[1]);
+  EXPECT_EQ(dir + "/" + files[1], made[2]);
+  EXPECT_EQ(files[2], "other.vmt");
+  EXPECT_EQ(read_file(dir + "/notes.txt"), "not the watch's");
+  EXPECT_EQ(metric_sum(watch.metrics(), "vmatrace_captures_total"), 3);
+}
+
+TEST(Watch, SigtermMidCaptureEndsTheCaptureWithACompleteTrace) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  std::string dir = tmp.path("captures");
+  Watch watch(&tmp, {"--capture-dir", dir, "--capture-seconds", "600", "--capture-comm", "watchstorm"});
+  std::string out = tmp.path("truth.json");
+  Background wl({workload("watchstorm"), "32", "2000", "1", "0", out});
+  ASSERT_TRUE(eventually([&] { return watch.events("capture").size() == 1; })) << watch.process().err();
+  std::string file = watch.events("capture")[0]["file"];
+  ASSERT_TRUE(wait_for_file(file, 60000));
+  // The endpoint answers while the capture runs.
+  EXPECT_EQ(metric_sum(watch.metrics(), "vmatrace_captures_total"), 1);
+
+  watch.process().signal(SIGTERM);
+  EXPECT_EQ(watch.process().wait(60), 0) << watch.process().err();
+  auto done = watch.events("capture_done");
+  ASSERT_EQ(done.size(), 1u) << watch.process().err();
+  EXPECT_EQ(done[0]["status"], 0);
+  EXPECT_EQ(watch.events("stopped").size(), 1u);
+  auto sum = trace_summary(file);
+  EXPECT_EQ(sum["complete"], true) << sum.dump(2);
+  EXPECT_GT(sum["faults"]["total"].get<uint64_t>(), 0u);
+  EXPECT_TRUE(attached_vmatrace_programs().empty());
+  wl.signal(SIGUSR1);
+  EXPECT_EQ(wl.wait(120), 0);
+}
+
+TEST(Watch, ThousandsOfShortProcessesAreCountedWithFlatMemory) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  Watch watch(&tmp, {});
+  auto spawn = [&](int n) {
+    auto r = run({workload("spawner"), std::to_string(n), "16"}, 300);
+    EXPECT_EQ(r.status, 0) << r.err;
+    auto lines = json_lines(r.out);
+    return lines.empty() ? 0.0 : lines[0]["minflt"].get<double>() + lines[0]["majflt"].get<double>();
+  };
+  auto counted = [&] { return metric_sum(watch.metrics(), "vmatrace_page_faults_total", {"comm=\"spawner\""}); };
+  // Warm up: the series, the allocator's pools, the cgroup names.
+  double expected = spawn(1000);
+  ASSERT_TRUE(eventually([&] { return counted() >= expected * 0.99; })) << counted() << " of " << expected;
+  long rss_before = rss_kib(watch.process().pid());
+
+  expected += spawn(5000);
+  double seen = 0;
+  eventually([&] { return (seen = counted()) >= expected * 0.99; });
+  // Children live shorter than a poll: their faults come from exit records alone.
+  EXPECT_NEAR(seen, expected, expected * 0.01);
+  long rss_after = rss_kib(watch.process().pid());
+  EXPECT_LE(rss_after, rss_before + 256) << "KiB resident before " << rss_before << ", after " << rss_after;
+  std::string m = watch.metrics();
+  EXPECT_EQ(metric_sum(m, "vmatrace_events_lost_total"), 0) << m;
+}
+
+TEST(Watch, FullDiskStopsCapturesNotTheMetricsUntilThereIsRoomAgain) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  std::string dir = tmp.path("small");
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  ASSERT_EQ(mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=16m,mode=0700"), 0) << strerror(errno);
+  struct Unmount {
+    std::string d;
+    ~Unmount() { umount2(d.c_str(), MNT_DETACH); }
+  } unmount{dir};
+  std::string filler = dir + "/filler";
+  ASSERT_EQ(run({"dd", "if=/dev/zero", "of=" + filler, "bs=1M", "count=15"}).status, 0);
+  Watch watch(&tmp, {"--capture-dir", dir, "--capture-seconds", "2", "--capture-cooldown", "0",
+                     "--capture-min-free", std::to_string(4 << 20), "--capture-comm", "watchstorm"});
+  std::string out = tmp.path("truth.json");
+  Background wl({workload("watchstorm"), "32", "3000", "2", "0", out});
+
+  ASSERT_TRUE(eventually([&] { return !watch.events("error").empty(); })) << watch.process().err();
+  EXPECT_NE(watch.events("error")[0]["error"].get<std::string>().find("captures stopped"), std::string::npos);
+  std::string m = watch.metrics();
+  EXPECT_EQ(metric_sum(m, "vmatrace_captures_skipped_total", {"reason=\"disk_full\""}), 1) << m;
+  // The storm goes on until the signal below: a round of it shows on /metrics.
+  EXPECT_TRUE(eventually([&] {
+    return metric_sum(watch.metrics(), "vmatrace_page_faults_total", {"comm=\"watchstorm\""}) > 32 * 256;
+  })) << m;
+  EXPECT_TRUE(watch.events("capture").empty());
+
+  ASSERT_EQ(unlink(filler.c_str()), 0);
+  wl.signal(SIGUSR1);
+  ASSERT_TRUE(eventually([&] { return watch.events("capture").size() == 1; })) << watch.process().err();
+  ASSERT_TRUE(wait_for_file(watch.events("capture")[0]["file"], 60000));
+  wl.signal(SIGUSR1);
+  ASSERT_EQ(wl.wait(120), 0);
+  ASSERT_TRUE(eventually([&] { return watch.events("capture_done").size() == 1; }));
+  EXPECT_EQ(watch.events("capture_done")[0]["status"], 0);
+  EXPECT_EQ(watch.events("error").size(), 1u) << "one error for the whole full-disk spell";
+}
+
+TEST(Watch, SighupReopensTheEventsFileForLogRotation) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  Watch watch(&tmp, {});
+  std::string events = tmp.path("watch-events.jsonl"), rotated = events + ".1";
+  ASSERT_EQ(rename(events.c_str(), rotated.c_str()), 0);
+  watch.process().signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return watch.events("reopened").size() == 1; })) << watch.process().err();
+  watch.process().signal(SIGTERM);
+  EXPECT_EQ(watch.process().wait(60), 0);
+  auto old_lines = json_lines(read_file(rotated));
+  ASSERT_EQ(old_lines.size(), 1u);
+  EXPECT_EQ(old_lines[0]["event"], "started");
+  EXPECT_EQ(watch.events("stopped").size(), 1u) << "written to the new file";
+}
+
+TEST(Watch, BadArguments) {
+  for (auto args : std::vector<std::vector<std::string>>{{"--listen", "9477"},
+                                                         {"--listen", "127.0.0.1:99999"},
+                                                         {"--interval", "0"},
+                                                         {"--capture-seconds", "-1"},
+                                                         {"--top-k", "0"}}) {
+    args.insert(args.begin(), {vmatrace(), "watch"});
+    auto r = run(args);
+    EXPECT_EQ(r.status, 2) << args[2];
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("vmatrace: ", 0), 0u) << r.err;
+  }
+}
+
+TEST(Watch, CaptureDirWritableByOthersIsRefused) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  std::string dir = tmp.path("open");
+  ASSERT_EQ(mkdir(dir.c_str(), 0777), 0);
+  ASSERT_EQ(chmod(dir.c_str(), 0777), 0);
+  auto r = run({vmatrace(), "watch", "--listen", "127.0.0.1:0", "--capture-dir", dir});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "vmatrace: " + dir + " is writable by others: captures need a directory only this user can write\n");
+}
+
+}  // namespace
+}  // namespace e2e

@@ -1,0 +1,240 @@
+#include "watch/watch.h"
+
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "bpf/features.h"
+#include "bpf/libbpf_log.h"
+#include "watch/cgroup_names.h"
+#include "watch/event_log.h"
+#include "watch/exit_probe.h"
+#include "watch/exit_record.h"
+#include "watch/fault_ledger.h"
+#include "watch/labels.h"
+#include "watch/metrics.h"
+#include "watch/proc_scan.h"
+#include "watch/series_table.h"
+
+namespace vmatrace {
+namespace {
+
+volatile sig_atomic_t g_stop = 0, g_reopen = 0;
+
+void on_stop(int) { g_stop = 1; }
+void on_hup(int) { g_reopen = 1; }
+
+void install_signal_handlers() {
+  struct sigaction sa{};
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = on_stop;  // no SA_RESTART: a signal cuts the loop's sleep short
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  sa.sa_handler = on_hup;
+  sigaction(SIGHUP, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+uint64_t mono_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+int fail(const std::string& msg) {
+  fprintf(stderr, "vmatrace: %s\n", msg.c_str());
+  return 1;
+}
+
+// Series idle this many intervals may give their place to a busier pair.
+constexpr uint64_t kIdleIntervals = 300;
+// How often the ring buffer of exit records is read between polls.
+constexpr uint64_t kDrainNs = 100 * 1000000ULL;
+
+class Watch {
+ public:
+  Watch(const WatchOptions& o, std::unique_ptr<WatchMetrics> metrics, EventLog log,
+        std::unique_ptr<Captures> captures)
+      : opts_(o),
+        interval_ns_(static_cast<uint64_t>(o.interval_s * 1e9)),
+        metrics_(std::move(metrics)),
+        log_(std::move(log)),
+        captures_(std::move(captures)),
+        series_(o.top_k, kIdleIntervals),
+        ledger_(boot_ticks_now(), interval_ns_, storm_rule(o),
+                {[](pid_t pid) { return proc_cgroup_path(pid); },
+                 [this](uint64_t id) { return cgroups_.path_of(id, mono_ns()); }}) {}
+
+  Status start_probe() {
+    auto p = ExitProbe::start([this](const vt_exit_record& r) { on_exit(r); });
+    if (!p) return make_error(p.error());
+    probe_ = std::move(*p);
+    return Ok{};
+  }
+  int run();
+
+ private:
+  static AnalysisOptions storm_rule(const WatchOptions& o) {
+    AnalysisOptions a;
+    a.storm_threshold = o.storm_threshold;
+    return a;
+  }
+  void on_exit(const vt_exit_record& r);
+  void poll_processes();
+  void charge(const std::vector<FaultShare>& shares);
+  void on_storm(const StormStart& s);
+  void log_captures_done(const std::vector<CaptureDone>& done);
+  void update_health();
+
+  const WatchOptions& opts_;
+  uint64_t interval_ns_;
+  std::unique_ptr<WatchMetrics> metrics_;
+  EventLog log_;
+  std::unique_ptr<Captures> captures_;
+  CgroupNames cgroups_;
+  SeriesTable series_;
+  FaultLedger ledger_;
+  std::unique_ptr<ExitProbe> probe_;
+  std::vector<ProcSample> samples_;
+  std::vector<FaultShare> shares_;
+  std::vector<StormStart> storms_;
+  bool disk_full_logged_ = false;
+};
+
+void Watch::on_exit(const vt_exit_record& r) {
+  ExitInfo e;
+  e.pid = static_cast<pid_t>(r.tgid);
+  e.start_ticks = ns_to_ticks(r.start_boottime);
+  e.comm.assign(r.comm, strnlen(r.comm, sizeof(r.comm)));
+  e.cgroup_id = r.cgroup_id;
+  e.min_flt = r.min_flt;
+  e.maj_flt = r.maj_flt;
+  shares_.clear();
+  ledger_.exited(e, &shares_);
+  charge(shares_);
+}
+
+void Watch::charge(const std::vector<FaultShare>& shares) {
+  for (const auto& s : shares) series_.add({printable(s.comm), printable(s.cgroup)}, s.minor, s.major);
+}
+
+void Watch::poll_processes() {
+  // Exit records first: a process gone from /proc has its record by now, or
+  // within the next poll (it is sent after the RCU grace period of its reap).
+  if (auto st = probe_->drain(); !st) log_.write("error", {{"error", st.error()}});
+  scan_processes(&samples_);
+  shares_.clear();
+  storms_.clear();
+  ledger_.poll(samples_, mono_ns(), &shares_, &storms_);
+  charge(shares_);
+  std::vector<SeriesIncrement> increments;
+  std::vector<SeriesKey> removed;
+  series_.end_interval(&increments, &removed);
+  for (const auto& k : removed) metrics_->remove_series(k);
+  for (const auto& inc : increments) metrics_->add_faults(inc.key, inc.minor, inc.major);
+  for (const auto& s : storms_) on_storm(s);
+  update_health();
+}
+
+void Watch::on_storm(const StormStart& s) {
+  SeriesKey key{printable(s.comm), printable(s.cgroup)};
+  metrics_->add_storm(series_.shown_as(key));
+  log_.write("storm", {{"pid", s.pid}, {"comm", key.comm}, {"cgroup", key.cgroup}, {"rate", s.rate}});
+  if (!captures_ || s.pid == getpid() || captures_->is_capture(s.pid)) return;
+  std::string file;
+  CaptureStart r = captures_->start(s.pid, s.start_ticks, s.comm, mono_ns(), &file);
+  if (r == CaptureStart::NotSelected) return;
+  if (r == CaptureStart::Started) {
+    metrics_->add_capture();
+    disk_full_logged_ = false;
+    log_.write("capture", {{"pid", s.pid}, {"comm", key.comm}, {"file", printable(file)}});
+    return;
+  }
+  if (r == CaptureStart::Failed) {
+    metrics_->add_capture_failed();
+    log_.write("error", {{"pid", s.pid}, {"error", "cannot start a capture: fork failed"}});
+    return;
+  }
+  metrics_->add_capture_skipped(capture_start_name(r));
+  if (r == CaptureStart::DiskFull && !disk_full_logged_) {
+    disk_full_logged_ = true;
+    log_.write("error", {{"error", "captures stopped: " + printable(opts_.capture.dir) + " has too little space"}});
+  }
+}
+
+void Watch::log_captures_done(const std::vector<CaptureDone>& done) {
+  for (const auto& d : done) {
+    if (d.status != 0) metrics_->add_capture_failed();
+    nlohmann::json f = {{"pid", d.target}, {"file", printable(d.file)}, {"status", d.status}};
+    if (d.status != 0) f["error"] = "the capture failed (its error is on stderr); its trace may be cut short";
+    log_.write(d.status == 0 ? "capture_done" : "error", f);
+  }
+}
+
+void Watch::update_health() {
+  metrics_->set_lost("ringbuf", probe_->lost());
+  metrics_->set_lost("exit_missed", ledger_.exits_missed());
+  metrics_->set_processes(ledger_.tracked());
+  metrics_->update_self();
+}
+
+int Watch::run() {
+  log_.write("started", {{"listen", printable(opts_.listen)}, {"port", metrics_->port()}});
+  uint64_t next_poll = mono_ns();
+  while (!g_stop) {
+    uint64_t now = mono_ns();
+    if (g_reopen) {
+      g_reopen = 0;
+      if (auto st = log_.reopen(); !st)
+        log_.write("error", {{"error", printable(st.error())}});
+      else
+        log_.write("reopened", {});
+    }
+    if (now >= next_poll) {
+      poll_processes();
+      next_poll += interval_ns_;
+      if (next_poll <= now) next_poll = now + interval_ns_;  // fell behind: skip, never burst
+    } else if (auto st = probe_->drain(); !st) {
+      log_.write("error", {{"error", st.error()}});
+    }
+    if (captures_) log_captures_done(captures_->reap());
+    uint64_t wait = std::min(kDrainNs, next_poll - std::min(next_poll, mono_ns()));
+    timespec ts = {static_cast<time_t>(wait / 1000000000ULL), static_cast<long>(wait % 1000000000ULL)};
+    nanosleep(&ts, nullptr);
+  }
+  if (captures_) log_captures_done(captures_->stop_all(30));
+  log_.write("stopped", {});
+  return 0;
+}
+
+}  // namespace
+
+int run_watch(const WatchOptions& opts) {
+  install_signal_handlers();
+  if (opts.verbose) install_libbpf_logger(true);
+  Features f = probe_features();
+  if (!f.is_root) return fail("watch needs root (it loads a BPF program and reads every process)");
+  if (!f.btf) return fail("this kernel has no BTF (/sys/kernel/btf/vmlinux): the watch's BPF program needs it");
+  if (!f.ringbuf) return fail("this kernel has no BPF ring buffer (5.8+)");
+  auto log = EventLog::open(opts.events);
+  if (!log) return fail(log.error());
+  std::unique_ptr<Captures> captures;
+  if (!opts.capture.dir.empty()) {
+    auto dir = CaptureDir::open(opts.capture.dir, opts.capture.max_files, opts.capture.max_bytes);
+    if (!dir) return fail(dir.error());
+    captures = std::make_unique<Captures>(opts.capture, std::move(*dir));
+  }
+  auto metrics = WatchMetrics::serve(opts.listen);
+  if (!metrics) return fail(metrics.error());
+  Watch w(opts, std::move(*metrics), std::move(*log), std::move(captures));
+  if (auto st = w.start_probe(); !st) return fail(st.error());
+  return w.run();
+}
+
+}  // namespace vmatrace
