@@ -7,6 +7,7 @@
 #include <cmath>
 #include <random>
 
+#include "analysis/heat_builder.h"
 #include "events/abi.h"
 #include "model/maps_format.h"
 #include "model/model.h"
@@ -151,13 +152,11 @@ TEST(Lifetimes, EndedOnesBeyondTheWindowFoldOpenOnesStay) {
   EXPECT_EQ(ls.folded(), extra);
 }
 
-// A process mapping and unmapping a page for ever: what the model keeps
-// stays bounded while every fault is still counted.
-TEST(Lifetimes, ChurningProcessKeepsModelBounded) {
-  TraceMeta meta;
-  meta.kernel_release = "6.18.0";
-  Model m(meta);
-  const uint64_t rounds = Lifetimes::kWindow * 3, page = 0x10000000;
+// A process mapping and unmapping a page for ever, a fault in each; every
+// fault is handed to on_fault (time, the VMA charged).
+template <class OnFault>
+void churn(Model* m, uint64_t rounds, OnFault on_fault) {
+  const uint64_t page = 0x10000000;
   for (uint64_t i = 0; i < rounds; i++) {
     uint64_t at = page + (i % 64) * 4096;
     Event v;
@@ -168,7 +167,7 @@ TEST(Lifetimes, ChurningProcessKeepsModelBounded) {
     v.vma.end = at + 4096;
     v.vma.flags = kVmRead | kVmWrite;
     v.vma.reason = VT_VMA_SNAPSHOT;
-    m.apply(v);
+    m->apply(v);
     Event s;
     s.kind = Kind::Snapshot;
     s.pid = s.tid = 7;
@@ -178,7 +177,7 @@ TEST(Lifetimes, ChurningProcessKeepsModelBounded) {
     s.hi = page + 64 * 4096;
     s.count = 1;
     s.snap_reason = VT_SNAP_SYSCALL;
-    m.apply(s);
+    m->apply(s);
     Event f;
     f.kind = Kind::Fault;
     f.pid = f.tid = 7;
@@ -186,8 +185,23 @@ TEST(Lifetimes, ChurningProcessKeepsModelBounded) {
     f.addr = at;
     f.error_code = VT_PF_USER | VT_PF_WRITE;
     f.latency_ns = 500;
-    m.apply(f);
+    m->apply(f);
+    ASSERT_TRUE(m->last_fault_vma().has_value());
+    on_fault(f.ts, *m->last_fault_vma(), f.addr);
   }
+}
+
+TraceMeta meta_6_18() {
+  TraceMeta meta;
+  meta.kernel_release = "6.18.0";
+  return meta;
+}
+
+// What the model keeps stays bounded while every fault is still counted.
+TEST(Lifetimes, ChurningProcessKeepsModelBounded) {
+  Model m(meta_6_18());
+  const uint64_t rounds = Lifetimes::kWindow * 3;
+  churn(&m, rounds, [](uint64_t, const VmaSpan&, uint64_t) {});
   const auto& ls = m.lifetimes();
   EXPECT_EQ(ls.size(), rounds);
   auto all = ls.all();
@@ -196,6 +210,25 @@ TEST(Lifetimes, ChurningProcessKeepsModelBounded) {
   for (const Lifetime* l : all) faults += l->faults.total();
   EXPECT_EQ(faults, rounds);
   EXPECT_EQ(m.stats().faults_charged, rounds);
+}
+
+// Heatmap cells of lifetimes folded since show under the range they had
+// (this crashed: a folded lifetime read as an empty range, a band without rows).
+TEST(Lifetimes, HeatmapCountsFaultsOfFoldedLifetimes) {
+  Model m(meta_6_18());
+  const uint64_t rounds = Lifetimes::kWindow + 5000;
+  HeatBuilder heat(0, 2 * rounds, 100);
+  churn(&m, rounds, [&](uint64_t ts, const VmaSpan& vma, uint64_t addr) { heat.add(ts, vma, addr); });
+  ASSERT_GT(m.lifetimes().folded(), 0u);
+  m.refresh_open_names();
+  Heatmap h = heat.build(m, 64);
+  ASSERT_EQ(h.rows.size(), 64u);
+  uint64_t total = h.faults_outside_rows;
+  for (const auto& r : h.rows) {
+    EXPECT_LT(r.start, r.end);
+    total += r.total;
+  }
+  EXPECT_EQ(total, rounds);
 }
 
 }  // namespace
