@@ -120,6 +120,43 @@ echo "|------------------------------------|-----------|----------|------------|
 report_bench "recorded: 153 storms of 64 Ki faults" "$tmp/real.vmt"
 report_bench "synthetic: VMA churn every 100 faults" "$tmp/synthetic.vmt"
 echo
+# Memory. The recorder's peak RSS is its own VmHWM, read until it exits
+# (/usr/bin/time would count the workload's 256 MiB: it is the recorder's
+# child); report's is /usr/bin/time's. Growth is per million faults between
+# the 1 M- and the 10 M-fault recordings (target: ~0).
+peak_rss_kib() {  # command...: runs it quietly, prints its peak RSS in KiB
+  "$@" >/dev/null 2>&1 &
+  local pid=$! last=0 v
+  while kill -0 "$pid" 2>/dev/null; do
+    v=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null) && [ -n "$v" ] && last=$v
+    sleep 0.05
+  done
+  wait "$pid" || true
+  echo "$last"
+}
+faults_in() { build/vmatrace report "$1" --json | sed -n 's/^    "total": \([0-9]*\).*/\1/p'; }
+memory_row() {  # name, count, KiB
+  printf "| %-40s | %13s | %5.1f MiB |\n" "$1" "$2" "$(awk -v k="$3" 'BEGIN {print k / 1024}')"
+}
+rec1=$(peak_rss_kib build/vmatrace -o "$tmp/m1.vmt" --plain -- "$storm" faults 256 16)
+rec10=$(peak_rss_kib build/vmatrace -o "$tmp/m10.vmt" --plain -- "$storm" faults 256 153)
+f1=$(faults_in "$tmp/m1.vmt")
+f10=$(faults_in "$tmp/m10.vmt")
+rm -f "$tmp/m1.vmt" "$tmp/m10.vmt"
+/usr/bin/time -f "%M" -o "$tmp/rss10" build/vmatrace report "$tmp/synthetic.vmt" --heatmap "$tmp/h.svg" >/dev/null
+rm -f "$tmp/real.vmt"
+build/tests/make_trace "$tmp/synthetic100.vmt" 100000000 >/dev/null
+/usr/bin/time -f "%M" -o "$tmp/rss100" build/vmatrace report "$tmp/synthetic100.vmt" --heatmap "$tmp/h.svg" >/dev/null
+rm -f "$tmp/synthetic100.vmt"
+echo "| memory                                   | faults/events | peak RSS  |"
+echo "|------------------------------------------|---------------|-----------|"
+memory_row "recorder, 256 MiB fault storm x16" "$f1" "$rec1"
+memory_row "recorder, 256 MiB fault storm x153" "$f10" "$rec10"
+printf "| %-40s | %13s | %5.2f MiB |\n" "recorder growth per million faults" "" \
+  "$(awk -v a="$rec1" -v b="$rec10" -v fa="$f1" -v fb="$f10" 'BEGIN {print (b - a) / 1024 / ((fb - fa) / 1e6)}')"
+memory_row "report + heatmap, synthetic 10 M events" 10000000 "$(cat "$tmp/rss10")"
+memory_row "report + heatmap, synthetic 100 M events" 100000000 "$(cat "$tmp/rss100")"
+echo
 if [ -x build/tests/micro_bench ]; then
   build/tests/micro_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true 2>/dev/null
 fi

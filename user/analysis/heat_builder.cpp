@@ -62,6 +62,7 @@ void HeatBuilder::add(uint64_t r, const VmaSpan& vma, uint64_t addr) {
     Cells c;
     c.lifetime = id;
     c.start = vma.start;
+    c.end = vma.end;
     c.slices = heat_slices((vma.end - vma.start) >> 12);
     c.step = step_of(vma.start, vma.end, c.slices);
     cells_.push_back(std::move(c));
@@ -80,11 +81,18 @@ Heatmap HeatBuilder::build(const Model& model, uint32_t max_bands) const {
   };
   std::map<std::tuple<uint64_t, uint64_t, std::string>, Band> bands;
   for (size_t i = 0; i < cells_.size(); i++) {
-    const Lifetime& l = model.lifetimes()[cells_[i].lifetime];
-    Band& b = bands[{l.info.start, l.info.end, l.name}];
-    b.start = l.info.start;
-    b.end = l.info.end;
-    b.label = range_label(l);
+    const Lifetime* l = &model.lifetimes()[cells_[i].lifetime];
+    Lifetime folded;  // folded away by the model: shown with the range it had at its first fault
+    if (l->info.end <= l->info.start) {
+      folded = *l;
+      folded.info.start = cells_[i].start;
+      folded.info.end = cells_[i].end;
+      l = &folded;
+    }
+    Band& b = bands[{l->info.start, l->info.end, l->name}];
+    b.start = l->info.start;
+    b.end = l->info.end;
+    b.label = range_label(*l);
     b.faults += cells_[i].faults;
     b.cells.push_back(i);
   }

@@ -31,7 +31,7 @@ class HeatBuilder {
   // its grid as the grid.
   struct Cells {
     uint64_t lifetime = 0;
-    uint64_t start = 0, step = 0;  // its slices, fixed at its first fault
+    uint64_t start = 0, end = 0, step = 0;  // its range and slices, fixed at its first fault
     uint32_t slices = 1;
     std::vector<std::pair<uint32_t, uint32_t>> list;  // (cell, faults); cell: column * slices + slice
     std::vector<uint32_t> grid;                       // by cell, once the list is long

@@ -86,7 +86,7 @@ void StormTally::add(size_t i, const Event& e, const std::optional<VmaSpan>& vma
   Tally& t = tallies_[i];
   s.faults++;
   (e.fault_flags & VT_FAULT_MAJOR) ? s.major++ : s.minor++;
-  if (!(e.fault_flags & VT_FAULT_NO_ENTRY)) t.latencies.push_back(e.latency_ns);
+  if (!(e.fault_flags & VT_FAULT_NO_ENTRY)) t.latency.add(e.latency_ns);
   if (vma) {
     if (vma->lifetime != t.last_lifetime) {
       t.last_lifetime = vma->lifetime;
@@ -110,7 +110,7 @@ std::vector<Storm> StormTally::finish(const Model& model, Symbolizer* sym) {
   for (size_t i = 0; i < storms_.size(); i++) {
     Storm& s = storms_[i];
     Tally& t = tallies_[i];
-    s.latency = percentiles(t.latencies);
+    s.latency = t.latency.percentiles();
     double secs = static_cast<double>(s.end_ns - s.start_ns) / 1e9;
     s.mean_rate = secs > 0 ? static_cast<double>(s.faults) / secs : 0;
     std::vector<Share> vmas;

@@ -41,7 +41,7 @@ class StormTally {
   struct Tally {
     std::unordered_map<uint64_t, uint64_t> by_lifetime;
     std::unordered_map<IpKey, uint64_t, IpHash> by_ip;  // by (lifetime of the ip's VMA, ip)
-    std::vector<uint32_t> latencies;
+    LatencyHistogram latency;
     uint64_t code_outside_vmas = 0;
     // Faults come in runs from one VMA and one instruction: the last counters hit.
     uint64_t last_lifetime = UINT64_MAX, *last_lifetime_count = nullptr;

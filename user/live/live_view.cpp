@@ -56,12 +56,9 @@ std::vector<Row> table_rows(const LiveFrame& f, SortKey key, size_t max_rows) {
   std::vector<Row> rows;
   for (auto& [k, r] : by_range) rows.push_back(std::move(r));
   auto fill_p99 = [&](Row& r) {
-    std::vector<uint32_t> lat;
-    for (uint64_t id : r.lifetimes) {
-      const auto& v = f.model->lifetimes()[id].faults.latencies_ns;
-      lat.insert(lat.end(), v.begin(), v.end());
-    }
-    r.p99 = percentiles(lat).p99;
+    LatencyHistogram lat;
+    for (uint64_t id : r.lifetimes) lat.merge(f.model->lifetimes()[id].faults.latency);
+    r.p99 = lat.percentiles().p99;
   };
   if (key == SortKey::P99)
     for (auto& r : rows) fill_p99(r);

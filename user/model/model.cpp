@@ -84,22 +84,26 @@ std::string Model::maps_text(uint32_t pid) const {
 
 void Model::removed(const Vma& v) {
   version_++;
-  Lifetime& l = lifetimes_[v.lifetime];
-  if (l.ended_ns) return;  // ended with its process
-  l.info = v.info;
-  l.name = cur_space_->name_of(v);
-  l.ended_ns = rel(cur_ts_);
+  end_lifetime(v, *cur_space_, cur_ts_);
+}
+
+void Model::end_lifetime(const Vma& v, const AddressSpace& space, uint64_t ts) {
+  Lifetime* l = lifetimes_.find(v.lifetime);
+  if (!l || l->ended_ns) return;  // ended with its process (and maybe folded since)
+  l->info = v.info;
+  l->name = space.name_of(v);
+  l->ended_ns = rel(ts);
+  lifetimes_.ended(v.lifetime);
 }
 
 void Model::added(Vma* v) {
   version_++;
-  v->lifetime = lifetimes_.size();
   Lifetime l;
   l.pid = cur_pid_;
   l.info = v->info;  // the name is taken when it ends (or at report time)
   l.appeared_ns = rel(cur_ts_);
   l.at_start = cur_at_start_;
-  lifetimes_.push_back(std::move(l));
+  v->lifetime = lifetimes_.add(std::move(l));
 }
 
 void Model::apply(const Event& e) {
@@ -153,13 +157,7 @@ void Model::end_process(uint32_t pid, uint64_t ts) {
     if (other != pid && mm == m->second && !exited_.count(other)) return;
   auto s = spaces_.find(m->second);
   if (s == spaces_.end()) return;
-  for (const auto& [start, v] : s->second.vmas()) {
-    Lifetime& l = lifetimes_[v.lifetime];
-    if (l.ended_ns) continue;
-    l.info = v.info;
-    l.name = s->second.name_of(v);
-    l.ended_ns = rel(ts);
-  }
+  for (const auto& [start, v] : s->second.vmas()) end_lifetime(v, s->second, ts);
 }
 
 void Model::end_space(uint64_t mm) {
@@ -225,7 +223,7 @@ void Model::apply_fault(const Event& e) {
     if (Vma* grown = space.grow_stack_to(e.addr)) {
       version_++;
       stats_.stack_growths++;
-      lifetimes_[grown->lifetime].info = grown->info;
+      if (Lifetime* l = lifetimes_.find(grown->lifetime)) l->info = grown->info;
       at = space.span_at(e.addr);
     }
   }
@@ -235,7 +233,9 @@ void Model::apply_fault(const Event& e) {
   }
   stats_.faults_charged++;
   last_fault_vma_ = *at;
-  FaultStats& f = lifetimes_[at->lifetime].faults;
+  Lifetime* l = lifetimes_.find(at->lifetime);
+  if (!l) return;  // a VMA left from an exited process
+  FaultStats& f = l->faults;
   (e.fault_flags & VT_FAULT_MAJOR) ? f.major++ : f.minor++;
   switch (access_of(e)) {
     case Access::Exec: f.exec++; break;
@@ -243,7 +243,7 @@ void Model::apply_fault(const Event& e) {
     case Access::Read: f.read++; break;
     case Access::Unknown: return;  // and no latency either
   }
-  f.latencies_ns.push_back(e.latency_ns);
+  f.latency.add(e.latency_ns);
 }
 
 uint64_t Model::mm_of(uint32_t pid) const {
@@ -278,10 +278,10 @@ void Model::apply_prediction(const Event& e) {
 void Model::refresh_open_names() {
   for (const auto& [mm, space] : spaces_)
     for (const auto& [start, v] : space.vmas()) {
-      Lifetime& l = lifetimes_[v.lifetime];
-      if (!l.ended_ns) {
-        l.info = v.info;
-        l.name = space.name_of(v);
+      Lifetime* l = lifetimes_.find(v.lifetime);
+      if (l && !l->ended_ns) {
+        l->info = v.info;
+        l->name = space.name_of(v);
       }
     }
 }

@@ -9,7 +9,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -17,26 +16,10 @@
 
 #include "events/event.h"
 #include "model/address_space.h"
+#include "model/lifetimes.h"
 #include "record/trace_file.h"
 
 namespace vmatrace {
-
-struct FaultStats {
-  uint64_t minor = 0, major = 0, read = 0, write = 0, exec = 0;
-  std::vector<uint32_t> latencies_ns;
-  uint64_t total() const { return minor + major; }
-};
-
-// One VMA, from when it appeared (or tracing began) until it changed or went.
-struct Lifetime {
-  uint32_t pid = 0;
-  VmaInfo info;      // at the end (a stack grows)
-  std::string name;  // as /proc/PID/maps printed it
-  uint64_t appeared_ns = 0;  // since trace start
-  std::optional<uint64_t> ended_ns;
-  bool at_start = false;  // there when tracing began
-  FaultStats faults;
-};
 
 struct ModelStats {
   uint64_t snapshots = 0, snapshots_failed = 0, resyncs = 0;
@@ -54,7 +37,7 @@ class Model : private AddressSpace::Observer {
   // The address space pid uses now, if any.
   const AddressSpace* space_of(uint32_t pid) const;
   std::string maps_text(uint32_t pid) const;
-  const std::deque<Lifetime>& lifetimes() const { return lifetimes_; }
+  const Lifetimes& lifetimes() const { return lifetimes_; }
   // Lifetimes still open get their current name (brk may have moved since).
   void refresh_open_names();
   const ModelStats& stats() const { return stats_; }
@@ -81,6 +64,7 @@ class Model : private AddressSpace::Observer {
   void apply_prediction(const Event& e);
   void end_space(uint64_t mm);
   void end_process(uint32_t pid, uint64_t ts);
+  void end_lifetime(const Vma& v, const AddressSpace& space, uint64_t ts);
   uint64_t rel(uint64_t ts) const { return ts > t0_ ? ts - t0_ : 0; }
 
   uint64_t t0_;
@@ -92,7 +76,7 @@ class Model : private AddressSpace::Observer {
   std::unordered_map<uint32_t, uint64_t> mm_of_pid_;
   std::unordered_map<uint32_t, std::vector<VmaInfo>> pending_;  // Vma records by tid
   std::unordered_map<uint32_t, bool> exited_;
-  std::deque<Lifetime> lifetimes_;  // a deque: appending never moves the others
+  Lifetimes lifetimes_;
   ModelStats stats_;
   std::optional<VmaSpan> last_fault_vma_;
   uint64_t version_ = 0;

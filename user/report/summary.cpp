@@ -65,10 +65,10 @@ void Summary::add(const Event& e) {
   }
   if (e.fault_flags & VT_FAULT_KERNEL) in_kernel_++;
   if (e.error_code & VT_PF_PROT) protection_++;
-  if (!(e.fault_flags & VT_FAULT_NO_ENTRY)) latencies_.push_back(e.latency_ns);
+  if (!(e.fault_flags & VT_FAULT_NO_ENTRY)) latency_.add(e.latency_ns);
 }
 
-LatencyPercentiles Summary::latency() const { return percentiles(latencies_); }
+LatencyPercentiles Summary::latency() const { return latency_.percentiles(); }
 
 namespace {
 

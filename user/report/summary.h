@@ -38,7 +38,7 @@ class Summary {
   std::array<uint64_t, 32> by_slot_{};
   uint64_t minor_ = 0, major_ = 0, read_ = 0, write_ = 0, exec_ = 0, unknown_access_ = 0;
   uint64_t in_kernel_ = 0, incomplete_ = 0, protection_ = 0;
-  std::vector<uint32_t> latencies_;
+  LatencyHistogram latency_;
   LostCounts lost_;
 };
 

@@ -11,13 +11,23 @@
 #include "util/escape.h"
 
 namespace vmatrace {
+namespace {
+
+std::string gone_note(const Lifetime& l) {
+  if (l.folded) return " (" + std::to_string(l.folded) + " gone, folded)";
+  return l.ended_ns ? " (gone)" : "";
+}
+
+}  // namespace
+
 
 nlohmann::ordered_json vmas_json(Model& model) {
   model.refresh_open_names();
   auto out = nlohmann::ordered_json::array();
-  for (const Lifetime& l : model.lifetimes()) {
+  for (const Lifetime* kept : model.lifetimes().all()) {
+    const Lifetime& l = *kept;
     const FaultStats& f = l.faults;
-    auto lat = percentiles(f.latencies_ns);
+    auto lat = f.latency.percentiles();
     nlohmann::ordered_json j = {{"pid", l.pid}};
     j.update(vma_json(l.info));
     j["path"] = l.name;  // as maps printed it: [heap], [stack] too
@@ -30,6 +40,7 @@ nlohmann::ordered_json vmas_json(Model& model) {
     j["faults"] = {{"total", f.total()}, {"minor", f.minor}, {"major", f.major}, {"read", f.read},
                    {"write", f.write},   {"exec", f.exec},
                    {"latency_ns", {{"p50", lat.p50}, {"p90", lat.p90}, {"p99", lat.p99}, {"max", lat.max}}}};
+    if (l.folded) j["folded"] = l.folded;
     out.push_back(std::move(j));
   }
   return out;
@@ -38,8 +49,8 @@ nlohmann::ordered_json vmas_json(Model& model) {
 std::string top_vmas_text(Model& model, size_t n) {
   model.refresh_open_names();
   std::vector<const Lifetime*> by_faults;
-  for (const Lifetime& l : model.lifetimes())
-    if (l.faults.total()) by_faults.push_back(&l);
+  for (const Lifetime* l : model.lifetimes().all())
+    if (l->faults.total()) by_faults.push_back(l);
   std::stable_sort(by_faults.begin(), by_faults.end(),
                    [](const Lifetime* a, const Lifetime* b) { return a->faults.total() > b->faults.total(); });
   if (by_faults.size() > n) by_faults.resize(n);
@@ -51,13 +62,13 @@ std::string top_vmas_text(Model& model, size_t n) {
   out += buf;
   for (const Lifetime* l : by_faults) {
     const FaultStats& f = l->faults;
-    auto lat = percentiles(f.latencies_ns);
+    auto lat = f.latency.percentiles();
     char range[48];
     snprintf(range, sizeof(range), "%" PRIx64 "-%" PRIx64, l->info.start, l->info.end);
     snprintf(buf, sizeof(buf), "  %-33s %-4s %10" PRIu64 " %8" PRIu64 " %8" PRIu64 " %9s  %s%s\n", range,
              vma_perms(l->info.flags).c_str(), f.total(), f.minor, f.major,
              lat.samples ? format_duration(lat.p99).c_str() : "-", l->name.empty() ? "[anon]" : escape_text(l->name).c_str(),
-             l->ended_ns ? " (gone)" : "");
+             gone_note(*l).c_str());
     out += buf;
   }
   return out;
