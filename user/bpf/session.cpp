@@ -103,7 +103,7 @@ void choose_programs(vmatrace_bpf* skel, const Features& f, const Tracefs* trace
   bpf_object__for_each_program(prog, skel->obj) {
     std::string name = bpf_program__name(prog);
     if (!starts_with(name, "tp_")) continue;
-    bool want = tp && tracefs->has_syscall_event(syscall_event_of(prog));
+    bool want = tp && tracefs->syscall_event_id(syscall_event_of(prog)) >= 0;
     if (name == "tp_enter_madvise_seed")
       want = want && seed;
     else if (name == "tp_enter_madvise")
@@ -209,12 +209,38 @@ Status BpfSession::attach_programs() {
   bpf_object__for_each_program(p, skel_->obj) {
     if (!bpf_program__autoload(p) || bpf_program__type(p) == BPF_PROG_TYPE_PERF_EVENT) continue;
     if (p == skel_->progs.tp_exit_handler || p == skel_->progs.tp_exit_handler_snap) continue;  // tail-called
-    bpf_link* link = bpf_program__attach(p);
+    bpf_link* link = bpf_program__type(p) == BPF_PROG_TYPE_TRACEPOINT ? attach_syscall_tracepoint(p)
+                                                                       : bpf_program__attach(p);
     if (!link)
       return libbpf_error(std::string("cannot attach ") + bpf_program__name(p), errno);
     links_.emplace_back(link);
   }
   return Ok{};
+}
+
+// libbpf would look the tracepoint up in /sys/kernel/tracing only; our tracefs
+// may be a private mount. The same perf event libbpf opens, by our id.
+bpf_link* BpfSession::attach_syscall_tracepoint(bpf_program* p) {
+  long id = tracefs_ ? tracefs_->syscall_event_id(syscall_event_of(p)) : -1;
+  if (id < 0) {
+    errno = ENOENT;
+    return nullptr;
+  }
+  perf_event_attr attr{};
+  attr.type = PERF_TYPE_TRACEPOINT;
+  attr.size = sizeof(attr);
+  attr.config = static_cast<__u64>(id);
+  attr.sample_period = 1;
+  attr.wakeup_events = 1;
+  int fd = static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC));
+  if (fd < 0) return nullptr;
+  bpf_link* link = bpf_program__attach_perf_event(p, fd);
+  if (!link) {
+    int err = errno;
+    close(fd);
+    errno = err;
+  }
+  return link;  // owns fd
 }
 
 Status BpfSession::attach_perf_fault_events() {

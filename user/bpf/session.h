@@ -17,6 +17,7 @@
 
 struct vmatrace_bpf;
 struct bpf_link;
+struct bpf_program;
 struct ring_buffer;
 
 namespace vmatrace {
@@ -72,6 +73,7 @@ class BpfSession {
   Status load_once(const SessionOptions& opts);
   Status install_exit_handler();
   Status attach_programs();
+  bpf_link* attach_syscall_tracepoint(bpf_program* p);
   Status attach_perf_fault_events();
   Status set_target(pid_t tgid, uint32_t state);
 

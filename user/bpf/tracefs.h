@@ -1,6 +1,7 @@
-// tracefs, where per-syscall tracepoints live. A fresh machine often has it
-// unmounted: vmatrace mounts it for as long as it attaches, then lets go, so
-// nothing of it stays behind (attached tracepoints do not need the mount).
+// tracefs, where the per-syscall tracepoints' ids live. Where it is not
+// mounted, vmatrace mounts it in a private directory of its own for as long
+// as it attaches (attached tracepoints do not need the mount), so that it
+// neither leaves a mount behind nor pulls one from under another tool.
 #pragma once
 
 #include <string>
@@ -9,20 +10,20 @@ namespace vmatrace {
 
 class Tracefs {
  public:
-  // Finds tracefs, or mounts it at /sys/kernel/tracing (root, not under
-  // lockdown=confidentiality, where it is empty anyway).
+  // Finds tracefs, or mounts it privately (root, and not under
+  // lockdown=confidentiality, where its events are empty anyway).
   Tracefs();
   ~Tracefs();
   Tracefs(const Tracefs&) = delete;
   Tracefs& operator=(const Tracefs&) = delete;
 
-  // syscalls:NAME exists (sys_enter_mseal is 6.10+).
-  bool has_syscall_event(const std::string& name) const;
   bool usable() const { return !events_.empty(); }
+  // The id of syscalls:NAME (sys_enter_mseal is 6.10+), or -1.
+  long syscall_event_id(const std::string& name) const;
 
  private:
-  std::string events_;    // .../tracing/events, "" if none
-  std::string mounted_;   // where we mounted it ourselves
+  std::string events_;   // .../events, "" if none
+  std::string private_;  // the directory we mounted it on ourselves
 };
 
 }  // namespace vmatrace

@@ -26,10 +26,11 @@ struct RecordOptions {
   bool json = false;   // stdout lines as JSON
   double duration_s = 0;
   bool follow_children = false;
-  // Measured (scripts/bench.sh, 2 vCPUs under load): 1 MiB already loses
-  // nothing on a 1 GiB fault storm, a syscall storm or stacks on every
-  // fault; 4 MiB leaves a 4x margin and keeps an idle recording near 17 MB.
-  size_t ringbuf_mb = 4;
+  // Measured (2 vCPUs under load): 1 MiB already loses nothing on a 1 GiB
+  // fault storm, a syscall storm or stacks on every fault; but four threads
+  // churning their VMAs, attached midway, lost snapshots at 4 MiB. 16 MiB
+  // holds them and keeps an idle recording near 30 MB.
+  size_t ringbuf_mb = 16;
   std::vector<std::string> without;  // optional kernel features to act as if missing
   bool resync = true;  // re-read /proc/PID/maps where the kernel gives no snapshot
   uint32_t stack_every = 0;  // --stacks: a user stack every Nth fault
