@@ -211,7 +211,7 @@ TEST(RecentProtects, OldCallsAreForgottenAsNewOnesCome) {
   EXPECT_NE(r.covering(0x10000 + 2 * 99'999 * kPg, 99'999 * kMs), nullptr);
 }
 
-TEST(ReadPages, PagesPerAddressSpace) {
+TEST(ReadPages, PagesPerProcessUntilItExecsOrExits) {
   ReadPages p;
   p.add(1, 0x7f0000001234);
   EXPECT_TRUE(p.has(1, 0x7f0000001000));
@@ -220,6 +220,13 @@ TEST(ReadPages, PagesPerAddressSpace) {
   p.add(1, 0x7f0000200000);  // the next 2 MiB region
   EXPECT_TRUE(p.has(1, 0x7f0000200fff));
   EXPECT_TRUE(p.has(1, 0x7f0000001000));
+  p.add(2, 0x7f0000005000);
+  p.forget(1);
+  EXPECT_FALSE(p.has(1, 0x7f0000001000));
+  EXPECT_TRUE(p.has(2, 0x7f0000005000));
+  p.add(1, 0x7f0000003000);  // after forget, the cached region is not reused
+  EXPECT_TRUE(p.has(1, 0x7f0000003000));
+  EXPECT_FALSE(p.has(1, 0x7f0000001000));
 }
 
 TEST(CauseClassifier, CopyOnWriteNamesTheForkOnBothSides) {
@@ -337,6 +344,16 @@ TEST(CauseClassifier, AWriteToAPageFirstReadCopiesTheZeroPage) {
   EXPECT_TRUE(c->after_read);
   EXPECT_EQ(kind_of(t.fault(kParent, kHeap + 4 * kPg, kProtWrite, 30)), CauseKind::UnexplainedProtection)
       << "a page never read";
+  // Only the history matters for a fault whose cause nobody wants.
+  EXPECT_FALSE(t.cc.on_event(Event{}, t.model, false));
+  Event read;
+  read.kind = Kind::Fault;
+  read.pid = read.tid = kParent;
+  read.addr = kHeap + 6 * kPg;
+  read.error_code = kRead;
+  t.model.apply(read);
+  EXPECT_FALSE(t.cc.on_event(read, t.model, false));
+  EXPECT_TRUE(t.fault(kParent, kHeap + 6 * kPg, kProtWrite, 40)->after_read) << "remembered all the same";
 }
 
 TEST(CauseClassifier, AStackWalksNestedFaultLeavesTheErrorCodeWithTheEntry) {

@@ -30,9 +30,10 @@ struct Pass {
   void add(const Event& e) {
     model->apply(e);
     if (e.kind == Kind::Stack) chains.on_stack(e, *model);
-    auto cause = classifier.on_event(e, *model);
-    if (!e.complete_fault()) return;
     uint64_t r = e.ts > t0 ? e.ts - t0 : 0;
+    const auto storm = e.complete_fault() ? storms.storm_at(r) : std::nullopt;
+    auto cause = classifier.on_event(e, *model, storm.has_value());
+    if (!e.complete_fault()) return;
     const auto& at = model->last_fault_vma();
     if (o.want_heatmap && r >= o.from_ns && r < heat_to && heat_counts(heat_kind, e)) {
       if (at)
@@ -40,9 +41,9 @@ struct Pass {
       else
         heat.add_outside();
     }
-    if (auto s = storms.storm_at(r)) {
-      storms.add(*s, e, at, code_lifetime(e));
-      if (cause) cause_tallies[*s].add(*cause, e, at);
+    if (storm) {
+      storms.add(*storm, e, at, code_lifetime(e));
+      if (cause) cause_tallies[*storm].add(*cause, e, at);
       if (e.stack_id >= 0) chains.want(e.stack_id, e.pid, *model);
     }
   }

@@ -42,18 +42,26 @@ const ProtectCall* RecentProtects::covering(uint64_t addr, uint64_t now_ns) cons
   return &s.call;
 }
 
-void ReadPages::add(uint64_t mm, uint64_t addr) {
-  Key k{mm, addr >> 21};
-  if (!(k == last_)) {
-    last_ = k;
-    last_bits_ = &regions_[k];
+void ReadPages::add(uint32_t pid, uint64_t addr) {
+  uint64_t region = addr >> 21;
+  if (!last_bits_ || pid != last_pid_ || region != last_region_) {
+    last_pid_ = pid;
+    last_region_ = region;
+    last_bits_ = &by_pid_[pid][region];
   }
   last_bits_->set((addr >> 12) % kPagesPerRegion);
 }
 
-bool ReadPages::has(uint64_t mm, uint64_t addr) const {
-  auto it = regions_.find({mm, addr >> 21});
-  return it != regions_.end() && it->second.test((addr >> 12) % kPagesPerRegion);
+bool ReadPages::has(uint32_t pid, uint64_t addr) const {
+  auto p = by_pid_.find(pid);
+  if (p == by_pid_.end()) return false;
+  auto r = p->second.find(addr >> 21);
+  return r != p->second.end() && r->second.test((addr >> 12) % kPagesPerRegion);
+}
+
+void ReadPages::forget(uint32_t pid) {
+  by_pid_.erase(pid);
+  last_bits_ = nullptr;
 }
 
 }  // namespace vmatrace

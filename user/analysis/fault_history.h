@@ -41,24 +41,20 @@ class RecentProtects {
   size_t prune_at_ = 1024;
 };
 
-// Pages (of one address space each) whose first fault was a read.
+// Pages (of each process, until it execs or exits) whose first fault was a read.
 class ReadPages {
  public:
-  void add(uint64_t mm, uint64_t addr);
-  bool has(uint64_t mm, uint64_t addr) const;
+  void add(uint32_t pid, uint64_t addr);
+  bool has(uint32_t pid, uint64_t addr) const;
+  void forget(uint32_t pid);
 
  private:
   static constexpr unsigned kPagesPerRegion = 512;  // 2 MiB of 4 KiB pages
-  struct Key {
-    uint64_t mm, region;
-    bool operator==(const Key& o) const { return mm == o.mm && region == o.region; }
-  };
-  struct KeyHash {
-    size_t operator()(const Key& k) const { return k.region * 0x9e3779b97f4a7c15ULL ^ k.mm; }
-  };
-  std::unordered_map<Key, std::bitset<kPagesPerRegion>, KeyHash> regions_;
+  using Regions = std::unordered_map<uint64_t, std::bitset<kPagesPerRegion>>;
+  std::unordered_map<uint32_t, Regions> by_pid_;
   // Reads come in runs through one region.
-  Key last_{0, UINT64_MAX};
+  uint32_t last_pid_ = 0;
+  uint64_t last_region_ = UINT64_MAX;
   std::bitset<kPagesPerRegion>* last_bits_ = nullptr;
 };
 

@@ -76,7 +76,7 @@ const ProcessInfo* CauseClassifier::process(uint32_t pid) const {
   return it == processes_.end() ? nullptr : &it->second;
 }
 
-std::optional<FaultCause> CauseClassifier::on_event(const Event& e, const Model& model) {
+std::optional<FaultCause> CauseClassifier::on_event(const Event& e, const Model& model, bool want_cause) {
   switch (e.kind) {
     case Kind::Exec: {
       // A new address space: nothing is shared with a fork any more.
@@ -85,6 +85,7 @@ std::optional<FaultCause> CauseClassifier::on_event(const Event& e, const Model&
       p.command = e.filename;
       p.last_fork.reset();
       protects_.erase(e.pid);
+      read_pages_.forget(e.pid);
       return std::nullopt;
     }
     case Kind::Fork:
@@ -95,7 +96,10 @@ std::optional<FaultCause> CauseClassifier::on_event(const Event& e, const Model&
       return std::nullopt;
     case Kind::Exit:
       unfinished_.erase(e.tid);
-      if (e.exit_flags & VT_EXIT_GROUP_DEAD) protects_.erase(e.pid);
+      if (e.exit_flags & VT_EXIT_GROUP_DEAD) {
+        protects_.erase(e.pid);
+        read_pages_.forget(e.pid);
+      }
       return std::nullopt;
     case Kind::Fault:
       break;
@@ -110,7 +114,7 @@ std::optional<FaultCause> CauseClassifier::on_event(const Event& e, const Model&
       unfinished_[e.tid] = {e.addr >> 12, rel(e.ts), e.error_code};
     return std::nullopt;
   }
-  return classify_fault(e, model);
+  return on_complete_fault(e, model, want_cause);
 }
 
 void CauseClassifier::on_fork(const Event& e, const Model& model) {
@@ -147,56 +151,69 @@ const ProcessInfo* CauseClassifier::process_of_fault(uint32_t pid) {
   return fault_proc_;
 }
 
-FaultCause CauseClassifier::classify_fault(const Event& e, const Model& model) {
-  FaultFacts f;
-  f.major = e.fault_flags & VT_FAULT_MAJOR;
-  f.error_code = !(e.fault_flags & VT_FAULT_NO_ENTRY);
-  uint16_t error_code = e.error_code;
-  const uint64_t now = rel(e.ts), page = e.addr >> 12;
-  bool retried = false;  // the same page's access did not complete before
-  // Other faults may come between (the signal handler's stack): only the
-  // same page's completion settles it.
-  auto u = unfinished_.empty() ? unfinished_.end() : unfinished_.find(e.tid);
-  if (u != unfinished_.end() && u->second.page == page) {
-    if (f.error_code) {
-      retried = now >= u->second.ns && now - u->second.ns <= kProtectWindowNs;
-    } else {
-      // Its entry was cut short by a nested kernel fault (a --stacks stack
-      // walk reading a bad frame pointer): the entry's error code is this
-      // fault's.
-      f.error_code = true;
-      error_code = u->second.error_code;
-    }
-    unfinished_.erase(u);
+// What an earlier unfinished fault of the thread says about this one, which
+// settles it. Other faults may come between (the signal handler's stack):
+// only a completion on the same page does.
+CauseClassifier::Settled CauseClassifier::settle(const Event& e) {
+  Settled out{!(e.fault_flags & VT_FAULT_NO_ENTRY), e.error_code, false};
+  auto u = unfinished_.find(e.tid);
+  if (u == unfinished_.end() || u->second.page != e.addr >> 12) return out;
+  const uint64_t now = rel(e.ts);
+  if (out.has_error_code) {
+    out.retried = now >= u->second.ns && now - u->second.ns <= kProtectWindowNs;
+  } else {
+    // Its entry was cut short by a nested kernel fault (a --stacks stack
+    // walk reading a bad frame pointer): the entry's error code is this
+    // fault's.
+    out.has_error_code = true;
+    out.error_code = u->second.error_code;
   }
+  unfinished_.erase(u);
+  return out;
+}
+
+std::optional<FaultCause> CauseClassifier::on_complete_fault(const Event& e, const Model& model, bool want_cause) {
+  const Settled settled = unfinished_.empty() ? Settled{!(e.fault_flags & VT_FAULT_NO_ENTRY), e.error_code, false}
+                                              : settle(e);
+  const bool major = e.fault_flags & VT_FAULT_MAJOR;
+  const uint16_t kinds = VT_PF_PROT | VT_PF_WRITE | VT_PF_INSTR;
+  // A minor read of a page not present: remembered (anonymous memory only)
+  // for a write that may copy the zero page later.
+  const bool plain_read = settled.has_error_code && !major && !(settled.error_code & kinds);
+  if (!want_cause && !plain_read) return std::nullopt;
+  FaultFacts f;
+  f.major = major;
+  f.error_code = settled.has_error_code;
   if (f.error_code) {
-    f.protection = error_code & VT_PF_PROT;
-    f.write = error_code & VT_PF_WRITE;
-    f.exec = error_code & VT_PF_INSTR;
+    f.protection = settled.error_code & VT_PF_PROT;
+    f.write = settled.error_code & VT_PF_WRITE;
+    f.exec = settled.error_code & VT_PF_INSTR;
   }
   if (const auto& at = model.last_fault_vma()) {
     const VmaInfo& v = model.lifetimes()[at->lifetime].info;
     f.file = file_backed(v);
     f.private_writable = (v.flags & kVmWrite) && !(v.flags & kVmShared);
   }
+  if (plain_read && !f.file) read_pages_.add(e.pid, e.addr);
+  if (!want_cause) return std::nullopt;
+
+  const uint64_t now = rel(e.ts);
   const ProcessInfo* proc = process_of_fault(e.pid);
   f.forked = proc && proc->last_fork;
   const ProtectCall* call = nullptr;
-  if (retried || f.protection) {
+  if (settled.retried || f.protection) {
     auto protects = protects_.find(e.pid);
     if (protects != protects_.end()) call = protects->second.covering(e.addr, now);
   }
-  f.refused_then_protected = retried && call;
+  f.refused_then_protected = settled.retried && call;
   f.protected_recently = f.protection && call;
-  const bool anon_read = f.error_code && !f.major && !f.file && !f.protection && !f.write && !f.exec;
-  if (anon_read) read_pages_.add(model.mm_of(e.pid), e.addr);
-  if (f.protection && f.write && !f.file) f.read_before = read_pages_.has(model.mm_of(e.pid), e.addr);
+  if (f.protection && f.write && !f.file) f.read_before = read_pages_.has(e.pid, e.addr);
 
   FaultCause c;
   c.kind = classify(f);
   if (c.kind == CauseKind::CowAfterFork) c.fork = proc->last_fork;
   if (c.kind == CauseKind::ProtectionChange) {
-    c.call = *call;
+    c.call = call;
     c.refused = f.refused_then_protected;
   }
   c.after_read = c.kind == CauseKind::FirstTouch && f.protection;

@@ -67,8 +67,8 @@ struct ProcessInfo {
 // A completed fault's cause and the piece of evidence behind it.
 struct FaultCause {
   CauseKind kind = CauseKind::NoErrorCode;
-  std::optional<size_t> fork;        // CowAfterFork: index into forks()
-  std::optional<ProtectCall> call;   // ProtectionChange: the mprotect over the page
+  std::optional<size_t> fork;           // CowAfterFork: index into forks()
+  const ProtectCall* call = nullptr;    // ProtectionChange: the mprotect over the page (until the next event)
   bool refused = false;     // ProtectionChange: the access was refused first
   bool after_read = false;  // FirstTouch: a write to a page first read (the zero page copied)
 };
@@ -80,8 +80,9 @@ class CauseClassifier {
   // t0: the trace's clock base (times are kept relative to it).
   CauseClassifier(uint64_t t0, uint32_t target_pid, std::string target_command);
 
-  // Learns from e; for a completed fault, returns its cause.
-  std::optional<FaultCause> on_event(const Event& e, const Model& model);
+  // Learns from e; for a completed fault, returns its cause if wanted (the
+  // work is only done for faults that matter, the history for all).
+  std::optional<FaultCause> on_event(const Event& e, const Model& model, bool want_cause = true);
 
   const ProcessInfo* process(uint32_t pid) const;
   const std::vector<ForkRecord>& forks() const { return forks_; }
@@ -89,7 +90,13 @@ class CauseClassifier {
  private:
   void on_fork(const Event& e, const Model& model);
   void on_protect(const Event& e);
-  FaultCause classify_fault(const Event& e, const Model& model);
+  struct Settled {
+    bool has_error_code;
+    uint16_t error_code;
+    bool retried;  // the same access was refused just before
+  };
+  Settled settle(const Event& e);
+  std::optional<FaultCause> on_complete_fault(const Event& e, const Model& model, bool want_cause);
   const ProcessInfo* process_of_fault(uint32_t pid);
   uint64_t rel(uint64_t ts) const { return ts > t0_ ? ts - t0_ : 0; }
 
