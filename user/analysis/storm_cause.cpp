@@ -162,9 +162,9 @@ CauseClassifier::Settled CauseClassifier::settle(const Event& e) {
   if (out.has_error_code) {
     out.retried = now >= u->second.ns && now - u->second.ns <= kProtectWindowNs;
   } else {
-    // Its entry was cut short by a nested kernel fault (a --stacks stack
-    // walk reading a bad frame pointer): the entry's error code is this
-    // fault's.
+    // Its entry was cut short, e.g. by a nested kernel fault (the --stacks
+    // stack walk of recorders before the walk's own faults were ignored):
+    // the entry's error code is this fault's.
     out.has_error_code = true;
     out.error_code = u->second.error_code;
   }
