@@ -100,6 +100,9 @@ TEST(Analysis, HeatmapSvgAndHtmlAreWellFormedAndLabelled) {
   EXPECT_NE(svg.find("time (s since tracing began)"), std::string::npos);
   EXPECT_NE(svg.find("faults per cell (log scale)"), std::string::npos);
   EXPECT_NE(svg.find("<title>storm:"), std::string::npos);
+  EXPECT_NE(svg.find(" faults, peak "), std::string::npos);
+  EXPECT_NE(svg.find("/s: first touch ("), std::string::npos) << "the shading says why";
+  EXPECT_NE(svg.find(">first touch "), std::string::npos) << "and labels the storm";
   EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
   EXPECT_TRUE(well_formed_xml(html.substr(html.find("<svg"), html.find("</svg>") + 6 - html.find("<svg")), &why))
       << why;
@@ -135,8 +138,12 @@ TEST(Analysis, PerfettoExportHasCountersInstantsAndStormSlices) {
   for (const auto& e : j["traceEvents"]) {
     if (e["ph"] == "C") counters++;
     if (e["ph"] == "i" && e["name"] == "mmap") instants++;
-    if (e["ph"] == "X" && e["name"] == "fault storm") {
+    if (e["ph"] == "X" && e["cat"] == "storm") {
       storms++;
+      EXPECT_EQ(e["name"], "fault storm: first touch") << "the slice names its cause";
+      EXPECT_EQ(e["args"]["causes"][0]["kind"], "first_touch");
+      EXPECT_NE(e["args"]["diagnosis"].get<std::string>().find("first touch ("), std::string::npos)
+          << e["args"]["diagnosis"];
       EXPECT_EQ(e["args"]["top_code"], "storm (stormy)");
       EXPECT_GT(e["dur"].get<double>(), 0);
     }

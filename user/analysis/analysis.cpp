@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "analysis/call_chains.h"
 #include "analysis/heat_builder.h"
 #include "analysis/storms.h"
 #include "analysis/symbolizer.h"
@@ -21,12 +22,18 @@ struct Pass {
         heat_kind(heat_kind_of(o.heat_kind)),
         heat_to(std::min(o.to_ns, std::max(t.last_ns, o.from_ns) + 1)),  // the last fault counts too
         heat(o.from_ns, heat_to, o.heat_columns),
-        storms(find_storms(t.bins, kFaultBinNs, o, &a->baseline_rate)) {}
+        found(find_storms(t.bins, kFaultBinNs, o, &a->baseline_rate)),
+        storms(found),
+        classifier(meta.clock_monotonic_ns, meta.target_pid, meta.command.empty() ? "" : meta.command[0]),
+        cause_tallies(found.size()) {}
 
   void add(const Event& e) {
     model->apply(e);
-    if (!e.complete_fault()) return;
+    if (e.kind == Kind::Stack) chains.on_stack(e, *model);
     uint64_t r = e.ts > t0 ? e.ts - t0 : 0;
+    const auto storm = e.complete_fault() ? storms.storm_at(r) : std::nullopt;
+    auto cause = classifier.on_event(e, *model, storm.has_value());
+    if (!e.complete_fault()) return;
     const auto& at = model->last_fault_vma();
     if (o.want_heatmap && r >= o.from_ns && r < heat_to && heat_counts(heat_kind, e)) {
       if (at)
@@ -34,7 +41,26 @@ struct Pass {
       else
         heat.add_outside();
     }
-    if (auto s = storms.storm_at(r)) storms.add(*s, e, at, code_lifetime(e));
+    if (storm) {
+      storms.add(*storm, e, at, code_lifetime(e));
+      if (cause) cause_tallies[*storm].add(*cause, e, at);
+      if (e.stack_id >= 0) chains.want(e.stack_id, e.pid, *model);
+    }
+  }
+
+  // The storms, biggest first, each with its causes and processes.
+  std::vector<Storm> finish_storms() {
+    Symbolizer sym;
+    std::vector<Storm> out = storms.finish(*model, &sym);
+    for (Storm& s : out) {
+      // found is in time order, as the tallies are; storms start at distinct times.
+      auto at = std::lower_bound(found.begin(), found.end(), s.start_ns,
+                                 [](const Storm& f, uint64_t start) { return f.start_ns < start; });
+      size_t i = static_cast<size_t>(at - found.begin());
+      s.causes = cause_tallies[i].causes(classifier, *model, &chains, &sym);
+      s.processes = cause_tallies[i].processes(classifier, 5);
+    }
+    return out;
   }
 
   // The lifetime of the VMA fault e's instruction lies in. Storms run one
@@ -52,7 +78,11 @@ struct Pass {
   HeatKind heat_kind;
   uint64_t heat_to;
   HeatBuilder heat;
+  std::vector<Storm> found;  // in time order
   StormTally storms;
+  CauseClassifier classifier;
+  std::vector<CauseTally> cause_tallies;  // by storm, in time order
+  CallChains chains;
   struct {
     uint32_t pid = 0;
     uint64_t ip = 0, version = UINT64_MAX;
@@ -112,8 +142,7 @@ Result<Analysis> analyze(const std::string& path, const AnalysisOptions& o) {
     a.heatmap.from_ns = o.from_ns;
     a.heatmap.to_ns = pass->heat_to;
     a.heatmap.columns = o.heat_columns;
-    Symbolizer sym;
-    a.storms = pass->storms.finish(*pass->model, &sym);
+    a.storms = pass->finish_storms();
     a.model = std::move(pass->model);
     return a;
   }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/cause_tally.h"
 #include "model/model.h"
 #include "record/trace_file.h"
 #include "report/percentiles.h"
@@ -43,6 +44,8 @@ struct Storm {
   LatencyPercentiles latency;
   std::vector<Share> vmas;  // most faults first
   std::vector<Share> code;
+  std::vector<StormProcess> processes;  // most faults first
+  std::vector<Cause> causes;            // why: biggest share first
 };
 
 struct HeatRow {

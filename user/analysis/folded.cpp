@@ -48,8 +48,7 @@ Result<FoldedStacks> fold_stacks(const std::string& trace_path) {
     std::string line = root;
     const auto& ips = st->second;
     for (size_t i = ips.size(); i-- > 0;) {
-      // Return addresses point after the call: look up the call itself.
-      uint64_t ip = i == 0 ? ips[i] : ips[i] - 1;
+      uint64_t ip = frame_pc(ips, i);
       auto id = model.lifetime_at(e.pid, ip);
       std::string name = "[unknown]";
       if (id) {

@@ -6,12 +6,17 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "events/event.h"
 
 struct Dwfl;
 
 namespace vmatrace {
+
+// Frame i of a sampled user stack (innermost first) as the address to look up:
+// return addresses point after the call, so their call is the byte before.
+inline uint64_t frame_pc(const std::vector<uint64_t>& ips, size_t i) { return i == 0 ? ips[0] : ips[i] - 1; }
 
 class Symbolizer {
  public:

@@ -1,24 +1,43 @@
 #include "live/live_stats.h"
 
+#include "analysis/storms.h"
 #include "events/abi.h"
 
 namespace vmatrace {
+namespace {
+
+constexpr uint64_t kSecond = 1000000000ULL;
+// find_storms() merges dips of up to this many bins: a storm is still on
+// until that long after its last busy bin.
+constexpr uint64_t kStormGapBins = 10;
+// Events far ahead of the clock would grow the timeline without bound.
+constexpr uint64_t kMaxBins = 100ULL * 3600 * 24 * 7;
+
+}  // namespace
 
 void LiveStats::on_event(const Event& e, const Model& model) {
   SecondCounts& now = seconds_.back();
+  auto cause = classifier_.on_event(e, model);
   if (e.kind == Kind::Syscall) {
     now.vma_changes++;
     return;
   }
-  if (e.kind != Kind::Fault || (e.fault_flags & VT_FAULT_INCOMPLETE)) return;
+  if (!e.complete_fault()) return;
   total_faults_++;
   (e.fault_flags & VT_FAULT_MAJOR) ? now.major++ : now.minor++;
-  if (const auto& at = model.last_fault_vma()) now.by_lifetime[at->lifetime]++;
+  const auto& at = model.last_fault_vma();
+  if (at) now.by_lifetime[at->lifetime]++;
+  if (cause) now.causes.add(*cause, e, at);
+  uint64_t bin = (e.ts > t0_ns_ ? e.ts - t0_ns_ : 0) / kFaultBinNs;
+  if (bin >= kMaxBins) return;
+  if (bin >= bins_.size()) bins_.resize(bin + 1);
+  bins_[bin]++;
 }
 
 void LiveStats::advance(uint64_t now_ns) {
-  while (now_ns >= start_ns_ + 1000000000ULL) {
-    start_ns_ += 1000000000ULL;
+  now_ns_ = std::max(now_ns_, now_ns);
+  while (now_ns >= start_ns_ + kSecond) {
+    start_ns_ += kSecond;
     seconds_.emplace_back();
     if (seconds_.size() > kSeconds + 1) seconds_.pop_front();
   }
@@ -27,6 +46,27 @@ void LiveStats::advance(uint64_t now_ns) {
 const SecondCounts& LiveStats::last_second() const {
   static const SecondCounts kNone;
   return seconds_.size() >= 2 ? seconds_[seconds_.size() - 2] : kNone;
+}
+
+std::optional<Storm> LiveStats::running_storm(const Model& model) const {
+  double baseline = 0;
+  std::vector<Storm> storms = find_storms(bins_, kFaultBinNs, AnalysisOptions{}, &baseline);
+  if (storms.empty()) return std::nullopt;
+  Storm s = storms.back();
+  const uint64_t now = now_ns_ > t0_ns_ ? now_ns_ - t0_ns_ : 0;
+  if (s.end_ns + kStormGapBins * kFaultBinNs < now) return std::nullopt;
+  for (uint64_t b = s.start_ns / kFaultBinNs; b < s.end_ns / kFaultBinNs && b < bins_.size(); b++) s.faults += bins_[b];
+  CauseTally tally;
+  const uint64_t progress_start = start_ns_ - t0_ns_;
+  for (size_t i = 0; i < seconds_.size(); i++) {
+    uint64_t back = seconds_.size() - 1 - i;
+    if (back * kSecond > progress_start) continue;  // before the start
+    uint64_t second_start = progress_start - back * kSecond;
+    if (second_start + kSecond > s.start_ns) tally.merge(seconds_[i].causes);
+  }
+  s.causes = tally.causes(classifier_, model, nullptr, nullptr);
+  s.processes = tally.processes(classifier_, 3);
+  return s;
 }
 
 }  // namespace vmatrace

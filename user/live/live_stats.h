@@ -1,11 +1,16 @@
-// Per-second counters for the live view: fault and VMA-change rates, and the
-// faults of each VMA lifetime in each of the last seconds.
+// Per-second counters for the live view: fault and VMA-change rates, the
+// faults of each VMA lifetime and their causes in each of the last seconds,
+// and the fault timeline the storm rule reads, to tell a storm under way.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <unordered_map>
+#include <vector>
 
+#include "analysis/analysis.h"
+#include "analysis/storm_cause.h"
 #include "events/event.h"
 #include "model/model.h"
 
@@ -14,13 +19,16 @@ namespace vmatrace {
 struct SecondCounts {
   uint64_t minor = 0, major = 0, vma_changes = 0;
   std::unordered_map<uint64_t, uint32_t> by_lifetime;  // faults
+  CauseTally causes;
 };
 
 class LiveStats {
  public:
   static constexpr size_t kSeconds = 60;
 
-  explicit LiveStats(uint64_t t0_ns) : start_ns_(t0_ns) { seconds_.emplace_back(); }
+  explicit LiveStats(uint64_t t0_ns) : start_ns_(t0_ns), t0_ns_(t0_ns), classifier_(t0_ns, 0, "") {
+    seconds_.emplace_back();
+  }
   // After model.apply(e): the model knows which lifetime a fault hit.
   void on_event(const Event& e, const Model& model);
   // Starts new seconds up to now.
@@ -31,10 +39,18 @@ class LiveStats {
   const std::deque<SecondCounts>& seconds() const { return seconds_; }
   uint64_t total_faults() const { return total_faults_; }
 
+  // The storm going on now, by the report's rule over the faults so far
+  // (nothing if the last one ended over 100 ms ago), with the causes of its
+  // faults in the last kSeconds. Times relative to the start.
+  std::optional<Storm> running_storm(const Model& model) const;
+
  private:
   std::deque<SecondCounts> seconds_;  // back: the second in progress
-  uint64_t start_ns_;
+  uint64_t start_ns_;                 // of the second in progress
+  uint64_t t0_ns_, now_ns_ = 0;
   uint64_t total_faults_ = 0;
+  std::vector<uint32_t> bins_;  // complete faults per kFaultBinNs since t0
+  CauseClassifier classifier_;
 };
 
 }  // namespace vmatrace

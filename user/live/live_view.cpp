@@ -17,6 +17,7 @@
 #include "util/escape.h"
 #include "report/format.h"
 #include "report/percentiles.h"
+#include "report/storm_report.h"
 
 namespace vmatrace {
 namespace {
@@ -105,6 +106,17 @@ std::string header_line(const LiveFrame& f) {
   return buf;
 }
 
+// The storm under way, if any, and why: "" when there is none.
+std::string storm_line(const LiveFrame& f) {
+  auto s = f.stats->running_storm(*f.model);
+  if (!s) return "";
+  for (Cause& c : s->causes)
+    if (c.command.empty() && c.pid == f.pid) c.command = f.command;
+  char buf[128];
+  snprintf(buf, sizeof(buf), "STORM since %.2f s, peak %.0f faults/s: ", s->start_ns / 1e9, s->peak_rate);
+  return buf + storm_cause_label(*s);
+}
+
 std::string row_line(const Row& r, const LiveStats& s, size_t name_width, size_t strip_width) {
   char range[48], buf[512];
   snprintf(range, sizeof(range), "%" PRIx64 "-%" PRIx64, r.start, r.end);
@@ -172,7 +184,10 @@ class TerminalView : public Display {
     snprintf(buf, sizeof(buf), "vmatrace  pid %u (%s)%s\n", f.pid, f.command.c_str(), paused_ ? "  [paused]" : "");
     out += buf;
     out += header_line(f) + "\n";
-    snprintf(buf, sizeof(buf), "sort: %s   keys: s sort  p pause  q quit\n\n", sort_key_name(sort_));
+    std::string storm = storm_line(f);
+    if (storm.size() > static_cast<size_t>(cols)) storm.resize(static_cast<size_t>(cols));
+    out += storm + "\n";
+    snprintf(buf, sizeof(buf), "sort: %s   keys: s sort  p pause  q quit\n", sort_key_name(sort_));
     out += buf;
     snprintf(buf, sizeof(buf), "%-27s %-4s %-*s %9s %10s %8s |%*s|\n", "RANGE", "PERM", static_cast<int>(name_width),
              "NAME", "FAULTS/S", "TOTAL", "P99", static_cast<int>(strip_width), "last seconds");
@@ -197,6 +212,8 @@ class PlainView : public Display {
     next_ = f.elapsed_ns + interval_ns_;
     std::string text = "[" + std::to_string(f.elapsed_ns / kSecond) + " s] pid " + std::to_string(f.pid) + ": " +
                        header_line(f) + "\n";
+    std::string storm = storm_line(f);
+    if (!storm.empty()) text += "    " + storm + "\n";
     for (const Row& r : table_rows(f, SortKey::Rate, 5))
       if (r.rate) text += "    " + row_line(r, *f.stats, 40, 10) + "\n";
     fputs(text.c_str(), out_);

@@ -30,6 +30,14 @@ struct FaultStats {
   void merge(const FaultStats& o);
 };
 
+// What made a lifetime's memory: the change that mapped it, not one that
+// only cut or re-flagged it (an mprotect split keeps its piece's origin).
+struct VmaOrigin {
+  uint64_t ns = 0;      // since trace start
+  uint16_t sc = 0;      // vt_syscall (mmap, brk, mremap, shmat...), 0 if none
+  uint16_t reason = 0;  // vt_snap_reason (seed: there at start, exec, fork) or kSnapResync
+};
+
 // One VMA, from when it appeared (or tracing began) until it changed or went.
 struct Lifetime {
   uint32_t pid = 0;
@@ -38,6 +46,7 @@ struct Lifetime {
   uint64_t appeared_ns = 0;  // since trace start
   std::optional<uint64_t> ended_ns;
   bool at_start = false;  // there when tracing began
+  VmaOrigin origin;       // a summary: its first lifetime's
   FaultStats faults;
   // Non-zero: a summary of this many ended lifetimes of pid named name,
   // spanning info.start..info.end, from the first appearance to the last end.

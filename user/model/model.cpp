@@ -15,6 +15,12 @@ constexpr uint64_t kProcSeedMm = 1;
 
 bool is_vsyscall(const MapsLine& m) { return m.name == "[vsyscall]"; }
 
+// Calls that bring new memory into a range; the others only cut, merge or
+// re-flag what was there.
+bool maps_memory(uint16_t sc) {
+  return sc == VT_SC_MMAP || sc == VT_SC_BRK || sc == VT_SC_MREMAP || sc == VT_SC_SHMAT;
+}
+
 }  // namespace
 
 bool heap_label_is_strict(const std::string& release) {
@@ -39,19 +45,36 @@ Model::Model(const TraceMeta& meta)
     v.info = m.vma;
     seed.push_back(std::move(v));
   }
-  replace(space_for(meta.target_pid, kProcSeedMm), meta.target_pid, t0_, true, 0, ~0ULL, std::move(seed));
+  replace(space_for(meta.target_pid, kProcSeedMm), meta.target_pid, t0_, true, 0, ~0ULL, std::move(seed),
+          {0, 0, VT_SNAP_SEED});
 }
 
 // Every change goes through here, so that the observer callbacks know whose,
 // when, and whether it was there when tracing began.
 void Model::replace(AddressSpace& space, uint32_t pid, uint64_t ts, bool at_start, uint64_t lo, uint64_t hi,
-                    std::vector<Vma> fresh) {
+                    std::vector<Vma> fresh, VmaOrigin why) {
   cur_pid_ = pid;
   cur_ts_ = ts;
   cur_space_ = &space;
   cur_at_start_ = at_start;
+  why.ns = rel(ts);
+  cur_why_ = why;
+  cur_removed_.clear();
   space.replace(lo, hi, std::move(fresh), this);
   cur_at_start_ = false;
+}
+
+// A piece of a VMA that went (split by mprotect, munmap of a part, a MAP_FIXED
+// in its middle) is the same memory; so is a merge back of pieces by a call
+// that maps nothing. Anything else is new memory, made by this change.
+VmaOrigin Model::origin_of(const VmaInfo& v) const {
+  const Gone* overlapping = nullptr;
+  for (const Gone& g : cur_removed_) {
+    if (g.start <= v.start && v.end <= g.end) return g.origin;
+    if (!overlapping && g.start < v.end && v.start < g.end) overlapping = &g;
+  }
+  if (overlapping && !maps_memory(cur_why_.sc) && cur_why_.reason != VT_SNAP_EXEC) return overlapping->origin;
+  return cur_why_;
 }
 
 AddressSpace& Model::space_for(uint32_t pid, uint64_t mm) {
@@ -84,6 +107,8 @@ std::string Model::maps_text(uint32_t pid) const {
 
 void Model::removed(const Vma& v) {
   version_++;
+  // A folded lifetime reads as a placeholder: its pieces' origin is unknown.
+  cur_removed_.push_back({v.info.start, v.info.end, lifetimes_[v.lifetime].origin});
   end_lifetime(v, *cur_space_, cur_ts_);
 }
 
@@ -103,6 +128,7 @@ void Model::added(Vma* v) {
   l.info = v->info;  // the name is taken when it ends (or at report time)
   l.appeared_ns = rel(cur_ts_);
   l.at_start = cur_at_start_;
+  l.origin = origin_of(v->info);
   v->lifetime = lifetimes_.add(std::move(l));
 }
 
@@ -194,7 +220,8 @@ void Model::apply_snapshot(const Event& e) {
     fresh[i].info.reason = 0;
   }
   records.clear();
-  replace(space, e.pid, e.ts, e.snap_reason == VT_SNAP_SEED, e.lo, e.hi, std::move(fresh));
+  uint16_t sc = e.snap_reason == VT_SNAP_SYSCALL ? e.sc : 0;
+  replace(space, e.pid, e.ts, e.snap_reason == VT_SNAP_SEED, e.lo, e.hi, std::move(fresh), {0, sc, e.snap_reason});
 }
 
 std::optional<uint64_t> Model::lifetime_at(uint32_t pid, uint64_t addr) const {
@@ -268,10 +295,11 @@ void Model::apply_prediction(const Event& e) {
     mapped_.erase(mapped);
   }
   if (!(truth && e.sc == VT_SC_MMAP))
-    for (auto& p : predict(space, e)) replace(space, e.pid, e.ts, false, p.lo, p.hi, std::move(p.fresh));
+    for (auto& p : predict(space, e))
+      replace(space, e.pid, e.ts, false, p.lo, p.hi, std::move(p.fresh), {0, e.sc, VT_SNAP_SYSCALL});
   if (truth) {
     uint64_t lo = truth->info.start, hi = truth->info.end - 1;
-    replace(space, e.pid, e.ts, false, lo, hi, {std::move(*truth)});
+    replace(space, e.pid, e.ts, false, lo, hi, {std::move(*truth)}, {0, e.sc, VT_SNAP_SYSCALL});
   }
 }
 

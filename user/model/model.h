@@ -58,7 +58,8 @@ class Model : private AddressSpace::Observer {
 
   AddressSpace& space_for(uint32_t pid, uint64_t mm);
   void replace(AddressSpace& space, uint32_t pid, uint64_t ts, bool at_start, uint64_t lo, uint64_t hi,
-               std::vector<Vma> fresh);
+               std::vector<Vma> fresh, VmaOrigin why = {});
+  VmaOrigin origin_of(const VmaInfo& fresh) const;
   void apply_snapshot(const Event& e);
   void apply_fault(const Event& e);
   void apply_prediction(const Event& e);
@@ -87,6 +88,12 @@ class Model : private AddressSpace::Observer {
   uint64_t cur_ts_ = 0;
   const AddressSpace* cur_space_ = nullptr;
   bool cur_at_start_ = false;
+  VmaOrigin cur_why_;  // the change being applied
+  struct Gone {
+    uint64_t start, end;
+    VmaOrigin origin;
+  };
+  std::vector<Gone> cur_removed_;  // by the change being applied: where pieces come from
 };
 
 // Whether a kernel release labels only VMAs overlapping the heap (6.6+).

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "report/storm_report.h"
 #include "util/escape.h"
 
 namespace vmatrace {
@@ -93,9 +94,12 @@ std::string heatmap_svg(const Analysis& a, const TraceMeta& meta) {
     double x1 = kLabelWidth + plot_w * (std::min(s.end_ns, h.to_ns) - h.from_ns) / 1e9 / span_s;
     snprintf(buf, sizeof(buf),
              "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#ffdddd\"><title>storm: %" PRIu64
-             " faults, peak %.0f/s</title></rect>\n",
+             " faults, peak %.0f/s: ",
              x0, kTop - 6, std::max(1.0, x1 - x0), plot_h + 6, s.faults, s.peak_rate);
-    svg += buf;
+    // The diagnosis may be long: appended, never cut by the buffer.
+    svg += buf + escape(storm_diagnosis(s)) + "</title></rect>\n";
+    snprintf(buf, sizeof(buf), "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" fill=\"#a00\">", x0, kTop - 8);
+    svg += buf + escape(storm_cause_label(s)) + "</text>\n";
   }
   for (int r = 0; r < rows; r++) {
     const HeatRow& row = h.rows[static_cast<size_t>(r)];

@@ -5,6 +5,7 @@
 #include "events/abi.h"
 #include "events/names.h"
 #include "record/trace_file.h"
+#include "report/storm_report.h"
 #include "util/escape.h"
 
 namespace vmatrace {
@@ -45,7 +46,13 @@ Result<std::string> perfetto_json(const std::string& trace_path, const Analysis&
     nlohmann::json args = {{"faults", s.faults}, {"peak_rate", s.peak_rate}, {"major", s.major}};
     if (!s.vmas.empty()) args["top_vma"] = s.vmas[0].name;
     if (!s.code.empty()) args["top_code"] = s.code[0].name;
-    events.push_back({{"ph", "X"}, {"name", "fault storm"}, {"cat", "storm"}, {"pid", pid}, {"tid", 0},
+    args["diagnosis"] = storm_diagnosis(s);
+    args["causes"] = nlohmann::json::array();
+    for (const Cause& c : s.causes)
+      args["causes"].push_back({{"kind", cause_key(c.kind)}, {"share", c.share}, {"pid", c.pid}});
+    std::string name = "fault storm";
+    if (!s.causes.empty()) name += std::string(": ") + cause_title(s.causes[0].kind);
+    events.push_back({{"ph", "X"}, {"name", name}, {"cat", "storm"}, {"pid", pid}, {"tid", 0},
                       {"ts", s.start_ns / 1e3}, {"dur", (s.end_ns - s.start_ns) / 1e3}, {"args", args}});
   }
   events.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", pid}, {"tid", 0}, {"args", {{"name", "storms"}}}});
