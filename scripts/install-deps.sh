@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages vmatrace needs to build and test, only if
 # some are missing (so that a ready machine does not touch the network).
+# libclang-rt-14-dev: libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh).
 set -euo pipefail
-pkgs=(cmake make g++ pkg-config clang bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev
+pkgs=(cmake make g++ pkg-config clang libclang-rt-14-dev bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev
       libcli11-dev nlohmann-json3-dev libdw-dev tmux time libgtest-dev libbenchmark-dev util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
