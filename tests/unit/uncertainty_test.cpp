@@ -155,6 +155,32 @@ TEST(Uncertainty, LostSnapshotsMarkEveryLiveProcessFromThePreviousStatsRecord) {
   EXPECT_EQ(m.uncertainties().size(), 2u);
 }
 
+// A loss the counters tell of later may have come before a mark made
+// meanwhile: that mark then starts at the previous Stats record; a process
+// made whole again meanwhile is marked afresh.
+TEST(Uncertainty, ALossToldOfLaterMovesMarksMadeMeanwhileBack) {
+  Model m(meta());
+  feed(&m, snapshot(7, 0x1000, 0, ~0ULL, {anon(kA, 4)}, kT0, 0, VT_SNAP_SEED));
+  feed(&m, snapshot(8, 0x2000, 0, ~0ULL, {anon(kA, 4)}, kT0, 0, VT_SNAP_SEED));
+  std::vector<uint64_t> lost(VT_LOST_MAX, 0);
+  m.apply(stats(kT0 + kS, lost));
+  feed(&m, snapshot(7, 0x1000, kA, kA, {}, kT0 + kS + kS / 2, -16));
+  feed(&m, snapshot(8, 0x2000, kA, kA, {}, kT0 + kS + kS / 5, -16));
+  feed(&m, snapshot(8, 0x2000, 0, ~0ULL, {anon(kA, 4)}, kT0 + kS + kS / 4, 0, kSnapResync));
+  lost[VT_LOST_SYSCALL_MAP_FULL] = 1;
+  m.apply(stats(kT0 + 2 * kS, lost));
+  const auto& u = m.uncertainties();
+  ASSERT_EQ(u.size(), 3u);
+  EXPECT_EQ(u[0].pid, 7u);
+  EXPECT_EQ(u[0].from_ns, kS) << "moved back to the previous Stats record";
+  EXPECT_EQ(u[0].reason, "a snapshot failed: -EBUSY");
+  EXPECT_EQ(u[1].pid, 8u);
+  EXPECT_EQ(u[1].to_ns, kS + kS / 4) << "resynced";
+  EXPECT_EQ(u[2].pid, 8u);
+  EXPECT_EQ(u[2].from_ns, kS);
+  EXPECT_EQ(u[2].reason, "events lost: 1 syscall (in-flight map full)");
+}
+
 // Without kernel snapshots the model predicts from syscalls: a lost syscall
 // leaves it wrong.
 TEST(Uncertainty, LostSyscallsMatterWhenPredicting) {

@@ -69,6 +69,7 @@ class AddressSpace {
   // While the set may differ from the kernel's (events about it were lost):
   // the Model's record of it (index into Model::uncertainties()).
   std::optional<size_t> uncertain;
+  uint32_t pid = 0;  // the process it was first seen in
 
  private:
   // vmas_ changed for starts in [lo, hi], where it now holds `now`: index_

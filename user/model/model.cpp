@@ -67,18 +67,31 @@ void Model::mark_uncertain(AddressSpace& space, uint32_t pid, uint64_t ts, std::
   }
   space.uncertain = stats_.uncertain.size();
   stats_.uncertain.push_back({pid, rel(ts), std::nullopt, std::move(reason)});
+  certain_.erase(&space);
+  marked_lately_.push_back(&space);
 }
 
 void Model::mark_certain(AddressSpace& space, uint64_t ts) {
   if (!space.uncertain) return;
   stats_.uncertain[*space.uncertain].to_ns = rel(ts);
   space.uncertain.reset();
+  certain_.insert(&space);
 }
 
 AddressSpace* Model::space_named(uint32_t pid, uint64_t mm) {
   if (mm) return &space_for(pid, mm);
   auto m = mm_of_pid_.find(pid);
-  return m == mm_of_pid_.end() ? nullptr : &spaces_[m->second];
+  return m == mm_of_pid_.end() ? nullptr : &space_at(m->second, pid);
+}
+
+AddressSpace& Model::space_at(uint64_t mm, uint32_t pid) {
+  auto [it, fresh] = spaces_.try_emplace(mm);
+  if (fresh) {
+    it->second.heap_strict = heap_strict_;
+    it->second.pid = pid;
+    certain_.insert(&it->second);
+  }
+  return it->second;
 }
 
 AddressSpace& Model::space_for(uint32_t pid, uint64_t mm) {
@@ -94,9 +107,7 @@ AddressSpace& Model::space_for(uint32_t pid, uint64_t mm) {
     }
   }
   cur = mm;
-  auto [it, fresh] = spaces_.try_emplace(mm);
-  if (fresh) it->second.heap_strict = heap_strict_;
-  return it->second;
+  return space_at(mm, pid);
 }
 
 const AddressSpace* Model::space_of(uint32_t pid) const {
@@ -213,6 +224,8 @@ void Model::end_space(uint64_t mm) {
   cur_space_ = &it->second;
   mark_certain(it->second, cur_ts_);  // nothing left to differ
   it->second.clear(this);
+  certain_.erase(&it->second);
+  marked_lately_.erase(std::remove(marked_lately_.begin(), marked_lately_.end(), &it->second), marked_lately_.end());
   spaces_.erase(it);
 }
 
@@ -282,15 +295,23 @@ void Model::apply_stats(const Event& e) {
   const uint64_t since = lost_since_;
   lost_ = e.lost;
   lost_since_ = e.ts ? e.ts : now_;  // the end record has no time of its own
+  std::vector<AddressSpace*> lately;
+  lately.swap(marked_lately_);
   if (what.empty()) return;
-  std::vector<std::pair<uint32_t, uint64_t>> by_pid(mm_of_pid_.begin(), mm_of_pid_.end());
-  std::sort(by_pid.begin(), by_pid.end());
-  for (const auto& [pid, mm] : by_pid) {
-    auto gone = exited_.find(pid);
-    if (gone != exited_.end() && gone->second < since) continue;
-    auto s = spaces_.find(mm);
-    if (s != spaces_.end()) mark_uncertain(s->second, pid, since, "events lost: " + what);
+  // Marked since the last record: the loss may have come before.
+  for (AddressSpace* s : lately)
+    if (s->uncertain) mark_uncertain(*s, s->pid, since, "");
+  // The others, by pid; those whose process ended before the loss stay as they were, for good.
+  std::vector<AddressSpace*> others(certain_.begin(), certain_.end());
+  std::sort(others.begin(), others.end(), [](auto* a, auto* b) { return a->pid < b->pid; });
+  for (AddressSpace* s : others) {
+    auto gone = exited_.find(s->pid);
+    if (gone != exited_.end() && gone->second < since)
+      certain_.erase(s);
+    else
+      mark_uncertain(*s, s->pid, since, "events lost: " + what);
   }
+  marked_lately_.clear();  // all from `since` now: no later loss comes before it
 }
 
 std::optional<uint64_t> Model::lifetime_at(uint32_t pid, uint64_t addr) const {
@@ -311,7 +332,7 @@ void Model::apply_fault(const Event& e) {
       return;
     }
     fault_pid_ = e.pid;
-    fault_space_ = &spaces_[m->second];
+    fault_space_ = &space_at(m->second, e.pid);
   }
   AddressSpace& space = *fault_space_;
   const VmaSpan* at = space.span_at(e.addr);
@@ -348,7 +369,7 @@ uint64_t Model::mm_of(uint32_t pid) const {
 void Model::apply_prediction(const Event& e) {
   auto m = mm_of_pid_.find(e.pid);
   if (m == mm_of_pid_.end()) return;
-  AddressSpace& space = spaces_[m->second];
+  AddressSpace& space = space_at(m->second, e.pid);
   // The kernel's word on a new mapping (bpf_find_vma) beats a prediction.
   std::optional<Vma> truth;
   auto mapped = mapped_.find(e.tid);

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "events/event.h"
@@ -100,6 +101,8 @@ class Model : private AddressSpace::Observer {
   // The space an event naming pid and its address space mm concerns (none:
   // mm unknown and pid has none in the model).
   AddressSpace* space_named(uint32_t pid, uint64_t mm);
+  // The space of address space mm, made (first seen in pid) if new.
+  AddressSpace& space_at(uint64_t mm, uint32_t pid);
   void mark_uncertain(AddressSpace& space, uint32_t pid, uint64_t ts, std::string reason);
   void mark_certain(AddressSpace& space, uint64_t ts);
   void apply_fault(const Event& e);
@@ -118,6 +121,10 @@ class Model : private AddressSpace::Observer {
   std::unordered_map<uint32_t, uint64_t> mm_of_pid_;
   std::unordered_map<uint32_t, std::vector<VmaInfo>> pending_;  // Vma records by tid
   std::unordered_map<uint32_t, uint64_t> exited_;  // pid: when its last thread exited
+  // For apply_stats(), which must not visit every process each time: the
+  // spaces not marked uncertain, and those marked since the last Stats record.
+  std::unordered_set<AddressSpace*> certain_;
+  std::vector<AddressSpace*> marked_lately_;
   LostCounts lost_;           // as of the last Stats record
   uint64_t lost_since_ = 0;   // that record's time (losses since then happened after it)
   uint64_t now_ = 0;          // the latest event's time
