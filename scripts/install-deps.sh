@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages vmatrace needs to build and test, only if
 # some are missing (so that a ready machine does not touch the network).
+# libclang-rt-14-dev: libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh).
 set -euo pipefail
-# prometheus (the server) and curl: the watch e2e tests scrape and query with them.
-pkgs=(cmake make g++ pkg-config clang bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev
+# prometheus (the server) and curl: the watch e2e tests scrape and query with them;
+# libclang-rt-14-dev: clang's sanitizer and libFuzzer runtimes (scripts/fuzz.sh, sanitize.sh).
+pkgs=(cmake make g++ pkg-config clang libclang-rt-14-dev bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev
       libcli11-dev nlohmann-json3-dev libdw-dev tmux time libgtest-dev libbenchmark-dev util-linux
       prometheus-cpp-dev prometheus curl)
 missing=()

@@ -4,6 +4,7 @@
 #include "analysis/analysis.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <numeric>
 
 #include "analysis/heat_builder.h"
+#include "analysis/symbolizer.h"
 #include "events/abi.h"
 #include "temp_trace.h"
 
@@ -189,6 +191,27 @@ TEST(HeatBuilder, ManyCellsMoveFromTheListToTheGridWithTheirCounts) {
   }
   EXPECT_EQ(total, faults);
   EXPECT_EQ(map.rows[0].cells[99], 11u) << "10 in time, 1 late";
+}
+
+}  // namespace
+}  // namespace vmatrace
+
+namespace vmatrace {
+namespace {
+
+// Storm code is named from the files the trace says were mapped: a name
+// that is a FIFO (or a device) is not opened — it once hung report.
+TEST_F(AnalysisTest, CodeInAFileThatIsNotRegularIsNamedWithoutOpeningIt) {
+  const std::string fifo = dir_ + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  VmaInfo v;
+  v.start = 0x400000;
+  v.end = 0x401000;
+  v.path = fifo;
+  v.path_flags = VT_PATH_FILE;
+  Symbolizer sym;
+  EXPECT_EQ(sym.symbolize(0x400123, v, fifo), "fifo+0x123");
+  unlink(fifo.c_str());
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "crafted.h"
 #include "events/abi.h"
 
 namespace vmatrace {
@@ -226,6 +227,56 @@ TEST(Codec, ChunkIndexRoundTripsAndRejectsGarbage) {
     EXPECT_FALSE(back.decode(reinterpret_cast<const uint8_t*>(buf.data()), cut)) << cut;
   buf.push_back(0);
   EXPECT_FALSE(back.decode(reinterpret_cast<const uint8_t*>(buf.data()), buf.size())) << "trailing bytes";
+}
+
+}  // namespace
+}  // namespace vmatrace
+
+namespace vmatrace {
+namespace {
+
+bool decodes(ChunkIndex* index, const std::string& bytes) {
+  return index->decode(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
+// A chunk index is read before its events, and its bins size the timeline:
+// bins must ascend strictly as the writer keeps them, never wrap.
+TEST(Codec, ChunkIndexRejectsBinsThatRepeatWrapOrCountNothing) {
+  ChunkIndex index;
+  EXPECT_TRUE(decodes(&index, varints({50, 2, 0, 4, 3, 1})));  // last_ns 50; bins 0 and 3
+  using Bins = std::vector<std::pair<uint64_t, uint32_t>>;
+  EXPECT_EQ(index.fault_bins, (Bins{{0, 4}, {3, 1}}));
+  EXPECT_FALSE(decodes(&index, varints({50, 2, 5, 1, 0, 1}))) << "bin 5 twice";
+  EXPECT_FALSE(decodes(&index, varints({50, 2, 5, 1, UINT64_MAX - 2, 1}))) << "wraps to bin 2";
+  EXPECT_FALSE(decodes(&index, varints({50, 1, 5, 0}))) << "a bin of no faults";
+  EXPECT_FALSE(decodes(&index, varints({50, 1000000, 5, 1}))) << "more bins than bytes";
+}
+
+// A syscall number outside the table would index tables by it downstream.
+TEST(Codec, RejectsSyscallNumbersOutsideTheTable) {
+  for (uint16_t sc : {uint16_t{0}, uint16_t{VT_SC_MAX}, uint16_t{32}, uint16_t{40}, uint16_t{0xffff}}) {
+    Event e;
+    e.kind = Kind::Syscall;
+    e.sc = sc;
+    std::string buf;
+    ChunkEncoder().encode(e, &buf);
+    ChunkDecoder dec(reinterpret_cast<const uint8_t*>(buf.data()), buf.size());
+    EXPECT_FALSE(dec.next().has_value()) << sc;
+  }
+}
+
+// tid, then tid - pid: any pid comes back, and a crafted difference must
+// not overflow (UBSan catches that in the sanitizer run).
+TEST(Codec, PidFromAnyTidDifference) {
+  // Exit record: kind 6, ts delta 0, tid 5, zigzag(tid - pid), exit code, flags.
+  for (uint64_t zz : {uint64_t{0}, uint64_t{9}, UINT64_MAX, UINT64_MAX - 1}) {
+    std::string buf = "\x06" + varints({0, 5, zz, 0, 0});
+    ChunkDecoder dec(reinterpret_cast<const uint8_t*>(buf.data()), buf.size());
+    auto e = dec.next();
+    ASSERT_TRUE(e) << zz;
+    int64_t diff = static_cast<int64_t>((zz >> 1) ^ (~(zz & 1) + 1));
+    EXPECT_EQ(e->pid, static_cast<uint32_t>(5 - static_cast<uint64_t>(diff))) << zz;
+  }
 }
 
 }  // namespace

@@ -108,6 +108,18 @@ TEST(Decode, RejectsNonsense) {
   EXPECT_FALSE(decode_record(&big, sizeof(big)));
 }
 
+// A record is read within the length its header gives, not the buffer's:
+// one shorter than its kind's struct is malformed even with bytes after it.
+TEST(Decode, RecordsAreReadWithinTheirOwnLength) {
+  auto f = blank<vt_fault_event>(VT_EV_FAULT);
+  f.hdr.size = sizeof(f) - 8;
+  EXPECT_FALSE(decode_record(&f, sizeof(f)));
+  auto v = blank<vt_vma_event>(VT_EV_VMA);
+  v.path_len = 16;
+  v.hdr.size = offsetof(vt_vma_event, path) + 8;  // its path would run past its end
+  EXPECT_FALSE(decode_record(&v, sizeof(v)));
+}
+
 TEST(Decode, ExecFilenameIsBounded) {
   auto x = blank<vt_exec_event>(VT_EV_EXEC);
   std::memset(x.filename, 'a', sizeof(x.filename));  // no NUL at all

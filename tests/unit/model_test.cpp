@@ -203,3 +203,93 @@ TEST(Predict, MremapMovesAndKeepsAttributes) {
 
 }  // namespace
 }  // namespace vmatrace
+
+namespace vmatrace {
+namespace {
+
+// A snapshot no kernel makes (from a crafted or buggy trace) is left out
+// whole: the set stays as it was, the snapshot counts as failed, and the
+// process is marked uncertain. lo > hi once overflowed the heap in
+// VmaIndex::replace.
+TEST(Model, MalformedSnapshotsAreLeftOutAndMarkTheProcess) {
+  const uint64_t a = 0x10000000;
+  struct Case {
+    const char* what;
+    uint64_t lo, hi;
+    std::vector<VmaInfo> vmas;
+  };
+  VmaInfo empty = anon(a, 0), unaligned = anon(a + 100, 1), wrapped = anon(a, 1);
+  wrapped.end = a - kPg;
+  const std::vector<Case> cases = {
+      {"lo above hi", a + 8 * kPg, a, {anon(a + 8 * kPg, 1)}},
+      {"lo above hi, empty", a + 0x5000, a + 0x1000, {}},
+      {"out of order", a, a + 8 * kPg, {anon(a + 4 * kPg, 1), anon(a, 1)}},
+      {"overlapping", a, a + 8 * kPg, {anon(a, 4), anon(a + 2 * kPg, 4)}},
+      {"same start twice", a, a + 8 * kPg, {anon(a, 1), anon(a, 2)}},
+      {"empty VMA", a, a + 8 * kPg, {empty}},
+      {"end before start", a, a + 8 * kPg, {wrapped}},
+      {"not page-aligned", a, a + 8 * kPg, {unaligned}},
+  };
+  for (const Case& c : cases) {
+    Model m{TraceMeta{}};
+    snapshot(&m, 0, ~0ULL, {anon(a, 2), anon(a + 4 * kPg, 2)}, 1);
+    const std::string before = m.maps_text(7);
+    snapshot(&m, c.lo, c.hi, c.vmas, 2);
+    EXPECT_EQ(m.stats().snapshots_failed, 1u) << c.what;
+    const std::string after = m.maps_text(7);
+    EXPECT_EQ(after.substr(after.find('\n') + 1), before) << c.what;
+    ASSERT_EQ(m.uncertainties().size(), 1u) << c.what;
+    EXPECT_EQ(m.uncertainties()[0].reason, "a malformed snapshot was left out");
+    // The set still answers for every address it holds.
+    m.apply(fault_at(a + kPg, 3));
+    m.apply(fault_at(a + 5 * kPg, 3));
+    EXPECT_EQ(m.stats().faults_charged, 2u) << c.what;
+  }
+}
+
+// Predictions from syscalls whose arguments no kernel accepts (ranges that
+// wrap) are left out the same way.
+TEST(Model, PredictionsThatWrapAreLeftOut) {
+  TraceMeta meta;
+  meta.kernel_snapshots = false;
+  meta.target_pid = 7;
+  meta.maps_at_attach = "10000000-10004000 rw-p 00000000 00:00 0 \n";
+  Model m(meta);
+  m.apply(syscall(VT_SC_MUNMAP, {0x10000000, UINT64_MAX - 10}, 0));  // length rounds up to 0: hi below lo
+  m.apply(syscall(VT_SC_MMAP, {0, 8 * kPg, 3, 0x22}, static_cast<int64_t>(UINT64_MAX - kPg + 1)));  // ends past 2^64
+  const std::string maps = m.maps_text(7);
+  EXPECT_NE(maps.find("10000000-10004000 rw-p"), std::string::npos) << maps;
+  ASSERT_EQ(m.uncertainties().size(), 1u);
+  EXPECT_EQ(m.uncertainties()[0].reason, "a malformed munmap was left out");
+}
+
+// Seeded from the header's /proc maps, the target's space takes the kernel's
+// identity at its first snapshot; a crafted fork handing that placeholder to
+// another process first once made the model move a space that was gone.
+TEST(Model, TheSeedSpaceClaimedByAnotherProcess) {
+  TraceMeta meta;
+  meta.target_pid = 7;
+  meta.maps_at_attach = "10000000-10004000 rw-p 00000000 00:00 0 \n";
+  Model m(meta);
+  Event fork;
+  fork.kind = Kind::Fork;
+  fork.pid = fork.tid = 7;
+  fork.child_pid = fork.child_tid = 8;
+  fork.mm = 1;  // the placeholder's key
+  m.apply(fork);
+  Event s;
+  s.kind = Kind::Snapshot;
+  s.pid = s.tid = 7;
+  s.mm = 0x5000;
+  s.hi = ~0ULL;
+  m.apply(s);  // 7's space becomes 0x5000, empty now
+  s.pid = s.tid = 8;
+  s.mm = 0x6000;
+  m.apply(s);  // 8 still points at the placeholder, which has moved
+  EXPECT_EQ(m.mm_of(7), 0x5000u);
+  EXPECT_EQ(m.mm_of(8), 0x6000u);
+  EXPECT_EQ(m.maps_text(8), "");
+}
+
+}  // namespace
+}  // namespace vmatrace

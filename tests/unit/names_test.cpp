@@ -38,9 +38,9 @@ TEST(Names, SyscallArgsMatchManPages) {
 }
 
 TEST(Names, FaultAccess) {
-  EXPECT_EQ(fault_access(VT_PF_USER), "read");
-  EXPECT_EQ(fault_access(VT_PF_USER | VT_PF_WRITE), "write");
-  EXPECT_EQ(fault_access(VT_PF_USER | VT_PF_INSTR), "exec");
+  EXPECT_STREQ(fault_access(VT_PF_USER), "read");
+  EXPECT_STREQ(fault_access(VT_PF_USER | VT_PF_WRITE), "write");
+  EXPECT_STREQ(fault_access(VT_PF_USER | VT_PF_INSTR), "exec");
 }
 
 TEST(Names, MapsLine) {

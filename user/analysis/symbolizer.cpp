@@ -3,6 +3,7 @@
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cinttypes>
@@ -34,6 +35,19 @@ const Dwfl_Callbacks kOffline = {
     nullptr,
 };
 
+// The ELF file a trace names, opened only if it is a regular file: opening
+// a FIFO would hang report, and opening some devices (as root) has effects.
+int open_regular(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return -1;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {  // replaced in between
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 std::string basename_of(const std::string& path) {
   auto slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -49,9 +63,11 @@ Symbolizer::Module* Symbolizer::module_for(const std::string& path) {
   if (it != modules_.end()) return it->second.get();
   auto m = std::make_unique<Module>();
   m->dwfl = dwfl_begin(&kOffline);
-  if (m->dwfl) {
-    // Reported at 0: we look up file virtual addresses.
-    m->mod = dwfl_report_elf(m->dwfl, basename_of(path).c_str(), path.c_str(), -1, 0, false);
+  int fd = m->dwfl ? open_regular(path) : -1;
+  if (fd >= 0) {
+    // Reported at 0: we look up file virtual addresses. The module owns fd once reported.
+    m->mod = dwfl_report_elf(m->dwfl, basename_of(path).c_str(), path.c_str(), fd, 0, false);
+    if (!m->mod) close(fd);
     dwfl_report_end(m->dwfl, nullptr, nullptr);
     GElf_Addr bias = 0;
     Elf* elf = m->mod ? dwfl_module_getelf(m->mod, &bias) : nullptr;

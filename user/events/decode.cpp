@@ -34,6 +34,8 @@ bool Event::operator==(const Event& o) const {
          stack_id == o.stack_id && stack == o.stack;
 }
 
+bool known_syscall(uint64_t sc) { return sc > 0 && sc < VT_SC_MAX; }
+
 bool Event::complete_fault() const { return kind == Kind::Fault && !(fault_flags & VT_FAULT_INCOMPLETE); }
 
 void Event::reset() {
@@ -146,6 +148,7 @@ size_t for_each_record(const void* data, size_t size, const std::function<void(E
 std::optional<Event> decode_record(const void* data, size_t size) {
   vt_hdr h;
   if (!load(data, size, &h) || h.size > size) return std::nullopt;
+  size = h.size;  // the record's own length bounds every field read below
   Event e;
   e.ts = h.ts;
   e.pid = h.pid;
@@ -153,7 +156,7 @@ std::optional<Event> decode_record(const void* data, size_t size) {
   switch (h.kind) {
     case VT_EV_SYSCALL: {
       vt_syscall_event r;
-      if (!load(data, size, &r) || r.sc == 0 || r.sc >= VT_SC_MAX) return std::nullopt;
+      if (!load(data, size, &r) || !known_syscall(r.sc)) return std::nullopt;
       e.kind = Kind::Syscall;
       e.sc = r.sc;
       e.duration_ns = r.duration_ns;

@@ -99,6 +99,10 @@ struct Event {
   void reset();
 };
 
+// Whether sc is a vt_syscall that a Syscall event may carry (both decoders
+// refuse others: summaries and names index tables by it).
+bool known_syscall(uint64_t sc);
+
 // Decodes one ring-buffer record; nullopt (never a crash) when it is malformed.
 std::optional<Event> decode_record(const void* data, size_t size);
 

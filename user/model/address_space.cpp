@@ -16,7 +16,19 @@ bool same_vma(const VmaInfo& a, const VmaInfo& b) {
 
 }  // namespace
 
-void AddressSpace::replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Observer* obs) {
+bool AddressSpace::well_formed(uint64_t lo, uint64_t hi, const std::vector<Vma>& fresh) {
+  constexpr uint64_t kPageMask = 0xfff;
+  if (lo > hi) return false;
+  for (size_t i = 0; i < fresh.size(); i++) {
+    const VmaInfo& v = fresh[i].info;
+    if (v.start >= v.end || (v.start & kPageMask) || (v.end & kPageMask)) return false;
+    if (i > 0 && fresh[i - 1].info.end > v.start) return false;
+  }
+  return true;
+}
+
+bool AddressSpace::replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Observer* obs) {
+  if (!well_formed(lo, hi, fresh)) return false;
   // The region the kernel spoke for: the pages of the probed bytes (VMAs are
   // page-granular) and every VMA it returned.
   uint64_t cover_lo = lo & ~0xfffULL, cover_last = hi | 0xfffULL;
@@ -82,6 +94,7 @@ void AddressSpace::replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Obs
   uint64_t seg_lo = old.empty() ? cover_lo : std::min(cover_lo, old.front().info.start);
   uint64_t seg_hi = entries.empty() ? cover_last : std::max(cover_last, entries.back().span.start);
   reindex(seg_lo, seg_hi, entries);
+  return true;
 }
 
 void AddressSpace::clear(Observer* obs) {

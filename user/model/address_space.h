@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,8 +38,12 @@ class AddressSpace {
   // The kernel says these are the VMAs overlapping bytes [lo, hi] (hi
   // inclusive; fresh sorted by start): whatever the set held there goes,
   // these come. A VMA equal to one already there is kept as is (its lifetime
-  // goes on).
-  void replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Observer* obs);
+  // goes on). false, and nothing changes, if the change is not one the
+  // kernel can make (see well_formed()).
+  bool replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Observer* obs);
+  // lo <= hi, and fresh are non-empty, page-aligned, in order and apart: what
+  // replace() relies on (a crafted trace can claim anything).
+  static bool well_formed(uint64_t lo, uint64_t hi, const std::vector<Vma>& fresh);
   // Drops everything (exit, exec's old mm).
   void clear(Observer* obs);
 
@@ -61,6 +66,10 @@ class AddressSpace {
   uint64_t start_brk = 0, brk = 0, start_stack = 0;
   bool heap_strict = true;  // 6.6+: a VMA only touching the heap range is not [heap]
   bool brk_known = false;   // false until a kernel snapshot: /proc names stand in
+  // While the set may differ from the kernel's (events about it were lost):
+  // the Model's record of it (index into Model::uncertainties()).
+  std::optional<size_t> uncertain;
+  uint32_t pid = 0;  // the process it was first seen in
 
  private:
   // vmas_ changed for starts in [lo, hi], where it now holds `now`: index_

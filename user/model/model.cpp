@@ -34,9 +34,11 @@ Model::Model(const TraceMeta& meta)
       heap_strict_(heap_label_is_strict(meta.kernel_release)),
       predict_(!meta.kernel_snapshots) {
   auto lines = parse_maps(meta.maps_at_attach);
+  // Printed as the kernel prints it, whatever the header holds.
+  for (const auto& m : parse_maps(meta.vsyscall_line))
+    if (is_vsyscall(m)) vsyscall_line_ = format_maps_line(m.vma, m.name);
   for (const auto& m : lines)
     if (is_vsyscall(m)) vsyscall_line_ = format_maps_line(m.vma, m.name);
-  if (vsyscall_line_.empty()) vsyscall_line_ = meta.vsyscall_line;
   if (meta.maps_at_attach.empty() || meta.target_pid == 0) return;
   std::vector<Vma> seed;
   for (const auto& m : lines) {
@@ -45,13 +47,14 @@ Model::Model(const TraceMeta& meta)
     v.info = m.vma;
     seed.push_back(std::move(v));
   }
-  replace(space_for(meta.target_pid, kProcSeedMm), meta.target_pid, t0_, true, 0, ~0ULL, std::move(seed),
-          {0, 0, VT_SNAP_SEED});
+  AddressSpace& space = space_for(meta.target_pid, kProcSeedMm);
+  if (!replace(space, meta.target_pid, t0_, true, 0, ~0ULL, std::move(seed), {0, 0, VT_SNAP_SEED}))
+    mark_uncertain(space, meta.target_pid, t0_, "the maps at attach are not a VMA set the kernel could show");
 }
 
 // Every change goes through here, so that the observer callbacks know whose,
 // when, and whether it was there when tracing began.
-void Model::replace(AddressSpace& space, uint32_t pid, uint64_t ts, bool at_start, uint64_t lo, uint64_t hi,
+bool Model::replace(AddressSpace& space, uint32_t pid, uint64_t ts, bool at_start, uint64_t lo, uint64_t hi,
                     std::vector<Vma> fresh, VmaOrigin why) {
   cur_pid_ = pid;
   cur_ts_ = ts;
@@ -60,8 +63,44 @@ void Model::replace(AddressSpace& space, uint32_t pid, uint64_t ts, bool at_star
   why.ns = rel(ts);
   cur_why_ = why;
   cur_removed_.clear();
-  space.replace(lo, hi, std::move(fresh), this);
+  bool ok = space.replace(lo, hi, std::move(fresh), this);
   cur_at_start_ = false;
+  return ok;
+}
+
+void Model::mark_uncertain(AddressSpace& space, uint32_t pid, uint64_t ts, std::string reason) {
+  if (space.uncertain) {  // already: it began then, or now if earlier (a loss told of afterwards)
+    Uncertainty& u = stats_.uncertain[*space.uncertain];
+    u.from_ns = std::min(u.from_ns, rel(ts));
+    return;
+  }
+  space.uncertain = stats_.uncertain.size();
+  stats_.uncertain.push_back({pid, rel(ts), std::nullopt, std::move(reason)});
+  certain_.erase(&space);
+  marked_lately_.push_back(&space);
+}
+
+void Model::mark_certain(AddressSpace& space, uint64_t ts) {
+  if (!space.uncertain) return;
+  stats_.uncertain[*space.uncertain].to_ns = rel(ts);
+  space.uncertain.reset();
+  certain_.insert(&space);
+}
+
+AddressSpace* Model::space_named(uint32_t pid, uint64_t mm) {
+  if (mm) return &space_for(pid, mm);
+  auto m = mm_of_pid_.find(pid);
+  return m == mm_of_pid_.end() ? nullptr : &space_at(m->second, pid);
+}
+
+AddressSpace& Model::space_at(uint64_t mm, uint32_t pid) {
+  auto [it, fresh] = spaces_.try_emplace(mm);
+  if (fresh) {
+    it->second.heap_strict = heap_strict_;
+    it->second.pid = pid;
+    certain_.insert(&it->second);
+  }
+  return it->second;
 }
 
 // A piece of a VMA that went (split by mprotect, munmap of a part, a MAP_FIXED
@@ -82,15 +121,15 @@ AddressSpace& Model::space_for(uint32_t pid, uint64_t mm) {
   version_++;  // pid may move to another space
   auto& cur = mm_of_pid_[pid];
   if (cur == kProcSeedMm && mm != kProcSeedMm && !spaces_.count(mm)) {
-    // The kernel's first word on a /proc-seeded space: same VMAs, real identity.
-    auto node = spaces_.extract(kProcSeedMm);
-    node.key() = mm;
-    spaces_.insert(std::move(node));
+    // The kernel's first word on a /proc-seeded space: same VMAs, real
+    // identity. (Gone already if another process claimed it first.)
+    if (auto node = spaces_.extract(kProcSeedMm)) {
+      node.key() = mm;
+      spaces_.insert(std::move(node));
+    }
   }
   cur = mm;
-  auto [it, fresh] = spaces_.try_emplace(mm);
-  if (fresh) it->second.heap_strict = heap_strict_;
-  return it->second;
+  return space_at(mm, pid);
 }
 
 const AddressSpace* Model::space_of(uint32_t pid) const {
@@ -102,7 +141,16 @@ const AddressSpace* Model::space_of(uint32_t pid) const {
 
 std::string Model::maps_text(uint32_t pid) const {
   const AddressSpace* s = space_of(pid);
-  return s ? s->maps_text(vsyscall_line_) : "";
+  if (!s) return "";
+  std::string warning;
+  if (s->uncertain) {
+    const Uncertainty& u = stats_.uncertain[*s->uncertain];
+    char from[32];
+    snprintf(from, sizeof(from), "%.6f", static_cast<double>(u.from_ns) / 1e9);
+    warning = std::string("# vmatrace: UNCERTAIN from ") + from + " s (" + u.reason +
+              "): these lines may differ from the kernel's\n";
+  }
+  return warning + s->maps_text(vsyscall_line_);
 }
 
 void Model::removed(const Vma& v) {
@@ -133,6 +181,7 @@ void Model::added(Vma* v) {
 }
 
 void Model::apply(const Event& e) {
+  if (e.kind != Kind::Stats) note_time(e.ts);
   switch (e.kind) {
     case Kind::Vma:
       if (e.vma.reason == VT_VMA_SNAPSHOT)
@@ -168,6 +217,9 @@ void Model::apply(const Event& e) {
     case Kind::Exit:
       if (e.exit_flags & VT_EXIT_GROUP_DEAD) end_process(e.pid, e.ts);
       return;
+    case Kind::Stats:
+      apply_stats(e);
+      return;
     default:
       return;
   }
@@ -176,7 +228,7 @@ void Model::apply(const Event& e) {
 // The VMAs stay, so that the maps of a process that exited can still be shown
 // as they were at its end; their lifetimes end here.
 void Model::end_process(uint32_t pid, uint64_t ts) {
-  exited_[pid] = true;
+  exited_[pid] = ts;
   auto m = mm_of_pid_.find(pid);
   if (m == mm_of_pid_.end()) return;
   for (const auto& [other, mm] : mm_of_pid_)
@@ -193,26 +245,33 @@ void Model::end_space(uint64_t mm) {
   auto it = spaces_.find(mm);
   if (it == spaces_.end()) return;
   cur_space_ = &it->second;
+  mark_certain(it->second, cur_ts_);  // nothing left to differ
   it->second.clear(this);
+  certain_.erase(&it->second);
+  marked_lately_.erase(std::remove(marked_lately_.begin(), marked_lately_.end(), &it->second), marked_lately_.end());
   spaces_.erase(it);
 }
 
 void Model::apply_snapshot(const Event& e) {
   // The thread's entry stays (cleared) so that its buffer is reused.
   std::vector<VmaInfo>& records = pending_[e.tid];
+  // Records of an earlier snapshot of this thread whose closing record was
+  // lost come first: this one's are the last e.count. (The loss itself is in
+  // the lost counters, which mark every process; see apply_stats().)
+  if (e.status == 0 && records.size() > e.count) {
+    size_t orphans = records.size() - e.count;
+    stats_.orphan_vma_records += orphans;
+    records.erase(records.begin(), records.begin() + static_cast<long>(orphans));
+  }
   if (e.status != 0 || records.size() != e.count) {
     stats_.snapshots_failed++;
     stats_.orphan_vma_records += records.size();
+    std::string why = e.status ? "a snapshot failed: " + errno_name(e.status)
+                               : "a snapshot lost " + std::to_string(e.count - records.size()) + " of its " +
+                                     std::to_string(e.count) + " VMA records";
     records.clear();
+    if (AddressSpace* space = space_named(e.pid, e.mm)) mark_uncertain(*space, e.pid, e.ts, std::move(why));
     return;
-  }
-  e.snap_reason == kSnapResync ? stats_.resyncs++ : stats_.snapshots++;
-  AddressSpace& space = space_for(e.pid, e.mm);
-  if (e.snap_reason != kSnapResync) {
-    space.start_brk = e.start_brk;
-    space.brk = e.brk;
-    space.start_stack = e.start_stack;
-    space.brk_known = true;
   }
   std::vector<Vma> fresh(records.size());
   for (size_t i = 0; i < records.size(); i++) {
@@ -220,8 +279,63 @@ void Model::apply_snapshot(const Event& e) {
     fresh[i].info.reason = 0;
   }
   records.clear();
+  AddressSpace& space = space_for(e.pid, e.mm);
+  if (!AddressSpace::well_formed(e.lo, e.hi, fresh)) {
+    stats_.snapshots_failed++;
+    mark_uncertain(space, e.pid, e.ts, "a malformed snapshot was left out");
+    return;
+  }
+  e.snap_reason == kSnapResync ? stats_.resyncs++ : stats_.snapshots++;
+  if (e.snap_reason != kSnapResync) {
+    space.start_brk = e.start_brk;
+    space.brk = e.brk;
+    space.start_stack = e.start_stack;
+    space.brk_known = true;
+  }
   uint16_t sc = e.snap_reason == VT_SNAP_SYSCALL ? e.sc : 0;
   replace(space, e.pid, e.ts, e.snap_reason == VT_SNAP_SEED, e.lo, e.hi, std::move(fresh), {0, sc, e.snap_reason});
+  if (e.lo == 0 && e.hi == UINT64_MAX) mark_certain(space, e.ts);  // the whole set, as the kernel has it
+}
+
+// Lost counters only grow. What grew since the last Stats record was lost
+// after it, in processes the counters do not name: every process alive
+// then is marked from that record on. Only losses that can leave the VMA
+// set wrong count: with kernel snapshots, a snapshot lost whole or a change
+// never snapshotted (a lost VMA record fails its snapshot, which says so
+// itself); when predicting, any lost syscall, VMA or task event.
+void Model::apply_stats(const Event& e) {
+  static constexpr size_t kAlways[] = {VT_LOST_RINGBUF_SNAPSHOT, VT_LOST_SYSCALL_MAP_FULL};
+  static constexpr size_t kPredicting[] = {VT_LOST_RINGBUF_SYSCALL, VT_LOST_RINGBUF_VMA, VT_LOST_RINGBUF_TASK,
+                                           VT_LOST_VMA_BUSY};
+  auto count = [](const LostCounts& l, size_t r) { return r < l.by_reason.size() ? l.by_reason[r] : 0; };
+  std::string what;
+  auto check = [&](size_t r) {
+    uint64_t now = count(e.lost, r), before = count(lost_, r);
+    if (now > before) what += (what.empty() ? "" : ", ") + std::to_string(now - before) + " " + lost_reason_name(r);
+  };
+  for (size_t r : kAlways) check(r);
+  if (predict_)
+    for (size_t r : kPredicting) check(r);
+  const uint64_t since = lost_since_;
+  lost_ = e.lost;
+  lost_since_ = e.ts ? e.ts : now_;  // the end record has no time of its own
+  std::vector<AddressSpace*> lately;
+  lately.swap(marked_lately_);
+  if (what.empty()) return;
+  // Marked since the last record: the loss may have come before.
+  for (AddressSpace* s : lately)
+    if (s->uncertain) mark_uncertain(*s, s->pid, since, "");
+  // The others, by pid; those whose process ended before the loss stay as they were, for good.
+  std::vector<AddressSpace*> others(certain_.begin(), certain_.end());
+  std::sort(others.begin(), others.end(), [](auto* a, auto* b) { return a->pid < b->pid; });
+  for (AddressSpace* s : others) {
+    auto gone = exited_.find(s->pid);
+    if (gone != exited_.end() && gone->second < since)
+      certain_.erase(s);
+    else
+      mark_uncertain(*s, s->pid, since, "events lost: " + what);
+  }
+  marked_lately_.clear();  // all from `since` now: no later loss comes before it
 }
 
 std::optional<uint64_t> Model::lifetime_at(uint32_t pid, uint64_t addr) const {
@@ -242,7 +356,7 @@ void Model::apply_fault(const Event& e) {
       return;
     }
     fault_pid_ = e.pid;
-    fault_space_ = &spaces_[m->second];
+    fault_space_ = &space_at(m->second, e.pid);
   }
   AddressSpace& space = *fault_space_;
   const VmaSpan* at = space.span_at(e.addr);
@@ -281,7 +395,7 @@ uint64_t Model::mm_of(uint32_t pid) const {
 void Model::apply_prediction(const Event& e) {
   auto m = mm_of_pid_.find(e.pid);
   if (m == mm_of_pid_.end()) return;
-  AddressSpace& space = spaces_[m->second];
+  AddressSpace& space = space_at(m->second, e.pid);
   // The kernel's word on a new mapping (bpf_find_vma) beats a prediction.
   std::optional<Vma> truth;
   auto mapped = mapped_.find(e.tid);
@@ -294,13 +408,15 @@ void Model::apply_prediction(const Event& e) {
     }
     mapped_.erase(mapped);
   }
+  bool ok = true;
   if (!(truth && e.sc == VT_SC_MMAP))
     for (auto& p : predict(space, e))
-      replace(space, e.pid, e.ts, false, p.lo, p.hi, std::move(p.fresh), {0, e.sc, VT_SNAP_SYSCALL});
+      ok &= replace(space, e.pid, e.ts, false, p.lo, p.hi, std::move(p.fresh), {0, e.sc, VT_SNAP_SYSCALL});
   if (truth) {
     uint64_t lo = truth->info.start, hi = truth->info.end - 1;
-    replace(space, e.pid, e.ts, false, lo, hi, {std::move(*truth)}, {0, e.sc, VT_SNAP_SYSCALL});
+    ok &= replace(space, e.pid, e.ts, false, lo, hi, {std::move(*truth)}, {0, e.sc, VT_SNAP_SYSCALL});
   }
+  if (!ok) mark_uncertain(space, e.pid, e.ts, std::string("a malformed ") + syscall_name(e.sc) + " was left out");
 }
 
 void Model::refresh_open_names() {

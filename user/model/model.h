@@ -9,9 +9,11 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "events/event.h"
@@ -21,10 +23,23 @@
 
 namespace vmatrace {
 
+// A stretch of time in which a process's VMA set in the model may differ
+// from the kernel's: events about it were lost (ring buffer full, a snapshot
+// that failed) or could not be applied. It lasts until the process's next
+// good snapshot of its whole address space (exec, fork, resync, a rename or
+// unlink by the target) or the end of its address space.
+struct Uncertainty {
+  uint32_t pid = 0;
+  uint64_t from_ns = 0;           // since trace start
+  std::optional<uint64_t> to_ns;  // none: until the end of the trace
+  std::string reason;
+};
+
 struct ModelStats {
-  uint64_t snapshots = 0, snapshots_failed = 0, resyncs = 0;
+  uint64_t snapshots = 0, snapshots_failed = 0, resyncs = 0;  // failed: also malformed ones
   uint64_t faults_charged = 0, faults_unmapped = 0, stack_growths = 0;
   uint64_t orphan_vma_records = 0;  // records whose snapshot record never came
+  std::vector<Uncertainty> uncertain;  // in the order they began
 };
 
 class Model : private AddressSpace::Observer {
@@ -36,7 +51,11 @@ class Model : private AddressSpace::Observer {
 
   // The address space pid uses now, if any.
   const AddressSpace* space_of(uint32_t pid) const;
+  // /proc/PID/maps as it was; first a "# vmatrace: UNCERTAIN ..." line while
+  // the process's set may differ from the kernel's (see Uncertainty).
   std::string maps_text(uint32_t pid) const;
+  // Every stretch of uncertainty, in the order they began.
+  const std::vector<Uncertainty>& uncertainties() const { return stats_.uncertain; }
   const Lifetimes& lifetimes() const { return lifetimes_; }
   // Lifetimes still open get their current name (brk may have moved since).
   void refresh_open_names();
@@ -57,16 +76,26 @@ class Model : private AddressSpace::Observer {
   void added(Vma* v) override;
 
   AddressSpace& space_for(uint32_t pid, uint64_t mm);
-  void replace(AddressSpace& space, uint32_t pid, uint64_t ts, bool at_start, uint64_t lo, uint64_t hi,
+  // false if the change is malformed (nothing changed; the space is marked uncertain).
+  bool replace(AddressSpace& space, uint32_t pid, uint64_t ts, bool at_start, uint64_t lo, uint64_t hi,
                std::vector<Vma> fresh, VmaOrigin why = {});
   VmaOrigin origin_of(const VmaInfo& fresh) const;
   void apply_snapshot(const Event& e);
+  void apply_stats(const Event& e);
+  // The space an event naming pid and its address space mm concerns (none:
+  // mm unknown and pid has none in the model).
+  AddressSpace* space_named(uint32_t pid, uint64_t mm);
+  // The space of address space mm, made (first seen in pid) if new.
+  AddressSpace& space_at(uint64_t mm, uint32_t pid);
+  void mark_uncertain(AddressSpace& space, uint32_t pid, uint64_t ts, std::string reason);
+  void mark_certain(AddressSpace& space, uint64_t ts);
   void apply_fault(const Event& e);
   void apply_prediction(const Event& e);
   void end_space(uint64_t mm);
   void end_process(uint32_t pid, uint64_t ts);
   void end_lifetime(const Vma& v, const AddressSpace& space, uint64_t ts);
   uint64_t rel(uint64_t ts) const { return ts > t0_ ? ts - t0_ : 0; }
+  void note_time(uint64_t ts) { now_ = std::max(now_, ts); }
 
   uint64_t t0_;
   std::string vsyscall_line_;
@@ -76,7 +105,14 @@ class Model : private AddressSpace::Observer {
   std::unordered_map<uint64_t, AddressSpace> spaces_;  // by mm
   std::unordered_map<uint32_t, uint64_t> mm_of_pid_;
   std::unordered_map<uint32_t, std::vector<VmaInfo>> pending_;  // Vma records by tid
-  std::unordered_map<uint32_t, bool> exited_;
+  std::unordered_map<uint32_t, uint64_t> exited_;  // pid: when its last thread exited
+  // For apply_stats(), which must not visit every process each time: the
+  // spaces not marked uncertain, and those marked since the last Stats record.
+  std::unordered_set<AddressSpace*> certain_;
+  std::vector<AddressSpace*> marked_lately_;
+  LostCounts lost_;           // as of the last Stats record
+  uint64_t lost_since_ = 0;   // that record's time (losses since then happened after it)
+  uint64_t now_ = 0;          // the latest event's time
   Lifetimes lifetimes_;
   ModelStats stats_;
   std::optional<VmaSpan> last_fault_vma_;

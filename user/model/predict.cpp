@@ -20,8 +20,12 @@ uint64_t prot_flags(uint64_t prot) {
 // The parts of every VMA overlapping [lo, end), clipped to it.
 std::vector<Vma> clipped(const AddressSpace& s, uint64_t lo, uint64_t end) {
   std::vector<Vma> out;
-  for (const auto& [start, v] : s.vmas()) {
-    if (v.info.end <= lo || v.info.start >= end) continue;
+  // From the VMA that may reach into lo, to the first starting at or past end.
+  auto it = s.vmas().upper_bound(lo);
+  if (it != s.vmas().begin()) --it;
+  for (; it != s.vmas().end() && it->first < end; ++it) {
+    const Vma& v = it->second;
+    if (v.info.end <= lo) continue;
     Vma part = v;
     if (part.info.start < lo) {
       if (part.info.path_flags & VT_PATH_FILE) part.info.pgoff += (lo - part.info.start) / kPage;

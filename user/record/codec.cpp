@@ -62,10 +62,14 @@ bool ChunkIndex::decode(const uint8_t* data, size_t size) {
   ChunkDecoder in(data, size);
   uint64_t n, bin = 0;
   fault_bins.clear();
-  if (!in.varint(&last_ns) || !in.varint(&n) || n > size) return false;
+  // Every entry takes at least two bytes: n cannot ask for more memory than the index has bytes.
+  if (!in.varint(&last_ns) || !in.varint(&n) || n > size / 2) return false;
+  fault_bins.reserve(n);
   for (uint64_t i = 0; i < n; i++) {
     uint64_t d, count;
-    if (!in.varint(&d) || !in.varint(&count) || count > UINT32_MAX) return false;
+    if (!in.varint(&d) || !in.varint(&count) || count == 0 || count > UINT32_MAX) return false;
+    // Bins strictly ascending, as add() keeps them: a repeated or wrapped bin is damage.
+    if ((i > 0 && d == 0) || bin + d < bin) return false;
     bin += d;
     fault_bins.emplace_back(bin, static_cast<uint32_t>(count));
   }
@@ -230,7 +234,7 @@ bool ChunkDecoder::next(Event* out) {
   } else {
     if (!varint(&u) || !zigzag(&d) || u > UINT32_MAX) return false;
     tid_ = static_cast<uint32_t>(u);
-    pid_ = static_cast<uint32_t>(static_cast<int64_t>(u) - d);
+    pid_ = static_cast<uint32_t>(u - static_cast<uint64_t>(d));  // unsigned: a crafted d must not overflow
     have_tid_ = true;
   }
   e.tid = tid_;
@@ -251,7 +255,7 @@ bool ChunkDecoder::next(Event* out) {
       return true;
     }
     case Kind::Syscall:
-      if (!varint(&u) || !varint(&u2) || !zigzag(&d)) return false;
+      if (!varint(&u) || !varint(&u2) || !zigzag(&d) || !known_syscall(u)) return false;
       e.sc = static_cast<uint16_t>(u);
       e.duration_ns = static_cast<uint32_t>(u2);
       e.ret = d;

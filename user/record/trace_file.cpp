@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "util/escape.h"
@@ -20,11 +20,7 @@ namespace {
 constexpr char kMagic[8] = {'V', 'M', 'A', 'T', 'R', 'A', 'C', 'E'};
 constexpr uint32_t kChunkMagic = 0x4b435456;  // "VTCK"
 constexpr size_t kChunkHeader = 32;
-constexpr uint32_t kMaxIndex = 16u << 20;
-constexpr uint64_t kMaxBins = 1ull << 27;  // 15 days of timeline: beyond, an index is damaged
 constexpr int kZstdLevel = 1;  // fast: the recorder compresses while the target runs
-constexpr uint32_t kMaxChunk = 64u << 20;
-constexpr uint32_t kMaxMeta = 256u << 20;
 
 void put_u32(uint8_t* p, uint32_t v) {
   for (int i = 0; i < 4; i++) p[i] = static_cast<uint8_t>(v >> (8 * i));
@@ -54,17 +50,34 @@ std::string TraceMeta::to_json() const {
   return dump_json(j);
 }
 
+namespace {
+
+// A whole number that fits T, or false. (get<T>() would convert a float or a
+// negative number without a check: 1e300 as a pid is undefined behaviour.)
+template <class T>
+bool get_whole(const nlohmann::json& j, const char* key, T* out) {
+  auto it = j.find(key);
+  if (it == j.end()) return true;  // absent: the default stands
+  if (!it->is_number_unsigned() || it->get<uint64_t>() > std::numeric_limits<T>::max()) return false;
+  *out = static_cast<T>(it->get<uint64_t>());
+  return true;
+}
+
+}  // namespace
+
 Result<TraceMeta> TraceMeta::from_json(const std::string& text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return make_error("header is not valid JSON");
   TraceMeta m;
+  if (!j.contains("format_version")) return make_error("header has no format_version");
+  for (auto [key, ok] : {std::pair{"format_version", get_whole(j, "format_version", &m.format_version)},
+                         {"clock_monotonic_ns", get_whole(j, "clock_monotonic_ns", &m.clock_monotonic_ns)},
+                         {"clock_realtime_ns", get_whole(j, "clock_realtime_ns", &m.clock_realtime_ns)},
+                         {"target_pid", get_whole(j, "target_pid", &m.target_pid)},
+                         {"page_size", get_whole(j, "page_size", &m.page_size)}})
+    if (!ok) return make_error(std::string("header field ") + key + " is not a whole number in range");
   try {
-    m.format_version = j.at("format_version").get<uint32_t>();
-    m.clock_monotonic_ns = j.value("clock_monotonic_ns", uint64_t{0});
-    m.clock_realtime_ns = j.value("clock_realtime_ns", uint64_t{0});
-    m.target_pid = j.value("target_pid", 0u);
     m.follow_children = j.value("follow_children", false);
-    m.page_size = j.value("page_size", 4096u);
     m.kernel_snapshots = j.value("kernel_snapshots", true);
   } catch (const nlohmann::json::exception& e) {
     return make_error(std::string("header field has the wrong type: ") + e.what());
@@ -100,8 +113,7 @@ Status TraceWriter::write_all(const std::string& bytes) {
   return Ok{};
 }
 
-Status TraceWriter::write_header(const TraceMeta& meta) {
-  t0_ = meta.clock_monotonic_ns;
+std::string frame_header(const TraceMeta& meta) {
   std::string json = meta.to_json();
   std::string buf(kMagic, sizeof(kMagic));
   uint8_t w[8];
@@ -111,6 +123,37 @@ Status TraceWriter::write_header(const TraceMeta& meta) {
   buf += json;
   put_u32(w, crc(json.data(), json.size()));
   buf.append(reinterpret_cast<char*>(w), 4);
+  return buf;
+}
+
+Status ChunkFramer::frame(const std::string& raw, uint32_t records, const std::string& index, std::string* out) {
+  if (!zstd_) zstd_ = {ZSTD_createCCtx(), ZSTD_freeCCtx};
+  if (!zstd_.get()) return make_error("compressing a trace chunk failed (out of memory)");
+  const size_t at = out->size(), bound = ZSTD_compressBound(raw.size());
+  out->resize(at + kChunkHeader + index.size() + bound);
+  auto* hdr = reinterpret_cast<uint8_t*>(out->data() + at);
+  uint8_t* payload = hdr + kChunkHeader + index.size();
+  size_t comp_len = ZSTD_compressCCtx(zstd_.get(), payload, bound, raw.data(), raw.size(), kZstdLevel);
+  if (ZSTD_isError(comp_len)) {
+    out->resize(at);
+    return make_error(std::string("compressing a trace chunk failed: ") + ZSTD_getErrorName(comp_len));
+  }
+  std::memcpy(hdr + kChunkHeader, index.data(), index.size());
+  put_u32(hdr, kChunkMagic);
+  put_u32(hdr + 4, static_cast<uint32_t>(raw.size()));
+  put_u32(hdr + 8, static_cast<uint32_t>(comp_len));
+  put_u32(hdr + 12, records);
+  put_u32(hdr + 16, static_cast<uint32_t>(index.size()));
+  put_u32(hdr + 20, crc(index.data(), index.size()));
+  put_u32(hdr + 24, crc(payload, comp_len));
+  put_u32(hdr + 28, crc(hdr, 28));
+  out->resize(at + kChunkHeader + index.size() + comp_len);
+  return Ok{};
+}
+
+Status TraceWriter::write_header(const TraceMeta& meta) {
+  t0_ = meta.clock_monotonic_ns;
+  std::string buf = frame_header(meta);
   return write_all(buf);
 }
 
@@ -124,32 +167,15 @@ Status TraceWriter::append(const Event& e) {
 
 Status TraceWriter::flush() {
   if (records_ == 0) return Ok{};
-  if (!zstd_) zstd_ = {ZSTD_createCCtx(), ZSTD_freeCCtx};
-  if (!zstd_.get()) return make_error("compressing a trace chunk failed (out of memory)");
   std::string index;
   index_.encode(&index);
-  size_t bound = ZSTD_compressBound(raw_.size());
-  std::string out(kChunkHeader + index.size() + bound, '\0');
-  auto* hdr = reinterpret_cast<uint8_t*>(out.data());
-  uint8_t* payload = hdr + kChunkHeader + index.size();
-  size_t comp_len = ZSTD_compressCCtx(zstd_.get(), payload, bound, raw_.data(), raw_.size(), kZstdLevel);
-  if (ZSTD_isError(comp_len))
-    return make_error(std::string("compressing a trace chunk failed: ") + ZSTD_getErrorName(comp_len));
-  std::memcpy(hdr + kChunkHeader, index.data(), index.size());
-  put_u32(hdr, kChunkMagic);
-  put_u32(hdr + 4, static_cast<uint32_t>(raw_.size()));
-  put_u32(hdr + 8, static_cast<uint32_t>(comp_len));
-  put_u32(hdr + 12, records_);
-  put_u32(hdr + 16, static_cast<uint32_t>(index.size()));
-  put_u32(hdr + 20, crc(index.data(), index.size()));
-  put_u32(hdr + 24, crc(payload, comp_len));
-  put_u32(hdr + 28, crc(hdr, 28));
-  out.resize(kChunkHeader + index.size() + comp_len);
+  chunk_.clear();
+  if (auto st = framer_.frame(raw_, records_, index, &chunk_); !st) return st;
   raw_.clear();
   records_ = 0;
   encoder_ = ChunkEncoder();
   index_ = ChunkIndex();
-  return write_all(out);
+  return write_all(chunk_);
 }
 
 Status TraceWriter::finish(const LostCounts& lost) {
@@ -167,27 +193,85 @@ Status TraceWriter::finish(const LostCounts& lost) {
 
 void TraceWriter::discard() { out_.discard(); }
 
+uint64_t timeline_bins_allowed(uint64_t file_bytes) {
+  uint64_t bins = file_bytes > kMaxTimelineBins / kTimelineBinsPerByte ? kMaxTimelineBins
+                                                                        : file_bytes * kTimelineBinsPerByte;
+  return std::clamp(bins, kMinTimelineBins, kMaxTimelineBins);
+}
+
+namespace {
+
+// A file open for reading at given offsets. Opened without blocking (a FIFO
+// would wait for a writer) and read only if it is a regular file.
+class FileIn {
+ public:
+  explicit FileIn(const std::string& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)) {
+    struct stat st;
+    if (fd_ >= 0 && ::fstat(fd_, &st) == 0) {
+      regular_ = S_ISREG(st.st_mode);
+      size_ = static_cast<uint64_t>(st.st_size);
+    }
+  }
+  ~FileIn() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileIn(const FileIn&) = delete;
+  FileIn& operator=(const FileIn&) = delete;
+
+  bool open() const { return fd_ >= 0; }
+  bool regular() const { return regular_; }
+  uint64_t size() const { return size_; }
+  // Exactly n bytes at off; false if the file ends before.
+  bool read_at(uint64_t off, void* buf, size_t n) const {
+    auto* p = static_cast<char*>(buf);
+    while (n > 0) {
+      ssize_t got = ::pread(fd_, p, n, static_cast<off_t>(off));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) return false;
+      p += got;
+      off += static_cast<uint64_t>(got);
+      n -= static_cast<size_t>(got);
+    }
+    return true;
+  }
+
+ private:
+  int fd_;
+  bool regular_ = false;
+  uint64_t size_ = 0;
+};
+
+Status open_regular(const FileIn& f, const std::string& path) {
+  if (!f.open()) return make_error("cannot open " + path + ": " + strerror(errno));
+  if (!f.regular()) return make_error("cannot read " + path + ": not a regular file");
+  return Ok{};
+}
+
+}  // namespace
+
 Result<TraceReader> TraceReader::open(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error("cannot open " + path + ": " + strerror(errno));
+  FileIn f(path);
+  if (auto st = open_regular(f, path); !st) return make_error(st.error());
   char magic[8];
   uint8_t w[8];
-  if (!in.read(magic, 8) || std::memcmp(magic, kMagic, 8) != 0)
+  if (!f.read_at(0, magic, 8) || std::memcmp(magic, kMagic, 8) != 0)
     return make_error(path + " is not a vmatrace trace file");
-  if (!in.read(reinterpret_cast<char*>(w), 8)) return make_error(path + ": header cut short");
+  if (!f.read_at(8, w, 8)) return make_error(path + ": header cut short");
   uint32_t version = get_u32(w), meta_len = get_u32(w + 4);
   if (version != kTraceFormatVersion)
     return make_error(path + ": trace format version " + std::to_string(version) +
                       " is not supported (this vmatrace reads version " +
                       std::to_string(kTraceFormatVersion) + ")");
-  if (meta_len > kMaxMeta) return make_error(path + ": corrupt header (length)");
+  if (meta_len > kMaxMetaBytes) return make_error(path + ": corrupt header (length)");
+  const uint64_t data_offset = 8 + 8 + uint64_t{meta_len} + 4;
+  if (data_offset > f.size()) return make_error(path + ": header cut short");  // before allocating it
   std::string json(meta_len, '\0');
-  if (!in.read(json.data(), meta_len) || !in.read(reinterpret_cast<char*>(w), 4))
+  if (!f.read_at(16, json.data(), meta_len) || !f.read_at(16 + meta_len, w, 4))
     return make_error(path + ": header cut short");
   if (get_u32(w) != crc(json.data(), json.size())) return make_error(path + ": corrupt header (checksum)");
   auto meta = TraceMeta::from_json(json);
   if (!meta) return make_error(path + ": corrupt header (" + meta.error() + ")");
-  return TraceReader(path, std::move(*meta), 8 + 8 + meta_len + 4);
+  return TraceReader(path, std::move(*meta), data_offset);
 }
 
 namespace {
@@ -196,67 +280,109 @@ struct ChunkHeader {
   uint32_t raw_len = 0, comp_len = 0, records = 0, index_len = 0, index_crc = 0, payload_crc = 0;
 };
 
-// Reads the next chunk's header. Returns false at the end of the file (why
-// empty) or when the header is cut short or damaged (why says so).
-bool read_chunk_header(std::ifstream& in, ChunkHeader* c, std::string* why) {
+// The chunks of a trace file, one after another. Every size a chunk claims
+// is checked against the limits and against what the file still holds
+// before anything is allocated for it, and its index against itself.
+class ChunkStream {
+ public:
+  ChunkStream(const FileIn& f, uint64_t offset)
+      : f_(f), next_(offset), size_(f.size()), max_bins_(timeline_bins_allowed(f.size())) {}
+
+  // The next chunk's header and index. false at the end of the file (why()
+  // empty) or at a chunk cut short or damaged (why() says how).
+  bool next();
+  // The chunk's records, decompressed; false if damaged.
+  bool payload(ZSTD_DCtx* zstd, std::string* raw);
+
+  const ChunkHeader& header() const { return c_; }
+  const ChunkIndex& index() const { return index_; }
+  uint64_t offset() const { return at_; }  // where the chunk starts
+  const std::string& why() const { return why_; }
+
+ private:
+  bool fail(const char* why) {
+    why_ = why;
+    return false;
+  }
+  // n bytes at off that the checksum vouches for.
+  bool read_checked(uint64_t off, uint32_t n, uint32_t want_crc, std::string* buf);
+  bool index_fits() const;
+
+  const FileIn& f_;
+  uint64_t at_ = 0, next_, size_, max_bins_;
+  ChunkHeader c_;
+  ChunkIndex index_;
+  std::string buf_;
+  std::string why_;
+};
+
+bool ChunkStream::next() {
+  at_ = next_;
+  if (at_ >= size_) return false;
   uint8_t h[kChunkHeader];
-  in.read(reinterpret_cast<char*>(h), kChunkHeader);
-  if (in.gcount() == 0) return false;
-  if (in.gcount() != static_cast<std::streamsize>(kChunkHeader)) {
-    *why = "file cut short";
-    return false;
-  }
-  *c = {get_u32(h + 4), get_u32(h + 8), get_u32(h + 12), get_u32(h + 16), get_u32(h + 20), get_u32(h + 24)};
-  if (get_u32(h) != kChunkMagic || get_u32(h + 28) != crc(h, 28) || c->raw_len > kMaxChunk ||
-      c->comp_len > kMaxChunk || c->index_len > kMaxIndex) {
-    *why = "corrupt chunk header";
-    return false;
-  }
+  if (size_ - at_ < kChunkHeader || !f_.read_at(at_, h, kChunkHeader)) return fail("file cut short");
+  c_ = {get_u32(h + 4), get_u32(h + 8), get_u32(h + 12), get_u32(h + 16), get_u32(h + 20), get_u32(h + 24)};
+  if (get_u32(h) != kChunkMagic || get_u32(h + 28) != crc(h, 28)) return fail("corrupt chunk header");
+  if (c_.raw_len > kMaxChunkRaw || c_.comp_len > ZSTD_COMPRESSBOUND(kMaxChunkRaw) ||
+      c_.index_len > kMaxChunkIndex || c_.raw_len > uint64_t{kMaxCompressionRatio} * c_.comp_len)
+    return fail("corrupt chunk header (sizes beyond what vmatrace writes)");
+  const uint64_t body = uint64_t{c_.index_len} + c_.comp_len;
+  if (size_ - at_ - kChunkHeader < body) return fail("file cut short");
+  if (!read_checked(at_ + kChunkHeader, c_.index_len, c_.index_crc, &buf_)) return false;
+  if (!index_.decode(reinterpret_cast<const uint8_t*>(buf_.data()), buf_.size()) || !index_fits())
+    return fail("corrupt chunk index");
+  next_ = at_ + kChunkHeader + body;
   return true;
 }
 
-// Reads n bytes that a checksum vouches for.
-bool read_checked(std::ifstream& in, uint32_t n, uint32_t want_crc, std::string* buf, std::string* why) {
+// What the writer's index always is: no fault after the chunk's last moment,
+// no more faults than records, and no longer than the file could have recorded.
+bool ChunkStream::index_fits() const {
+  if (index_.last_ns / kFaultBinNs >= max_bins_) return false;
+  if (index_.fault_bins.empty()) return true;
+  if (index_.fault_bins.back().first > index_.last_ns / kFaultBinNs) return false;
+  uint64_t faults = 0;
+  for (const auto& [bin, n] : index_.fault_bins) faults += n;
+  return faults <= c_.records;
+}
+
+bool ChunkStream::read_checked(uint64_t off, uint32_t n, uint32_t want_crc, std::string* buf) {
   buf->resize(n);
-  if (!in.read(buf->data(), n)) {
-    *why = "file cut short";
-    return false;
-  }
-  if (crc(buf->data(), n) != want_crc) {
-    *why = "corrupt chunk (checksum)";
-    return false;
-  }
+  if (!f_.read_at(off, buf->data(), n)) return fail("file cut short");
+  if (crc(buf->data(), n) != want_crc) return fail("corrupt chunk (checksum)");
+  return true;
+}
+
+bool ChunkStream::payload(ZSTD_DCtx* zstd, std::string* raw) {
+  std::string& comp = buf_;
+  if (!read_checked(at_ + kChunkHeader + c_.index_len, c_.comp_len, c_.payload_crc, &comp)) return false;
+  raw->resize(c_.raw_len);
+  size_t got = ZSTD_decompressDCtx(zstd, raw->data(), raw->size(), comp.data(), comp.size());
+  if (ZSTD_isError(got) || got != c_.raw_len) return fail("corrupt chunk (compression)");
   return true;
 }
 
 struct ZstdDctx {
   ZSTD_DCtx* ctx = ZSTD_createDCtx();
   ~ZstdDctx() { ZSTD_freeDCtx(ctx); }
+  ZstdDctx() = default;
+  ZstdDctx(const ZstdDctx&) = delete;
+  ZstdDctx& operator=(const ZstdDctx&) = delete;
 };
 
 }  // namespace
 
 Result<ReadSummary> TraceReader::for_each(const std::function<void(const Event&)>& fn) {
-  std::ifstream in(path_, std::ios::binary);
-  if (!in) return make_error("cannot open " + path_ + ": " + strerror(errno));
-  in.seekg(static_cast<std::streamoff>(data_offset_));
+  FileIn f(path_);
+  if (auto st = open_regular(f, path_); !st) return make_error(st.error());
   ZstdDctx zstd;
   if (!zstd.ctx) return make_error("reading " + path_ + ": out of memory");
+  ChunkStream chunks(f, data_offset_);
   ReadSummary sum;
-  std::string index, comp, raw, why;
+  std::string raw, why;
   Event event;
-  ChunkHeader c;
-  std::streamoff at = in.tellg();
-  for (;; at = in.tellg()) {
-    if (!read_chunk_header(in, &c, &why) || !read_checked(in, c.index_len, c.index_crc, &index, &why) ||
-        !read_checked(in, c.comp_len, c.payload_crc, &comp, &why))
-      break;
-    raw.resize(c.raw_len);
-    size_t got = ZSTD_decompressDCtx(zstd.ctx, raw.data(), raw.size(), comp.data(), comp.size());
-    if (ZSTD_isError(got) || got != c.raw_len) {
-      why = "corrupt chunk (compression)";
-      break;
-    }
+  while (chunks.next()) {
+    if (!chunks.payload(zstd.ctx, &raw)) break;
     // The checksum vouches for the bytes; a record that still does not decode
     // (a writer bug) ends reading there. One Event is reused for every record.
     ChunkDecoder dec(reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
@@ -267,41 +393,33 @@ Result<ReadSummary> TraceReader::for_each(const std::function<void(const Event&)
       decoded++;
       fn(event);
     }
-    if (!dec.done() || decoded != c.records) {
+    if (!dec.done() || decoded != chunks.header().records) {
       why = "corrupt chunk (records)";
       break;
     }
     sum.chunks++;
   }
+  if (why.empty()) why = chunks.why();
   if (!why.empty())
     sum.warning = why + " at chunk " + std::to_string(sum.chunks + 1) + " (offset " +
-                  std::to_string(static_cast<long long>(at)) + ")";
+                  std::to_string(chunks.offset()) + ")";
   if (!sum.complete && sum.warning.empty()) sum.warning = "trace has no end record (recorder was killed?)";
   return sum;
 }
 
 Result<FaultTimeline> TraceReader::timeline(uint64_t max_chunks) {
-  std::ifstream in(path_, std::ios::binary);
-  if (!in) return make_error("cannot open " + path_ + ": " + strerror(errno));
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  in.seekg(static_cast<std::streamoff>(data_offset_));
+  FileIn f(path_);
+  if (auto st = open_regular(f, path_); !st) return make_error(st.error());
+  ChunkStream chunks(f, data_offset_);
   FaultTimeline t;
-  std::string buf, why;
-  ChunkHeader c;
-  ChunkIndex index;
-  while (t.chunks < max_chunks && read_chunk_header(in, &c, &why) &&
-         read_checked(in, c.index_len, c.index_crc, &buf, &why) &&
-         index.decode(reinterpret_cast<const uint8_t*>(buf.data()), buf.size())) {
-    std::streamoff end = in.tellg() + static_cast<std::streamoff>(c.comp_len);
-    if (end > size) break;  // for_each stops here too: cut short
-    in.seekg(end);
+  while (t.chunks < max_chunks && chunks.next()) {
+    const ChunkIndex& index = chunks.index();
     t.last_ns = std::max(t.last_ns, index.last_ns);
-    if (!index.fault_bins.empty() && index.fault_bins.back().first >= kMaxBins) break;  // damaged
-    for (const auto& [bin, n] : index.fault_bins) {
-      if (bin >= t.bins.size()) t.bins.resize(bin + 1, 0);
-      t.bins[bin] += n;
-    }
+    // Bins ascend and fit the file's allowance (ChunkStream checked): the last is the largest.
+    if (!index.fault_bins.empty() && index.fault_bins.back().first >= t.bins.size())
+      t.bins.resize(index.fault_bins.back().first + 1, 0);
+    for (const auto& [bin, n] : index.fault_bins)
+      t.bins[bin] = static_cast<uint32_t>(std::min<uint64_t>(uint64_t{t.bins[bin]} + n, UINT32_MAX));
     t.chunks++;
   }
   return t;

@@ -35,6 +35,19 @@ namespace vmatrace {
 constexpr uint32_t kTraceFormatVersion = 2;
 constexpr uint64_t kFaultBinNs = 10'000'000;  // the fault timeline's resolution (10 ms)
 
+// What a reader accepts of the sizes a file claims, so that a small file
+// (damaged, or crafted to pass its checksums) cannot make it take much
+// memory. The writer stays far inside them.
+constexpr uint32_t kMaxMetaBytes = 256u << 20;     // the JSON header (maps of a huge process)
+constexpr uint32_t kMaxChunkRaw = 4u << 20;        // the writer flushes at 1 MiB, plus one record
+constexpr uint32_t kMaxChunkIndex = 4u << 20;      // a few bytes per 10 ms of faults
+constexpr uint32_t kMaxCompressionRatio = 1024;    // recorded chunks compress 3-25x, synthetic ones < 800x
+// The fault timeline has a bin per 10 ms of the trace: 16 a byte of file
+// (a recording writes ~60 bytes a second even when idle), at least 2^22
+// (11.6 h, 16 MiB), at most 2^27 (15 days).
+constexpr uint64_t kMinTimelineBins = 1ull << 22, kMaxTimelineBins = 1ull << 27, kTimelineBinsPerByte = 16;
+uint64_t timeline_bins_allowed(uint64_t file_bytes);
+
 struct TraceMeta {
   uint32_t format_version = kTraceFormatVersion;
   std::string vmatrace_version;
@@ -52,6 +65,21 @@ struct TraceMeta {
 
   std::string to_json() const;
   static Result<TraceMeta> from_json(const std::string& text);
+};
+
+// The file's opening: magic, version, the JSON header and its checksum.
+std::string frame_header(const TraceMeta& meta);
+
+// Makes chunks as the file holds them: header, index, zstd payload and the
+// checksums over each. The writer's one way to make a chunk; tests and
+// fuzzers use it to craft chunks that pass every checksum.
+class ChunkFramer {
+ public:
+  // Appends the chunk of `records` encoded records raw, indexed by index, to out.
+  Status frame(const std::string& raw, uint32_t records, const std::string& index, std::string* out);
+
+ private:
+  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> zstd_{nullptr, nullptr};
 };
 
 class TraceWriter {
@@ -86,7 +114,8 @@ class TraceWriter {
   ChunkEncoder encoder_;
   ChunkIndex index_;
   uint64_t t0_ = 0;  // the header's clock: index times count from it
-  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> zstd_{nullptr, nullptr};
+  ChunkFramer framer_;
+  std::string chunk_;  // the framed chunk, reused
   uint64_t bytes_ = 0;
 };
 
@@ -104,14 +133,19 @@ struct ReadSummary {
   std::string warning;    // why reading stopped early, if it did
 };
 
+// Reads a trace file. A chunk that is cut short, fails a checksum, claims
+// more than the limits above or holds what the writer never writes ends the
+// reading there, with a warning: what came before it stands.
 class TraceReader {
  public:
+  // Errors: the file cannot be opened or is not a regular file, or its
+  // header is not a vmatrace header this version reads.
   static Result<TraceReader> open(const std::string& path);
   const TraceMeta& meta() const { return meta_; }
   // Streams every event of every whole chunk to fn.
   Result<ReadSummary> for_each(const std::function<void(const Event&)>& fn);
   // The timeline of the first max_chunks whole chunks, reading their indexes
-  // only (a damaged chunk ends it, as it ends for_each).
+  // only (a damaged chunk or index ends it, as it ends for_each).
   Result<FaultTimeline> timeline(uint64_t max_chunks = UINT64_MAX);
 
  private:

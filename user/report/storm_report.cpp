@@ -31,13 +31,13 @@ std::string percent(double share) { return fmt("%.0f%%", share * 100); }
 
 std::string process_phrase(uint32_t pid, const std::string& command) {
   std::string out = "pid " + std::to_string(pid);
-  if (!command.empty()) out += " (" + base_name(command) + ")";
+  if (!command.empty()) out += " (" + escape_text(base_name(command)) + ")";
   return out;
 }
 
 // The VMA with most of a cause's faults, and how many if not all.
 std::string vma_phrase(const Cause& c) {
-  std::string out = c.vma.name + fmt(" %" PRIx64 "-%" PRIx64, c.vma.start, c.vma.end);
+  std::string out = escape_text(c.vma.name) + fmt(" %" PRIx64 "-%" PRIx64, c.vma.start, c.vma.end);
   if (c.vma.faults != c.faults) out += fmt(" (%" PRIu64 " of them)", c.vma.faults);
   return out;
 }
@@ -79,7 +79,7 @@ std::string mprotect_phrase(const ProtectCall& m) {
 // Numbers are formatted, names appended: a long name must not be cut.
 std::string evidence(const Cause& c) {
   const std::string vma = vma_phrase(c);
-  const std::string file = c.vma.faults == c.faults ? c.vma.name : vma;
+  const std::string file = c.vma.faults == c.faults ? escape_text(c.vma.name) : vma;
   const std::string n = std::to_string(c.faults);
   const std::string mapped = size_phrase(c.vma.end - c.vma.start) + " mapped";
   switch (c.kind) {

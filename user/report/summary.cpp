@@ -15,8 +15,11 @@ namespace {
 constexpr size_t kFirstNonSyscallSlot = VT_SC_MAX;
 static_assert(VT_SC_MAX + static_cast<size_t>(Kind::Stack) < 32, "slots overflow");
 
+// A syscall number no decoder should have let through still gets a slot of
+// its own: slot 0, which by_kind() names "?".
 size_t kind_slot(const Event& e) {
-  return e.kind == Kind::Syscall ? e.sc : kFirstNonSyscallSlot + static_cast<size_t>(e.kind);
+  if (e.kind == Kind::Syscall) return known_syscall(e.sc) ? e.sc : 0;
+  return kFirstNonSyscallSlot + static_cast<size_t>(e.kind);
 }
 
 }  // namespace

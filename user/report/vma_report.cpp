@@ -75,12 +75,19 @@ std::string top_vmas_text(Model& model, size_t n) {
 }
 
 nlohmann::ordered_json model_stats_json(const ModelStats& s) {
+  auto uncertain = nlohmann::ordered_json::array();
+  for (const Uncertainty& u : s.uncertain)
+    uncertain.push_back({{"pid", u.pid},
+                         {"from_s", static_cast<double>(u.from_ns) / 1e9},
+                         {"to_s", u.to_ns ? nlohmann::ordered_json(static_cast<double>(*u.to_ns) / 1e9) : nullptr},
+                         {"reason", u.reason}});
   return {{"snapshots", s.snapshots},
           {"snapshots_failed", s.snapshots_failed},
           {"resyncs", s.resyncs},
           {"faults_charged", s.faults_charged},
           {"faults_outside_vmas", s.faults_unmapped},
-          {"stack_growths", s.stack_growths}};
+          {"stack_growths", s.stack_growths},
+          {"uncertain", uncertain}};
 }
 
 }  // namespace vmatrace

@@ -1,0 +1,85 @@
+#include "report_pipeline.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+
+#include "analysis/analysis.h"
+#include "analysis/folded.h"
+#include "model/model.h"
+#include "record/trace_file.h"
+#include "report/event_printer.h"
+#include "report/heatmap_render.h"
+#include "report/perfetto.h"
+#include "report/storm_report.h"
+#include "report/summary.h"
+#include "report/vma_report.h"
+
+namespace vmatrace::fuzz {
+namespace {
+
+constexpr const char* kNull = "/dev/null";
+
+// report FILE --events [--json], and --maps for every process the trace names.
+void events_and_maps(TraceReader& reader, FILE* null) {
+  const TraceMeta& meta = reader.meta();
+  Model model(meta);
+  EventPrinter text(null, false, meta.clock_monotonic_ns), json(null, true, meta.clock_monotonic_ns);
+  std::set<uint32_t> pids{meta.target_pid};
+  auto read = reader.for_each([&](const Event& e) {
+    text.print(e);
+    unless_invalid_utf8([&] { json.print(e); });
+    model.apply(e);
+    pids.insert(e.pid);
+  });
+  if (!read) return;
+  for (uint32_t pid : pids) fputs(model.maps_text(pid).c_str(), null);
+}
+
+// report FILE [--json] --heatmap --perfetto, and --folded.
+void analysis(const std::string& path, FILE* null) {
+  AnalysisOptions o;
+  o.want_heatmap = true;
+  o.storm_min_faults = 20;  // storms small enough for inputs of a few KB
+  auto a = analyze(path, o);
+  if (!a) return;
+  unless_invalid_utf8([&] {
+    auto j = a->summary.to_json(a->meta, a->read);
+    j["storms"] = storms_json(*a);
+    j["model"] = model_stats_json(a->model->stats());
+    j["vmas"] = vmas_json(*a->model);
+    fputs(j.dump(2).c_str(), null);
+  });
+  fputs(storms_text(*a).c_str(), null);
+  fputs(a->summary.to_text(a->meta, a->read, path).c_str(), null);
+  fputs(top_vmas_text(*a->model, 10).c_str(), null);
+  fputs(heatmap_svg(*a, a->meta).c_str(), null);
+  fputs(heatmap_html(*a, a->meta).c_str(), null);
+  unless_invalid_utf8([&] { (void)write_perfetto(path, *a, kNull); });
+  (void)write_folded(path, kNull);
+}
+
+}  // namespace
+
+void run_report_pipeline(const std::string& path) {
+  static FILE* null = fopen(kNull, "w");
+  auto reader = TraceReader::open(path);
+  if (!reader) return;
+  events_and_maps(*reader, null);
+  analysis(path, null);
+}
+
+MemFile::MemFile(const uint8_t* data, size_t size) : fd_(memfd_create("vmatrace-fuzz", MFD_CLOEXEC)) {
+  if (fd_ < 0 || write(fd_, data, size) != static_cast<ssize_t>(size)) {
+    perror("memfd");
+    abort();
+  }
+  path_ = "/proc/self/fd/" + std::to_string(fd_);
+}
+
+MemFile::~MemFile() { close(fd_); }
+
+}  // namespace vmatrace::fuzz
