@@ -10,7 +10,8 @@
 //    way, by rename at publish() if it is still that file. Its contents are
 //    never written (a hard link to it keeps them);
 //  - a character device or a FIFO (/dev/null, a pipe to a reader): written in
-//    place, as perf does (the trace format needs no seeking);
+//    place, as perf does (the trace format needs no seeking); opening a FIFO
+//    waits for its reader, as a shell redirection does;
 //  - anything else is refused: a symbolic link (never followed), another
 //    user's file, a directory, a block device, a socket, and the input itself
 //    (`report T --perfetto T`, or a hard link to T).
