@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "record/codec.h"
-#include "report_pipeline.h"
 
 namespace vmatrace::fuzz {
 namespace {
@@ -65,13 +64,7 @@ std::string trace_of(const std::vector<Segment>& segments) {
     meta.kernel_snapshots = !(segments[0].flags & 1);
     meta.maps_at_attach = segments[0].bytes;
   }
-  std::string out;
-  unless_invalid_utf8([&] { out = frame_header(meta); });
-  if (out.empty()) {  // see unless_invalid_utf8(): a header that cannot hold these bytes yet
-    for (char& c : meta.maps_at_attach)
-      if (static_cast<unsigned char>(c) >= 0x80) c = '?';
-    out = frame_header(meta);
-  }
+  std::string out = frame_header(meta);
   ChunkFramer framer;
   for (size_t i = 1; i < segments.size(); i++) {
     std::string raw = segments[i].bytes, index;

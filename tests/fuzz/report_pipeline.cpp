@@ -12,16 +12,16 @@
 #include "model/model.h"
 #include "record/trace_file.h"
 #include "report/event_printer.h"
+#include "report/format.h"
 #include "report/heatmap_render.h"
 #include "report/perfetto.h"
 #include "report/storm_report.h"
 #include "report/summary.h"
 #include "report/vma_report.h"
+#include "util/escape.h"
 
 namespace vmatrace::fuzz {
 namespace {
-
-constexpr const char* kNull = "/dev/null";
 
 // report FILE --events [--json], and --maps for every process the trace names.
 void events_and_maps(TraceReader& reader, FILE* null) {
@@ -31,7 +31,7 @@ void events_and_maps(TraceReader& reader, FILE* null) {
   std::set<uint32_t> pids{meta.target_pid};
   auto read = reader.for_each([&](const Event& e) {
     text.print(e);
-    unless_invalid_utf8([&] { json.print(e); });
+    json.print(e);
     model.apply(e);
     pids.insert(e.pid);
   });
@@ -46,26 +46,24 @@ void analysis(const std::string& path, FILE* null) {
   o.storm_min_faults = 20;  // storms small enough for inputs of a few KB
   auto a = analyze(path, o);
   if (!a) return;
-  unless_invalid_utf8([&] {
-    auto j = a->summary.to_json(a->meta, a->read);
-    j["storms"] = storms_json(*a);
-    j["model"] = model_stats_json(a->model->stats());
-    j["vmas"] = vmas_json(*a->model);
-    fputs(j.dump(2).c_str(), null);
-  });
+  auto j = a->summary.to_json(a->meta, a->read);
+  j["storms"] = storms_json(*a);
+  j["model"] = model_stats_json(a->model->stats());
+  j["vmas"] = vmas_json(*a->model);
+  fputs(dump_json(j, 2).c_str(), null);
   fputs(storms_text(*a).c_str(), null);
-  fputs(a->summary.to_text(a->meta, a->read, path).c_str(), null);
+  fputs(a->summary.to_text(meta_for_text(a->meta), a->read, path).c_str(), null);
   fputs(top_vmas_text(*a->model, 10).c_str(), null);
   fputs(heatmap_svg(*a, a->meta).c_str(), null);
   fputs(heatmap_html(*a, a->meta).c_str(), null);
-  unless_invalid_utf8([&] { (void)write_perfetto(path, *a, kNull); });
-  (void)write_folded(path, kNull);
+  if (auto json = perfetto_json(path, *a)) fputs(json->c_str(), null);
+  if (auto folded = fold_stacks(path)) fputs(folded->text.c_str(), null);
 }
 
 }  // namespace
 
 void run_report_pipeline(const std::string& path) {
-  static FILE* null = fopen(kNull, "w");
+  static FILE* null = fopen("/dev/null", "w");
   auto reader = TraceReader::open(path);
   if (!reader) return;
   events_and_maps(*reader, null);

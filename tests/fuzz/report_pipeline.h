@@ -3,7 +3,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <string>
 
 namespace vmatrace::fuzz {
@@ -14,18 +13,6 @@ namespace vmatrace::fuzz {
 // folded stacks. Errors are fine; crashes, leaks and undefined behaviour are
 // what the sanitizers look for.
 void run_report_pipeline(const std::string& path);
-
-// JSON output of a name that is not UTF-8 still throws type_error 316
-// (issue 13, "names are bytes", fixed apart from this). Until that lands the
-// fuzzers step over exactly that error, and only it.
-template <class F>
-void unless_invalid_utf8(F&& f) {
-  try {
-    f();
-  } catch (const nlohmann::json::type_error& e) {
-    if (e.id != 316) throw;
-  }
-}
 
 // A file holding data that the reader can open by name: a memfd, seen
 // through /proc/self/fd (a regular file, never on disk).
