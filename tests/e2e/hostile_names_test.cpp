@@ -108,7 +108,16 @@ TEST(HostileNames, TextOutputsEscapeNamesAsTheKernelsMapsDoes) {
   ASSERT_EQ(maps.status, 0) << maps.err;
   std::string kernel = read_file(odd.tmp.path("maps"));
   ASSERT_NE(kernel.find("forged\\012    0.000001"), std::string::npos) << "the kernel escapes a newline";
-  EXPECT_EQ(maps.out, kernel);
+  if (kernel_has("vma_iter")) {
+    EXPECT_EQ(maps.out, kernel);
+  } else {
+    // Without kernel snapshots the model is exact only where a resync caught
+    // up (tests/e2e/maps_test.cpp): here, the odd names' lines themselves.
+    std::istringstream lines(kernel);
+    for (std::string line; std::getline(lines, line);)
+      if (line.find("forged") != std::string::npos || line.find("odd") != std::string::npos)
+        EXPECT_NE(maps.out.find(line + "\n"), std::string::npos) << line << "\n" << maps.out;
+  }
 
   // Every text line is an event line: no name starts one of its own.
   auto ev = run({vmatrace(), "report", odd.trace, "--events"});
