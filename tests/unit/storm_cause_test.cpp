@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
+
 #include "analysis/analysis.h"
 #include "analysis/cause_tally.h"
 #include "analysis/fault_history.h"
@@ -404,12 +407,12 @@ TEST(CauseTally, SharesProcessesAndEvidence) {
     e.kind = Kind::Fault;
     e.pid = e.tid = pid;
     e.error_code = ec;
-    tally.add(*c, e, t.model.last_fault_vma());
+    tally.add(*c, e, t.model.last_fault_vma(), t.model);
   };
   for (uint64_t i = 0; i < 30; i++) add(kChild, kHeap + i * kPg, kProtWrite, 100 + i);
   for (uint64_t i = 0; i < 10; i++) add(kParent, kFile + i * kPg, kRead, 200 + i);
   EXPECT_EQ(tally.faults(), 40u);
-  auto causes = tally.causes(t.cc, t.model, nullptr, nullptr);
+  auto causes = tally.causes(t.cc, nullptr, nullptr);
   ASSERT_EQ(causes.size(), 2u);
   EXPECT_EQ(causes[0].kind, CauseKind::CowAfterFork);
   EXPECT_DOUBLE_EQ(causes[0].share, 0.75);
@@ -436,11 +439,41 @@ TEST(CauseTally, SharesProcessesAndEvidence) {
   a.merge(tally);
   b.merge(a);
   b.merge(a);
-  auto doubled = b.causes(t.cc, t.model, nullptr, nullptr);
+  auto doubled = b.causes(t.cc, nullptr, nullptr);
   ASSERT_EQ(doubled.size(), 2u);
   EXPECT_EQ(doubled[0].faults, 60u);
   EXPECT_DOUBLE_EQ(doubled[0].share, 0.75);
   EXPECT_EQ(b.processes(t.cc, 1)[0].faults, 60u);
+}
+
+TEST(CauseTally, AVmaIsNamedAsItWasThoughItsLifetimeFoldedSince) {
+  Trace t;
+  t.seed();
+  const uint64_t a = 0x7f3000000000, b = 0x7f4000000000;
+  t.snapshot(kParent, kParentMm, {file(a, 16, kVmRead, "/data/x")}, 5, VT_SNAP_SYSCALL, VT_SC_MMAP, a,
+             a + 16 * kPg - 1);
+  CauseTally tally;
+  for (uint64_t i = 0; i < 10; i++) {
+    auto c = t.fault(kParent, a + i * kPg, kRead, 10 + i, VT_FAULT_MAJOR);
+    ASSERT_TRUE(c);
+    Event e;
+    e.kind = Kind::Fault;
+    e.pid = e.tid = kParent;
+    tally.add(*c, e, t.model.last_fault_vma(), t.model);
+  }
+  const uint64_t id = t.model.last_fault_vma()->lifetime;
+  t.snapshot(kParent, kParentMm, {}, 30, VT_SNAP_SYSCALL, VT_SC_MUNMAP, a, a + 16 * kPg - 1);
+  // Churn enough lifetimes for the model to fold the ended one away.
+  for (uint64_t i = 0; i <= Lifetimes::kWindow; i++)
+    t.snapshot(kParent, kParentMm, {anon(b, 1 + i % 2)}, 40 + i, VT_SNAP_SYSCALL, VT_SC_MMAP, b, b + 2 * kPg - 1);
+  ASSERT_EQ(t.model.lifetimes()[id].name, "[folded]");
+  auto causes = tally.causes(t.cc, nullptr, nullptr);
+  ASSERT_EQ(causes.size(), 1u);
+  EXPECT_EQ(causes[0].kind, CauseKind::PageCacheMiss);
+  EXPECT_EQ(causes[0].vma.name, "/data/x");
+  EXPECT_EQ(causes[0].vma.start, a);
+  EXPECT_EQ(causes[0].vma.end, a + 16 * kPg);
+  EXPECT_EQ(causes[0].vma.origin.sc, VT_SC_MMAP);
 }
 
 TEST(CauseTally, ProtectionChangesCountTheirCallsAndRefusals) {
@@ -456,9 +489,9 @@ TEST(CauseTally, ProtectionChangesCountTheirCallsAndRefusals) {
     Event e;
     e.kind = Kind::Fault;
     e.pid = e.tid = kParent;
-    tally.add(*c, e, t.model.last_fault_vma());
+    tally.add(*c, e, t.model.last_fault_vma(), t.model);
   }
-  auto causes = tally.causes(t.cc, t.model, nullptr, nullptr);
+  auto causes = tally.causes(t.cc, nullptr, nullptr);
   ASSERT_EQ(causes.size(), 1u);
   EXPECT_EQ(causes[0].kind, CauseKind::ProtectionChange);
   EXPECT_EQ(causes[0].mprotect_calls, 8u);
@@ -483,7 +516,20 @@ TEST(StormReport, NamesFromTheKernelCannotForgeLines) {
   c.vma.end = 1 << 20;
   std::string s = cause_sentence(c);
   EXPECT_EQ(s.find('\n'), std::string::npos) << s;
-  EXPECT_NE(s.find("pid 9 (x\\012y)"), std::string::npos) << s;
+  EXPECT_NE(s.find("pid 9 (x\\012y): 5 major faults reading /data/evil\\012  #2"), std::string::npos) << s;
+  // The text report escapes each line as a whole.
+  Analysis a;
+  Storm storm;
+  storm.causes = {c};
+  a.storms = {storm};
+  std::string text = storms_text(a);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 5) << text;
+  EXPECT_NE(text.find("pid 9 (x\\012y): 5 major faults reading /data/evil\\012  #2"), std::string::npos)
+      << "escaped once: " << text;
+  // Output that must be UTF-8 gets names escaped that way.
+  c.vma.name = "/data/\xff";
+  EXPECT_NE(cause_sentence(c, false, TextEscape::Utf8).find("/data/\\377"), std::string::npos);
+  EXPECT_NE(cause_sentence(c).find("/data/\xff"), std::string::npos) << "as /proc/PID/maps prints it";
 }
 
 
