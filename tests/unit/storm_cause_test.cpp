@@ -13,6 +13,7 @@
 #include "analysis/fault_history.h"
 #include "events/abi.h"
 #include "model/maps_format.h"
+#include "report/heatmap_render.h"
 #include "report/storm_report.h"
 #include "util/escape.h"
 #include "temp_trace.h"
@@ -532,6 +533,26 @@ TEST(StormReport, NamesFromTheKernelCannotForgeLines) {
   EXPECT_NE(cause_sentence(c).find("/data/\xff"), std::string::npos) << "as /proc/PID/maps prints it";
 }
 
+
+TEST(StormReport, TheHeatmapsStormShadingEscapesNamesOnceAsUtf8) {
+  Cause c;
+  c.kind = CauseKind::PageCacheMiss;
+  c.faults = c.vma.faults = 5;
+  c.share = 1;
+  c.pid = 9;
+  c.vma.name = "/data/<a>\n\xff";
+  c.vma.end = 1 << 20;
+  Analysis a;
+  Storm storm;
+  storm.end_ns = 1'000'000;
+  storm.causes = {c};
+  a.storms = {storm};
+  a.heatmap.to_ns = 2'000'000;
+  a.heatmap.columns = 10;
+  std::string svg = heatmap_svg(a, TraceMeta{});
+  EXPECT_NE(svg.find("reading /data/&lt;a&gt;\\012\\377 (1.0 MiB mapped)</title>"), std::string::npos) << svg;
+  EXPECT_NE(svg.find(">page-cache misses 100% in pid 9</text>"), std::string::npos) << svg;
+}
 
 // A whole trace through analyze(): 1 s quiet in the parent; the parent forks
 // at 0.9 s; the child maps fresh memory at 0.95 s; from 1 s a 50 ms storm in
