@@ -5,11 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
+
 #include "analysis/analysis.h"
 #include "analysis/cause_tally.h"
 #include "analysis/fault_history.h"
 #include "events/abi.h"
 #include "model/maps_format.h"
+#include "report/heatmap_render.h"
 #include "report/storm_report.h"
 #include "util/escape.h"
 #include "temp_trace.h"
@@ -404,12 +408,12 @@ TEST(CauseTally, SharesProcessesAndEvidence) {
     e.kind = Kind::Fault;
     e.pid = e.tid = pid;
     e.error_code = ec;
-    tally.add(*c, e, t.model.last_fault_vma());
+    tally.add(*c, e, t.model.last_fault_vma(), t.model);
   };
   for (uint64_t i = 0; i < 30; i++) add(kChild, kHeap + i * kPg, kProtWrite, 100 + i);
   for (uint64_t i = 0; i < 10; i++) add(kParent, kFile + i * kPg, kRead, 200 + i);
   EXPECT_EQ(tally.faults(), 40u);
-  auto causes = tally.causes(t.cc, t.model, nullptr, nullptr);
+  auto causes = tally.causes(t.cc, nullptr, nullptr);
   ASSERT_EQ(causes.size(), 2u);
   EXPECT_EQ(causes[0].kind, CauseKind::CowAfterFork);
   EXPECT_DOUBLE_EQ(causes[0].share, 0.75);
@@ -436,11 +440,41 @@ TEST(CauseTally, SharesProcessesAndEvidence) {
   a.merge(tally);
   b.merge(a);
   b.merge(a);
-  auto doubled = b.causes(t.cc, t.model, nullptr, nullptr);
+  auto doubled = b.causes(t.cc, nullptr, nullptr);
   ASSERT_EQ(doubled.size(), 2u);
   EXPECT_EQ(doubled[0].faults, 60u);
   EXPECT_DOUBLE_EQ(doubled[0].share, 0.75);
   EXPECT_EQ(b.processes(t.cc, 1)[0].faults, 60u);
+}
+
+TEST(CauseTally, AVmaIsNamedAsItWasThoughItsLifetimeFoldedSince) {
+  Trace t;
+  t.seed();
+  const uint64_t a = 0x7f3000000000, b = 0x7f4000000000;
+  t.snapshot(kParent, kParentMm, {file(a, 16, kVmRead, "/data/x")}, 5, VT_SNAP_SYSCALL, VT_SC_MMAP, a,
+             a + 16 * kPg - 1);
+  CauseTally tally;
+  for (uint64_t i = 0; i < 10; i++) {
+    auto c = t.fault(kParent, a + i * kPg, kRead, 10 + i, VT_FAULT_MAJOR);
+    ASSERT_TRUE(c);
+    Event e;
+    e.kind = Kind::Fault;
+    e.pid = e.tid = kParent;
+    tally.add(*c, e, t.model.last_fault_vma(), t.model);
+  }
+  const uint64_t id = t.model.last_fault_vma()->lifetime;
+  t.snapshot(kParent, kParentMm, {}, 30, VT_SNAP_SYSCALL, VT_SC_MUNMAP, a, a + 16 * kPg - 1);
+  // Churn enough lifetimes for the model to fold the ended one away.
+  for (uint64_t i = 0; i <= Lifetimes::kWindow; i++)
+    t.snapshot(kParent, kParentMm, {anon(b, 1 + i % 2)}, 40 + i, VT_SNAP_SYSCALL, VT_SC_MMAP, b, b + 2 * kPg - 1);
+  ASSERT_EQ(t.model.lifetimes()[id].name, "[folded]");
+  auto causes = tally.causes(t.cc, nullptr, nullptr);
+  ASSERT_EQ(causes.size(), 1u);
+  EXPECT_EQ(causes[0].kind, CauseKind::PageCacheMiss);
+  EXPECT_EQ(causes[0].vma.name, "/data/x");
+  EXPECT_EQ(causes[0].vma.start, a);
+  EXPECT_EQ(causes[0].vma.end, a + 16 * kPg);
+  EXPECT_EQ(causes[0].vma.origin.sc, VT_SC_MMAP);
 }
 
 TEST(CauseTally, ProtectionChangesCountTheirCallsAndRefusals) {
@@ -456,9 +490,9 @@ TEST(CauseTally, ProtectionChangesCountTheirCallsAndRefusals) {
     Event e;
     e.kind = Kind::Fault;
     e.pid = e.tid = kParent;
-    tally.add(*c, e, t.model.last_fault_vma());
+    tally.add(*c, e, t.model.last_fault_vma(), t.model);
   }
-  auto causes = tally.causes(t.cc, t.model, nullptr, nullptr);
+  auto causes = tally.causes(t.cc, nullptr, nullptr);
   ASSERT_EQ(causes.size(), 1u);
   EXPECT_EQ(causes[0].kind, CauseKind::ProtectionChange);
   EXPECT_EQ(causes[0].mprotect_calls, 8u);
@@ -483,9 +517,42 @@ TEST(StormReport, NamesFromTheKernelCannotForgeLines) {
   c.vma.end = 1 << 20;
   std::string s = cause_sentence(c);
   EXPECT_EQ(s.find('\n'), std::string::npos) << s;
-  EXPECT_NE(s.find("pid 9 (x\\012y)"), std::string::npos) << s;
+  EXPECT_NE(s.find("pid 9 (x\\012y): 5 major faults reading /data/evil\\012  #2"), std::string::npos) << s;
+  // The text report escapes each line as a whole.
+  Analysis a;
+  Storm storm;
+  storm.causes = {c};
+  a.storms = {storm};
+  std::string text = storms_text(a);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 5) << text;
+  EXPECT_NE(text.find("pid 9 (x\\012y): 5 major faults reading /data/evil\\012  #2"), std::string::npos)
+      << "escaped once: " << text;
+  // Output that must be UTF-8 gets names escaped that way.
+  c.vma.name = "/data/\xff";
+  EXPECT_NE(cause_sentence(c, false, TextEscape::Utf8).find("/data/\\377"), std::string::npos);
+  EXPECT_NE(cause_sentence(c).find("/data/\xff"), std::string::npos) << "as /proc/PID/maps prints it";
 }
 
+
+TEST(StormReport, TheHeatmapsStormShadingEscapesNamesOnceAsUtf8) {
+  Cause c;
+  c.kind = CauseKind::PageCacheMiss;
+  c.faults = c.vma.faults = 5;
+  c.share = 1;
+  c.pid = 9;
+  c.vma.name = "/data/<a>\n\xff";
+  c.vma.end = 1 << 20;
+  Analysis a;
+  Storm storm;
+  storm.end_ns = 1'000'000;
+  storm.causes = {c};
+  a.storms = {storm};
+  a.heatmap.to_ns = 2'000'000;
+  a.heatmap.columns = 10;
+  std::string svg = heatmap_svg(a, TraceMeta{});
+  EXPECT_NE(svg.find("reading /data/&lt;a&gt;\\012\\377 (1.0 MiB mapped)</title>"), std::string::npos) << svg;
+  EXPECT_NE(svg.find(">page-cache misses 100% in pid 9</text>"), std::string::npos) << svg;
+}
 
 // A whole trace through analyze(): 1 s quiet in the parent; the parent forks
 // at 0.9 s; the child maps fresh memory at 0.95 s; from 1 s a 50 ms storm in

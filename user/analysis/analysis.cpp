@@ -43,7 +43,7 @@ struct Pass {
     }
     if (storm) {
       storms.add(*storm, e, at, code_lifetime(e));
-      if (cause) cause_tallies[*storm].add(*cause, e, at);
+      if (cause) cause_tallies[*storm].add(*cause, e, at, *model);
       if (e.stack_id >= 0) chains.want(e.stack_id, e.pid, *model);
     }
   }
@@ -57,7 +57,7 @@ struct Pass {
       auto at = std::lower_bound(found.begin(), found.end(), s.start_ns,
                                  [](const Storm& f, uint64_t start) { return f.start_ns < start; });
       size_t i = static_cast<size_t>(at - found.begin());
-      s.causes = cause_tallies[i].causes(classifier, *model, &chains, &sym);
+      s.causes = cause_tallies[i].causes(classifier, &chains, &sym);
       s.processes = cause_tallies[i].processes(classifier, 5);
     }
     return out;

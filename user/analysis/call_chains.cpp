@@ -28,24 +28,24 @@ void CallChains::on_stack(const Event& e, const Model& model) {
 
 void CallChains::place(int32_t id, const std::vector<uint64_t>& ips, uint32_t pid, const Model& model) {
   std::vector<Frame>& frames = placed_[id];
+  const AddressSpace* space = model.space_of(pid);
   for (size_t i = 0; i < ips.size(); i++) {
-    uint64_t pc = frame_pc(ips, i);
-    frames.push_back({pc, model.lifetime_at(pid, pc)});
+    Frame f{frame_pc(ips, i), std::nullopt, ""};
+    if (const Vma* v = space ? space->find(f.pc) : nullptr) {
+      f.vma = v->info;
+      f.name = space->name_of(*v);
+    }
+    frames.push_back(std::move(f));
   }
 }
 
-std::vector<std::string> CallChains::chain(int32_t id, const Model& model, Symbolizer* sym, size_t max_frames) const {
+std::vector<std::string> CallChains::chain(int32_t id, Symbolizer* sym, size_t max_frames) const {
   std::vector<std::string> out;
   auto it = placed_.find(id);
   if (it == placed_.end()) return out;
   for (const Frame& f : it->second) {
     if (out.size() == max_frames) break;
-    if (!f.lifetime) {
-      out.push_back("[unknown]");
-      continue;
-    }
-    const Lifetime& l = model.lifetimes()[*f.lifetime];
-    out.push_back(sym->symbolize(f.pc, l.info, l.name));
+    out.push_back(f.vma ? sym->symbolize(f.pc, *f.vma, f.name) : "[unknown]");
   }
   return out;
 }

@@ -24,12 +24,13 @@ class CallChains {
   void on_stack(const Event& e, const Model& model);
   // Frames innermost first as "function (module)", at most max_frames; empty
   // if the stack never came.
-  std::vector<std::string> chain(int32_t id, const Model& model, Symbolizer* sym, size_t max_frames) const;
+  std::vector<std::string> chain(int32_t id, Symbolizer* sym, size_t max_frames) const;
 
  private:
   struct Frame {
     uint64_t pc;
-    std::optional<uint64_t> lifetime;  // of the VMA holding pc
+    std::optional<VmaInfo> vma;  // the VMA holding pc, as it was (lifetimes may fold by the end)
+    std::string name;            // its name then
   };
   void place(int32_t id, const std::vector<uint64_t>& ips, uint32_t pid, const Model& model);
 

@@ -12,26 +12,28 @@ namespace {
 
 constexpr size_t kChainFrames = 6;
 
+}  // namespace
+
 // The VMA with most faults. Lifetimes of one process starting at the same
 // address under the same name are one VMA that kept changing (a heap grown by
 // brk, a region opened page by page with mprotect): their faults add up and
 // the range is their union.
-CauseVma top_vma(const RunCounts<uint64_t>& by_lifetime, const Model& model) {
+CauseVma CauseTally::top_vma(const RunCounts<uint64_t>& by_lifetime) const {
   struct Group {
     CauseVma vma;
     uint64_t best = 0;  // faults of the lifetime whose flags and origin stand for the group
   };
   std::map<std::tuple<uint32_t, uint64_t, std::string>, Group> groups;
   for (const auto& [id, n] : by_lifetime.map()) {
-    const Lifetime& l = model.lifetimes()[id];
-    Group& g = groups[{l.pid, l.info.start, l.name}];
-    if (!g.vma.faults) g.vma = {l.name.empty() ? "[anon]" : l.name, l.info.start, l.info.end, 0, 0, {}};
-    g.vma.end = std::max(g.vma.end, l.info.end);
+    const SeenVma& seen = seen_.at(id);
+    Group& g = groups[{seen.pid, seen.vma.start, seen.vma.name}];
+    if (!g.vma.faults) g.vma = seen.vma;
+    g.vma.end = std::max(g.vma.end, seen.vma.end);
     g.vma.faults += n;
     if (n > g.best) {
       g.best = n;
-      g.vma.flags = l.info.flags;
-      g.vma.origin = l.origin;
+      g.vma.flags = seen.vma.flags;
+      g.vma.origin = seen.vma.origin;
     }
   }
   const Group* top = nullptr;
@@ -40,15 +42,13 @@ CauseVma top_vma(const RunCounts<uint64_t>& by_lifetime, const Model& model) {
   return top ? top->vma : CauseVma{};
 }
 
-}  // namespace
-
 uint64_t CauseTally::call_id(const ProtectCall& c) {
   auto [it, fresh] = call_ids_.try_emplace({c.ns, c.tid}, calls_.size());
   if (fresh) calls_.push_back(c);
   return it->second;
 }
 
-void CauseTally::add(const FaultCause& c, const Event& e, const std::optional<VmaSpan>& vma) {
+void CauseTally::add(const FaultCause& c, const Event& e, const std::optional<VmaSpan>& vma, const Model& model) {
   PerKind& k = kinds_[static_cast<size_t>(c.kind)];
   total_++;
   k.faults++;
@@ -61,7 +61,14 @@ void CauseTally::add(const FaultCause& c, const Event& e, const std::optional<Vm
     case Access::Exec: k.exec++; break;
     case Access::Unknown: break;
   }
-  if (vma) k.by_lifetime.add(vma->lifetime);
+  if (vma && k.by_lifetime.add(vma->lifetime) && !seen_.count(vma->lifetime)) {
+    const Lifetime& l = model.lifetimes()[vma->lifetime];
+    const AddressSpace* space = model.space_of(e.pid);
+    const Vma* now = space ? space->find(vma->start) : nullptr;
+    std::string name = now ? space->name_of(*now) : l.name;
+    if (name.empty()) name = "[anon]";
+    seen_[vma->lifetime] = {e.pid, {std::move(name), vma->start, vma->end, l.info.flags, 0, l.origin}};
+  }
   if (c.fork) k.by_evidence.add(*c.fork);
   if (c.call) k.by_evidence.add(call_id(*c.call));
   if (c.refused) k.refused++;
@@ -72,6 +79,7 @@ void CauseTally::add(const FaultCause& c, const Event& e, const std::optional<Vm
 void CauseTally::merge(const CauseTally& o) {
   total_ += o.total_;
   for (const auto& [pid, n] : o.pids_.map()) pids_.add(pid, n);
+  seen_.insert(o.seen_.begin(), o.seen_.end());
   for (size_t i = 0; i < kCauseKinds; i++) {
     PerKind& k = kinds_[i];
     const PerKind& ok = o.kinds_[i];
@@ -109,11 +117,10 @@ void CauseTally::fill_evidence(const PerKind& k, const CauseClassifier& cc, Caus
 }
 
 // Stacks that differ only below the frames shown are one chain.
-void CauseTally::fill_stack(const PerKind& k, const Model& model, const CallChains& chains, Symbolizer* sym,
-                            Cause* out) const {
+void CauseTally::fill_stack(const PerKind& k, const CallChains& chains, Symbolizer* sym, Cause* out) const {
   std::map<std::vector<std::string>, uint64_t> by_chain;
   for (const auto& [id, n] : k.by_stack.map()) {
-    auto chain = chains.chain(id, model, sym, kChainFrames);
+    auto chain = chains.chain(id, sym, kChainFrames);
     if (!chain.empty()) by_chain[std::move(chain)] += n;
   }
   for (auto& [chain, n] : by_chain)
@@ -123,8 +130,7 @@ void CauseTally::fill_stack(const PerKind& k, const Model& model, const CallChai
     }
 }
 
-std::vector<Cause> CauseTally::causes(const CauseClassifier& cc, const Model& model, const CallChains* chains,
-                                      Symbolizer* sym) const {
+std::vector<Cause> CauseTally::causes(const CauseClassifier& cc, const CallChains* chains, Symbolizer* sym) const {
   std::vector<Cause> out;
   for (size_t i = 0; i < kCauseKinds; i++) {
     const PerKind& k = kinds_[i];
@@ -146,9 +152,9 @@ std::vector<Cause> CauseTally::causes(const CauseClassifier& cc, const Model& mo
         c.parent = p->parent;
       }
     }
-    c.vma = top_vma(k.by_lifetime, model);
+    c.vma = top_vma(k.by_lifetime);
     fill_evidence(k, cc, &c);
-    if (chains && sym) fill_stack(k, model, *chains, sym, &c);
+    if (chains && sym) fill_stack(k, *chains, sym, &c);
     out.push_back(std::move(c));
   }
   std::stable_sort(out.begin(), out.end(), [](const Cause& a, const Cause& b) { return a.faults > b.faults; });

@@ -61,12 +61,17 @@ class RunCounts {
     last_ = nullptr;
     return *this;
   }
-  void add(K k, uint64_t n = 1) {
+  // True when k is new.
+  bool add(K k, uint64_t n = 1) {
+    bool fresh = false;
     if (!last_ || !(k == last_key_)) {
+      size_t before = map_.size();
       last_key_ = k;
       last_ = &map_[k];
+      fresh = map_.size() != before;
     }
     *last_ += n;
+    return fresh;
   }
   // The key with the most, the smallest key among equals.
   std::optional<std::pair<K, uint64_t>> top() const {
@@ -86,13 +91,12 @@ class RunCounts {
 class CauseTally {
  public:
   // A completed fault with its cause; vma: the model's last_fault_vma().
-  void add(const FaultCause& c, const Event& e, const std::optional<VmaSpan>& vma);
+  void add(const FaultCause& c, const Event& e, const std::optional<VmaSpan>& vma, const Model& model);
   void merge(const CauseTally& o);
   uint64_t faults() const { return total_; }
 
   // Biggest first. chains/sym: name call chains (none: no stacks).
-  std::vector<Cause> causes(const CauseClassifier& cc, const Model& model, const CallChains* chains,
-                            Symbolizer* sym) const;
+  std::vector<Cause> causes(const CauseClassifier& cc, const CallChains* chains, Symbolizer* sym) const;
   // The n processes with most faults.
   std::vector<StormProcess> processes(const CauseClassifier& cc, size_t n) const;
 
@@ -105,10 +109,18 @@ class CauseTally {
   };
   uint64_t call_id(const ProtectCall& c);
   void fill_evidence(const PerKind& k, const CauseClassifier& cc, Cause* out) const;
-  void fill_stack(const PerKind& k, const Model& model, const CallChains& chains, Symbolizer* sym,
-                  Cause* out) const;
+  void fill_stack(const PerKind& k, const CallChains& chains, Symbolizer* sym, Cause* out) const;
+
+  // A VMA as it was when its first fault here came: by the end of the trace
+  // the model may have folded its lifetime into a summary.
+  struct SeenVma {
+    uint32_t pid = 0;
+    CauseVma vma;  // faults: 0
+  };
+  CauseVma top_vma(const RunCounts<uint64_t>& by_lifetime) const;
 
   std::array<PerKind, kCauseKinds> kinds_;
+  std::unordered_map<uint64_t, SeenVma> seen_;  // by lifetime
   RunCounts<uint32_t> pids_;
   uint64_t total_ = 0;
   std::vector<ProtectCall> calls_;

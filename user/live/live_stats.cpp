@@ -27,7 +27,7 @@ void LiveStats::on_event(const Event& e, const Model& model) {
   (e.fault_flags & VT_FAULT_MAJOR) ? now.major++ : now.minor++;
   const auto& at = model.last_fault_vma();
   if (at) now.by_lifetime[at->lifetime]++;
-  if (cause) now.causes.add(*cause, e, at);
+  if (cause) now.causes.add(*cause, e, at, model);
   uint64_t bin = (e.ts > t0_ns_ ? e.ts - t0_ns_ : 0) / kFaultBinNs;
   if (bin >= kMaxBins) return;
   if (bin >= bins_.size()) bins_.resize(bin + 1);
@@ -48,7 +48,7 @@ const SecondCounts& LiveStats::last_second() const {
   return seconds_.size() >= 2 ? seconds_[seconds_.size() - 2] : kNone;
 }
 
-std::optional<Storm> LiveStats::running_storm(const Model& model) const {
+std::optional<Storm> LiveStats::running_storm() const {
   double baseline = 0;
   std::vector<Storm> storms = find_storms(bins_, kFaultBinNs, AnalysisOptions{}, &baseline);
   if (storms.empty()) return std::nullopt;
@@ -64,7 +64,7 @@ std::optional<Storm> LiveStats::running_storm(const Model& model) const {
     uint64_t second_start = progress_start - back * kSecond;
     if (second_start + kSecond > s.start_ns) tally.merge(seconds_[i].causes);
   }
-  s.causes = tally.causes(classifier_, model, nullptr, nullptr);
+  s.causes = tally.causes(classifier_, nullptr, nullptr);
   s.processes = tally.processes(classifier_, 3);
   return s;
 }

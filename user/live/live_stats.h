@@ -42,7 +42,7 @@ class LiveStats {
   // The storm going on now, by the report's rule over the faults so far
   // (nothing if the last one ended over 100 ms ago), with the causes of its
   // faults in the last kSeconds. Times relative to the start.
-  std::optional<Storm> running_storm(const Model& model) const;
+  std::optional<Storm> running_storm() const;
 
  private:
   std::deque<SecondCounts> seconds_;  // back: the second in progress

@@ -108,7 +108,7 @@ std::string header_line(const LiveFrame& f) {
 
 // The storm under way, if any, and why: "" when there is none.
 std::string storm_line(const LiveFrame& f) {
-  auto s = f.stats->running_storm(*f.model);
+  auto s = f.stats->running_storm();
   if (!s) return "";
   for (Cause& c : s->causes)
     if (c.command.empty() && c.pid == f.pid) c.command = f.command;

@@ -13,11 +13,10 @@ namespace {
 
 constexpr int kWidth = 1280, kLabelWidth = 400, kRight = 30, kTop = 64, kAxis = 46, kLegend = 50;
 
-// A name as SVG text: its bytes escaped as for a text line (and where they
-// are not UTF-8, which XML must be), then as XML.
-std::string escape(const std::string& s) {
+// Text that is already escaped for a line (and UTF-8), as XML.
+std::string xml(const std::string& text) {
   std::string out;
-  for (char c : escape_text(s, TextEscape::Utf8)) {
+  for (char c : text) {
     switch (c) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
@@ -28,6 +27,10 @@ std::string escape(const std::string& s) {
   }
   return out;
 }
+
+// A name as SVG text: its bytes escaped as for a text line (and where they
+// are not UTF-8, which XML must be), then as XML.
+std::string escape(const std::string& s) { return xml(escape_text(s, TextEscape::Utf8)); }
 
 // Viridis, sampled: perceptually even and readable for colour-blind readers.
 std::string colour(double v) {
@@ -97,9 +100,9 @@ std::string heatmap_svg(const Analysis& a, const TraceMeta& meta) {
              " faults, peak %.0f/s: ",
              x0, kTop - 6, std::max(1.0, x1 - x0), plot_h + 6, s.faults, s.peak_rate);
     // The diagnosis may be long: appended, never cut by the buffer.
-    svg += buf + escape(storm_diagnosis(s)) + "</title></rect>\n";
+    svg += buf + xml(storm_diagnosis(s, TextEscape::Utf8)) + "</title></rect>\n";
     snprintf(buf, sizeof(buf), "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" fill=\"#a00\">", x0, kTop - 8);
-    svg += buf + escape(storm_cause_label(s)) + "</text>\n";
+    svg += buf + xml(storm_cause_label(s, TextEscape::Utf8)) + "</text>\n";
   }
   for (int r = 0; r < rows; r++) {
     const HeatRow& row = h.rows[static_cast<size_t>(r)];

@@ -29,15 +29,15 @@ std::string fmt(const char* f, ...) {
 
 std::string percent(double share) { return fmt("%.0f%%", share * 100); }
 
-std::string process_phrase(uint32_t pid, const std::string& command) {
+std::string process_phrase(uint32_t pid, const std::string& command, TextEscape mode) {
   std::string out = "pid " + std::to_string(pid);
-  if (!command.empty()) out += " (" + escape_text(base_name(command)) + ")";
+  if (!command.empty()) out += " (" + escape_text(base_name(command), mode) + ")";
   return out;
 }
 
 // The VMA with most of a cause's faults, and how many if not all.
-std::string vma_phrase(const Cause& c) {
-  std::string out = escape_text(c.vma.name) + fmt(" %" PRIx64 "-%" PRIx64, c.vma.start, c.vma.end);
+std::string vma_phrase(const Cause& c, TextEscape mode) {
+  std::string out = escape_text(c.vma.name, mode) + fmt(" %" PRIx64 "-%" PRIx64, c.vma.start, c.vma.end);
   if (c.vma.faults != c.faults) out += fmt(" (%" PRIu64 " of them)", c.vma.faults);
   return out;
 }
@@ -77,9 +77,9 @@ std::string mprotect_phrase(const ProtectCall& m) {
 }
 
 // Numbers are formatted, names appended: a long name must not be cut.
-std::string evidence(const Cause& c) {
-  const std::string vma = vma_phrase(c);
-  const std::string file = c.vma.faults == c.faults ? escape_text(c.vma.name) : vma;
+std::string evidence(const Cause& c, TextEscape mode) {
+  const std::string vma = vma_phrase(c, mode);
+  const std::string file = c.vma.faults == c.faults ? escape_text(c.vma.name, mode) : vma;
   const std::string n = std::to_string(c.faults);
   const std::string mapped = size_phrase(c.vma.end - c.vma.start) + " mapped";
   switch (c.kind) {
@@ -117,7 +117,7 @@ std::string evidence(const Cause& c) {
 
 std::string chain_text(const std::vector<std::string>& frames) {
   std::string out;
-  for (const auto& f : frames) out += (out.empty() ? "" : " <- ") + f;
+  for (const auto& f : frames) out += (out.empty() ? "" : " <- ") + escape_text(f);
   return out;
 }
 
@@ -178,48 +178,46 @@ nlohmann::ordered_json cause_json(const Cause& c) {
 
 }  // namespace
 
-std::string cause_sentence(const Cause& c) { return cause_sentence(c, false); }
-
-std::string cause_sentence(const Cause& c, bool with_share) {
-  std::string who = process_phrase(c.pid, c.command);
+std::string cause_sentence(const Cause& c, bool with_share, TextEscape mode) {
+  std::string who = process_phrase(c.pid, c.command, mode);
   if (c.kind == CauseKind::CowAfterFork) who += fork_phrase(c);
   std::string title = cause_title(c.kind);
   if (with_share) title += " (" + percent(c.share) + ")";
-  return title + " in " + who + ": " + evidence(c);
+  return title + " in " + who + ": " + evidence(c, mode);
 }
 
-std::string storm_diagnosis(const Storm& s) {
+std::string storm_diagnosis(const Storm& s, TextEscape mode) {
   if (s.causes.empty()) return "no completed fault was read";
-  std::string out = cause_sentence(s.causes[0], true);
+  std::string out = cause_sentence(s.causes[0], true, mode);
   for (size_t i = 1; i < s.causes.size(); i++)
     if (s.causes[i].share >= 0.05) out += std::string("; also ") + cause_title(s.causes[i].kind) + " " + percent(s.causes[i].share);
   return out;
 }
 
-std::string storm_cause_label(const Storm& s) {
+std::string storm_cause_label(const Storm& s, TextEscape mode) {
   if (s.causes.empty()) return "cause unknown";
   const Cause& c = s.causes[0];
-  std::string out = std::string(cause_title(c.kind)) + " " + percent(c.share) + " in " + process_phrase(c.pid, c.command);
+  std::string out = std::string(cause_title(c.kind)) + " " + percent(c.share) + " in " + process_phrase(c.pid, c.command, mode);
   if (s.causes.size() > 1 && s.causes[1].share >= 0.05)
     out += std::string(", ") + cause_title(s.causes[1].kind) + " " + percent(s.causes[1].share);
   return out;
 }
 
-// Sentences hold names as bytes: each line is escaped as a whole.
+// Sentences come with their names escaped; the other lines escape theirs.
 std::string storms_text(const Analysis& a) {
   std::string out = fmt("fault storms: %zu (baseline %.0f faults/s)\n", a.storms.size(), a.baseline_rate);
   int n = 1;
   for (const Storm& s : a.storms) {
     out += fmt("  #%d at %.3f s for %.3f s: ", n++, s.start_ns / 1e9, (s.end_ns - s.start_ns) / 1e9);
-    out += escape_text(storm_diagnosis(s)) + "\n";
+    out += storm_diagnosis(s) + "\n";
     out += fmt("      %" PRIu64 " faults (minor %" PRIu64 ", major %" PRIu64
                "), peak %.0f/s, mean %.0f/s; latency p50 %s p99 %s max %s\n",
                s.faults, s.minor, s.major, s.peak_rate, s.mean_rate, format_duration(s.latency.p50).c_str(),
                format_duration(s.latency.p99).c_str(), format_duration(s.latency.max).c_str());
     for (const Cause& c : s.causes) {
-      out += fmt("      cause %5.1f%%  ", c.share * 100) + escape_text(cause_sentence(c)) + "\n";
+      out += fmt("      cause %5.1f%%  ", c.share * 100) + cause_sentence(c) + "\n";
       if (!c.stack.empty())
-        out += "             stack  " + escape_text(chain_text(c.stack)) +
+        out += "             stack  " + chain_text(c.stack) +
                fmt("  (%" PRIu64 " sampled faults)\n", c.stack_faults);
     }
     for (const StormProcess& p : s.processes) {

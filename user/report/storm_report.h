@@ -7,6 +7,7 @@
 #include <string>
 
 #include "analysis/analysis.h"
+#include "util/escape.h"
 
 namespace vmatrace {
 
@@ -14,13 +15,13 @@ std::string storms_text(const Analysis& a);
 nlohmann::ordered_json storms_json(const Analysis& a);
 
 // One sentence on why: the main cause with its process and evidence, its
-// share, and the other causes above 5%. Names in it are bytes, as in a
-// Storm: escape the sentence for the output it goes to (util/escape.h).
-std::string storm_diagnosis(const Storm& s);
+// share, and the other causes above 5%. Names in it are escaped (mode: as
+// for a text line, or also where they are not UTF-8), so it can be printed
+// as it is.
+std::string storm_diagnosis(const Storm& s, TextEscape mode = TextEscape::Kernel);
 // A few words: "copy-on-write after fork 99% in pid 1235 (cow)".
-std::string storm_cause_label(const Storm& s);
-// One cause with its process and evidence, for people (with its share after the title).
-std::string cause_sentence(const Cause& c);
-std::string cause_sentence(const Cause& c, bool with_share);
+std::string storm_cause_label(const Storm& s, TextEscape mode = TextEscape::Kernel);
+// One cause with its process and evidence (with its share after the title).
+std::string cause_sentence(const Cause& c, bool with_share = false, TextEscape mode = TextEscape::Kernel);
 
 }  // namespace vmatrace
