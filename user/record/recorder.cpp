@@ -78,7 +78,8 @@ class Recording {
   void handle(const Event& e);
   enum class Resync { None, Now, AtPoll };
   Resync resync_need(const Event& e) const;
-  void resync(uint32_t pid, uint32_t tid);
+  // at_ts: the moment the read VMAs stand for (0: now).
+  void resync(uint32_t pid, uint32_t tid, uint64_t at_ts = 0);
   void resync_due();
   void write_due_stacks();
   void persist_lost(uint64_t now);
@@ -131,7 +132,9 @@ void Recording::on_record(const void* data, size_t size) {
     handle(e);
     switch (resync_need(e)) {
       case Resync::Now:  // the faults that follow need the new image's VMAs
-        resync(e.pid, e.tid);
+        // Stamped with the exec: the events after it in this batch (the
+        // loader's mmaps) come next, in order, over what /proc showed.
+        resync(e.pid, e.tid, e.ts);
         break;
       case Resync::AtPoll:
         resync_due_[e.pid] = e.tid;
@@ -195,10 +198,10 @@ void Recording::resync_due() {
   for (const auto& [pid, tid] : due) resync(pid, tid);
 }
 
-void Recording::resync(uint32_t pid, uint32_t tid) {
+void Recording::resync(uint32_t pid, uint32_t tid, uint64_t at_ts) {
   auto maps = read_proc_maps(static_cast<pid_t>(pid));
   if (!maps) return;  // gone: its exit is on its way
-  uint64_t now = clock_ns(CLOCK_MONOTONIC);
+  uint64_t now = at_ts ? at_ts : clock_ns(CLOCK_MONOTONIC);
   Event v;
   v.kind = Kind::Vma;
   v.ts = now;
