@@ -55,8 +55,8 @@ int main(int argc, char** argv) {
     pthread_create(&tid[i], NULL, read_pages, &parts[i]);
   }
   for (int i = 0; i < threads; i++) pthread_join(tid[i], NULL);
-  quiet_after(quiet_ms, began);
-  printf("{\"path\":\"%s\",\"size\":%zu,\"start\":%lu,\"end\":%lu}\n", argv[1], len, (unsigned long)p,
-         (unsigned long)p + len);
+  long storm_ms = quiet_after(quiet_ms, began);
+  printf("{\"path\":\"%s\",\"size\":%zu,\"start\":%lu,\"end\":%lu,\"storm_ms\":%ld}\n", argv[1], len, (unsigned long)p,
+         (unsigned long)p + len, storm_ms);
   return 0;
 }

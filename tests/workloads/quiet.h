@@ -29,10 +29,12 @@ static inline void quiet(long ms) {
 /* The calm after a storm that began at storm_began (now_ms()): at least ms,
  * and three times as long as the storm took, so that most of the trace stays
  * calm (its median bin, the baseline) however slow this machine made the
- * storm: an emulated CPU takes 5-20 times longer. */
-static inline void quiet_after(long ms, long storm_began) {
+ * storm: an emulated CPU takes 5-20 times longer. Returns the storm's ms
+ * (the workloads print it, for tests to know the rate this machine made). */
+static inline long quiet_after(long ms, long storm_began) {
   long took = now_ms() - storm_began;
   quiet(ms > 3 * took ? ms : 3 * took);
+  return took;
 }
 
 #endif

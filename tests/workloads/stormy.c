@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   quiet(quiet_ms);
   long began = now_ms();
   storm(area, len);
-  quiet_after(quiet_ms, began);
-  printf("{\"start\":%lu,\"end\":%lu}\n", (unsigned long)area, (unsigned long)area + len);
+  long storm_ms = quiet_after(quiet_ms, began);
+  printf("{\"start\":%lu,\"end\":%lu,\"storm_ms\":%ld}\n", (unsigned long)area, (unsigned long)area + len, storm_ms);
   return 0;
 }
