@@ -22,7 +22,7 @@ struct Traced {
 // with storm rules that find the workload's storms of about `faults` faults
 // however slow this machine made them (see storm_rules_for()).
 void trace_workload(Traced* t, const std::vector<std::string>& opts, const std::vector<std::string>& workload_argv,
-                    uint64_t faults, std::vector<std::string> report_args = {}) {
+                    uint64_t faults) {
   t->trace = t->tmp.path("t.vmt");
   std::vector<std::string> argv = {vmatrace()};
   argv.insert(argv.end(), opts.begin(), opts.end());
@@ -33,8 +33,7 @@ void trace_workload(Traced* t, const std::vector<std::string>& opts, const std::
   auto lines = json_lines(r.out);
   ASSERT_EQ(lines.size(), 1u) << r.out;
   t->truth = lines[0];
-  for (auto& a : storm_rules_for(t->truth, faults)) report_args.push_back(a);
-  t->summary = trace_summary(t->trace, report_args);
+  t->summary = trace_summary(t->trace, storm_rules_for(t->truth, faults));
   t->pid = t->summary["target"]["pid"].get<uint32_t>();
 }
 
@@ -204,7 +203,7 @@ TEST(Causes, CodePageInNamesTheExecutableFile) {
   const std::string file = t.tmp.path("code.bin");
   // Instruction fetches read ahead 64 KiB around each fault: 32 MiB gives
   // ~500 faults (small enough for an emulated guest's disk), a storm here.
-  trace_workload(&t, {}, {workload("codepage"), file, "32", "600"}, 512, {"--storm-min-faults", "100"});
+  trace_workload(&t, {}, {workload("codepage"), file, "32", "600"}, 512);
   const json* s = storm_of(t.summary, "code_page_in");
   ASSERT_TRUE(s);
   const json& c = (*s)["cause"][0];

@@ -179,8 +179,16 @@ json trace_summary(const std::string& file, const std::vector<std::string>& repo
 
 std::vector<std::string> storm_rules_for(const json& truth, uint64_t faults) {
   const double storm_s = std::max<double>(truth.value("storm_ms", 0), 1) / 1e3;
-  const double floor = std::min(2000.0, static_cast<double>(faults) / storm_s / 4);
-  return {"--storm-min-rate", std::to_string(floor)};
+  const double floor = static_cast<double>(faults) / storm_s / 8;
+  // A storm smaller than the default 1,000 faults still counts; a slowed-down
+  // one is bursty, and a stall of the guest can cut it into pieces.
+  std::vector<std::string> rules = {"--storm-min-faults",
+                                    std::to_string(std::min<uint64_t>(1000, std::max<uint64_t>(faults / 8, 50)))};
+  if (floor >= 2000) return rules;  // the default rates hold
+  // The calm makes a fault every 20 ms (a median bin of 0 or 1): three times
+  // that is still no calm.
+  rules.insert(rules.end(), {"--storm-min-rate", std::to_string(floor), "--storm-threshold", "3"});
+  return rules;
 }
 
 std::string read_file(const std::string& path) {

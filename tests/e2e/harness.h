@@ -71,9 +71,10 @@ std::vector<json> json_lines(const std::string& text);
 std::vector<json> trace_events(const std::string& file);
 json trace_summary(const std::string& file, const std::vector<std::string>& report_args = {});
 // `report` options that find a workload's storm of `faults` faults on this
-// machine: the storm rule's rate floor (2000/s) lowered to a quarter of the
-// rate the workload measured (its JSON line's storm_ms), for emulated
-// guests that cannot fault that fast. Nothing changes where they can.
+// machine: where the workload's own rate (faults over its JSON line's
+// storm_ms) is too slow for the default rules — an emulated guest — a rate
+// floor of an eighth of that rate, and rules that keep the pieces a stall
+// cuts. None where the defaults hold.
 std::vector<std::string> storm_rules_for(const json& truth, uint64_t faults);
 std::string read_file(const std::string& path);
 
