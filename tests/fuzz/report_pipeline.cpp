@@ -7,8 +7,7 @@
 #include <cstdlib>
 #include <set>
 
-#include "analysis/analysis.h"
-#include "analysis/folded.h"
+#include "cli/report_pass.h"
 #include "model/model.h"
 #include "record/trace_file.h"
 #include "report/event_printer.h"
@@ -44,20 +43,22 @@ void analysis(const std::string& path, FILE* null) {
   AnalysisOptions o;
   o.want_heatmap = true;
   o.storm_min_faults = 20;  // storms small enough for inputs of a few KB
-  auto a = analyze(path, o);
-  if (!a) return;
-  auto j = a->summary.to_json(a->meta, a->read);
-  j["storms"] = storms_json(*a);
-  j["model"] = model_stats_json(a->model->stats());
-  j["vmas"] = vmas_json(*a->model);
+  auto pass = read_trace(path, ReportWants{o, true, true});
+  if (!pass) return;
+  const ReportPass& p = **pass;
+  const Analysis& a = p.analysis;
+  auto j = p.summary.to_json(a.meta, p.read);
+  j["storms"] = storms_json(a);
+  j["model"] = model_stats_json(a.model->stats());
+  j["vmas"] = vmas_json(*p.model);
   fputs(dump_json(j, 2).c_str(), null);
-  fputs(storms_text(*a).c_str(), null);
-  fputs(a->summary.to_text(meta_for_text(a->meta), a->read, path).c_str(), null);
-  fputs(top_vmas_text(*a->model, 10).c_str(), null);
-  fputs(heatmap_svg(*a, a->meta).c_str(), null);
-  fputs(heatmap_html(*a, a->meta).c_str(), null);
-  if (auto json = perfetto_json(path, *a)) fputs(json->c_str(), null);
-  if (auto folded = fold_stacks(path)) fputs(folded->text.c_str(), null);
+  fputs(storms_text(a).c_str(), null);
+  fputs(p.summary.to_text(meta_for_text(a.meta), p.read, path).c_str(), null);
+  fputs(top_vmas_text(*p.model, 10).c_str(), null);
+  fputs(heatmap_svg(a, a.meta).c_str(), null);
+  fputs(heatmap_html(a, a.meta).c_str(), null);
+  fputs((*pass)->perfetto->json(a).c_str(), null);
+  fputs(p.folded->text.c_str(), null);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// analyze() over synthetic traces: storms found from the chunk indexes and
+// read_trace() over synthetic traces: storms found from the chunk indexes and
 // tallied in the same pass as the heatmap, also when a chunk is damaged
 // inside (the events end before the indexes do).
 #include "analysis/analysis.h"
@@ -15,6 +15,7 @@
 #include "analysis/storms.h"
 #include "analysis/symbolizer.h"
 #include "events/abi.h"
+#include "cli/report_pass.h"
 #include "temp_trace.h"
 
 namespace vmatrace {
@@ -107,9 +108,11 @@ TEST_F(AnalysisTest, OneStormChargedToItsVmaWithTheHeatmapInTheSamePass) {
   write(&storm_chunk);
   AnalysisOptions o;
   o.want_heatmap = true;
-  auto a = analyze(path_, o);
-  ASSERT_TRUE(a) << a.error();
-  EXPECT_TRUE(a->read.warning.empty()) << a->read.warning;
+  auto pass = read_trace(path_, ReportWants{o});
+  ASSERT_TRUE(pass) << pass.error();
+  const ReportPass* p = pass->get();
+  const Analysis* a = &p->analysis;
+  EXPECT_TRUE(p->read.warning.empty()) << p->read.warning;
   ASSERT_EQ(a->storms.size(), 1u);
   const Storm& s = a->storms[0];
   EXPECT_EQ(s.start_ns, 1000 * kMs);
@@ -118,7 +121,7 @@ TEST_F(AnalysisTest, OneStormChargedToItsVmaWithTheHeatmapInTheSamePass) {
   ASSERT_FALSE(s.vmas.empty());
   EXPECT_EQ(s.vmas[0].start, kStormVma);
   EXPECT_EQ(s.vmas[0].faults, 5000u);
-  EXPECT_EQ(a->summary.faults(), 5200u);
+  EXPECT_EQ(p->summary.faults(), 5200u);
   EXPECT_EQ(a->duration_ns, 2040 * kMs);
   // Heatmap: the storm VMA's 16 MiB in 8 slices, every fault in a row.
   uint64_t in_rows = 0, storm_rows = 0;
@@ -136,9 +139,11 @@ TEST_F(AnalysisTest, ADamagedChunkAfterTheStormLeavesTheStormWhole) {
   uint64_t storm_chunk;
   write(&storm_chunk);
   damage_payload(storm_chunk + 3);
-  auto a = analyze(path_, AnalysisOptions{});
-  ASSERT_TRUE(a) << a.error();
-  EXPECT_NE(a->read.warning.find("corrupt"), std::string::npos) << a->read.warning;
+  auto pass = read_trace(path_, ReportWants{AnalysisOptions{}});
+  ASSERT_TRUE(pass) << pass.error();
+  const ReportPass* p = pass->get();
+  const Analysis* a = &p->analysis;
+  EXPECT_NE(p->read.warning.find("corrupt"), std::string::npos) << p->read.warning;
   ASSERT_EQ(a->storms.size(), 1u);
   EXPECT_EQ(a->storms[0].faults, 5000u);
   EXPECT_LT(a->duration_ns, 2040 * kMs) << "the trace ends where reading stopped";
@@ -148,8 +153,10 @@ TEST_F(AnalysisTest, ADamagedStormChunkIsNoStormWithoutFaults) {
   uint64_t storm_chunk;
   write(&storm_chunk);
   damage_payload(storm_chunk);  // the storm's chunk: its index is fine, its events are lost
-  auto a = analyze(path_, AnalysisOptions{});
-  ASSERT_TRUE(a) << a.error();
+  auto pass = read_trace(path_, ReportWants{AnalysisOptions{}});
+  ASSERT_TRUE(pass) << pass.error();
+  const ReportPass* p = pass->get();
+  const Analysis* a = &p->analysis;
   for (const auto& s : a->storms) EXPECT_GT(s.faults, 0u);
   EXPECT_TRUE(a->storms.empty());
 }

@@ -1,6 +1,6 @@
 // Why faults happened: the rules on their own, then on event sequences as a
 // trace holds them (fork, mprotect, a refused access and its retry, a read
-// before a write), then whole storms of synthetic traces through analyze().
+// before a write), then whole storms of synthetic traces through read_trace().
 #include "analysis/storm_cause.h"
 
 #include <gtest/gtest.h>
@@ -16,6 +16,7 @@
 #include "report/heatmap_render.h"
 #include "report/storm_report.h"
 #include "util/escape.h"
+#include "cli/report_pass.h"
 #include "temp_trace.h"
 
 namespace vmatrace {
@@ -554,7 +555,7 @@ TEST(StormReport, TheHeatmapsStormShadingEscapesNamesOnceAsUtf8) {
   EXPECT_NE(svg.find(">page-cache misses 100% in pid 9</text>"), std::string::npos) << svg;
 }
 
-// A whole trace through analyze(): 1 s quiet in the parent; the parent forks
+// A whole trace through read_trace(): 1 s quiet in the parent; the parent forks
 // at 0.9 s; the child maps fresh memory at 0.95 s; from 1 s a 50 ms storm in
 // the child: 3,000 copy-on-write faults on the heap and 1,000 first touches
 // of the fresh memory, interleaved, every fourth one with a sampled stack
@@ -662,8 +663,10 @@ class CauseTraceTest : public TempTraceTest {
 };
 
 TEST_F(CauseTraceTest, AMixedStormGetsBothCausesWithTheirSharesAndEvidence) {
-  auto a = analyze(path_, AnalysisOptions{});
-  ASSERT_TRUE(a) << a.error();
+  auto pass = read_trace(path_, ReportWants{AnalysisOptions{}});
+  ASSERT_TRUE(pass) << pass.error();
+  const ReportPass* p = pass->get();
+  const Analysis* a = &p->analysis;
   ASSERT_EQ(a->storms.size(), 1u);
   const Storm& s = a->storms[0];
   EXPECT_EQ(s.faults, 4000u);

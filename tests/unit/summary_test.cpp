@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <random>
 
-#include "report/percentiles.h"
+#include "util/latency_histogram.h"
 
 #include "events/abi.h"
 

@@ -9,6 +9,7 @@
 #include "model/maps_format.h"
 #include "model/model.h"
 #include "report/vma_report.h"
+#include "cli/report_pass.h"
 #include "temp_trace.h"
 
 namespace vmatrace {
@@ -218,8 +219,10 @@ TEST_F(UncertaintyTraceTest, ReportJsonListsTheUncertainStretches) {
   end.by_reason = lost;
   ASSERT_TRUE((*w)->finish(end));
 
-  auto a = analyze(path_, AnalysisOptions{});
-  ASSERT_TRUE(a) << a.error();
+  auto pass = read_trace(path_, ReportWants{AnalysisOptions{}});
+  ASSERT_TRUE(pass) << pass.error();
+  const ReportPass* p = pass->get();
+  const Analysis* a = &p->analysis;
   auto j = model_stats_json(a->model->stats());
   ASSERT_EQ(j["uncertain"].size(), 2u) << j.dump();
   EXPECT_EQ(j["uncertain"][0]["pid"], 7);

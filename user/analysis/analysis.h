@@ -1,8 +1,7 @@
 // What the SRE looks at in a fault storm: when the fault rate rose far above
 // the trace's own baseline, which VMAs and which code took the faults, and a
 // heatmap of faults over the address space (as the VMA model lays it out)
-// and time. Built in one pass over a trace's events: the storms are found
-// beforehand from the chunk indexes' fault timeline.
+// and time: what analysis/analyzer.h finds in a trace.
 #pragma once
 
 #include <cstdint>
@@ -12,10 +11,9 @@
 #include <vector>
 
 #include "analysis/cause_tally.h"
+#include "events/trace_meta.h"
 #include "model/model.h"
-#include "record/trace_file.h"
-#include "report/percentiles.h"
-#include "report/summary.h"
+#include "util/latency_histogram.h"
 
 namespace vmatrace {
 
@@ -66,9 +64,7 @@ struct Heatmap {
 
 struct Analysis {
   TraceMeta meta;
-  ReadSummary read;            // how reading the file went
-  Summary summary;             // events by kind, fault mix and latency, losses
-  std::unique_ptr<Model> model;  // the whole trace replayed: VMA lifetimes and their faults
+  const Model* model = nullptr;  // the whole trace replayed: VMA lifetimes and their faults
   uint64_t duration_ns = 0;
   double baseline_rate = 0;  // faults/s in a typical bin
   std::vector<Storm> storms;  // biggest first
@@ -79,8 +75,5 @@ struct Analysis {
 enum class HeatKind { All, Minor, Major, Read, Write, Exec };
 HeatKind heat_kind_of(const std::string& name);
 bool heat_counts(HeatKind kind, const Event& e);
-
-// Reads path once. A file that cannot be read returns its error.
-Result<Analysis> analyze(const std::string& path, const AnalysisOptions& opts);
 
 }  // namespace vmatrace

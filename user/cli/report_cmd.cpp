@@ -2,11 +2,11 @@
 #include <limits>
 #include <optional>
 
-#include "analysis/analysis.h"
-#include "analysis/folded.h"
 #include "cli/commands.h"
+#include "cli/report_pass.h"
 #include "model/model.h"
-#include "record/trace_file.h"
+#include "pipeline/model_sink.h"
+#include "record/trace_source.h"
 #include "report/event_printer.h"
 #include "report/heatmap_render.h"
 #include "report/perfetto.h"
@@ -37,21 +37,17 @@ uint64_t to_ns(double s) { return s < 0 ? std::numeric_limits<uint64_t>::max() :
 
 // One pass: every event, or the VMA set at a moment.
 int events_or_maps(const ReportOptions& opts) {
-  auto reader = TraceReader::open(opts.file);
-  if (!reader) return fail(reader.error());
-  const TraceMeta& meta = reader->meta();
+  auto source = TraceFileSource::open(opts.file);
+  if (!source) return fail(source.error());
+  const TraceMeta& meta = source->meta();
   Model model(meta);
-  EventPrinter printer(stdout, opts.json, meta.clock_monotonic_ns);
   uint64_t until = opts.at_s >= 0 ? meta.clock_monotonic_ns + to_ns(opts.at_s) : std::numeric_limits<uint64_t>::max();
-  auto read = reader->for_each([&](const Event& e) {
-    if (e.ts > until && e.kind != Kind::Stats) return;
-    if (opts.events)
-      printer.print(e);
-    else
-      model.apply(e);
-  });
-  if (!read) return fail(read.error());
-  warn_if_cut(opts.file, *read);
+  std::optional<EventPrinter> printer;
+  std::optional<ModelSink> model_sink;
+  Sink* sink = opts.events ? static_cast<Sink*>(&printer.emplace(stdout, opts.json, meta.clock_monotonic_ns))
+                           : &model_sink.emplace(model, until);
+  if (auto st = source->run(*sink); !st) return fail(st.error());
+  warn_if_cut(opts.file, source->read());
   if (opts.events) return 0;
   uint32_t pid = opts.pid ? opts.pid : meta.target_pid;
   if (!model.space_of(pid))
@@ -74,27 +70,24 @@ Status write_and_finish(OutputFile& out, const std::string& text) {
   return out.finish();
 }
 
-int folded(const ReportOptions& opts) {
-  auto out = OutputFile::open(opts.folded, opts.file);
-  if (!out) return fail(out.error());
-  auto f = fold_stacks(opts.file);
-  if (!f) return fail(f.error());
-  if (f->faults == 0) return fail("no fault in " + opts.file + " has a stack: record with --stacks");
-  if (auto st = write_and_finish(*out, f->text); !st) return fail(st.error());
-  fprintf(stderr, "vmatrace: %lu faults in %lu stacks written to %s%s\n", (unsigned long)f->faults,
-          (unsigned long)f->stacks, opts.folded.c_str(),
-          f->lost ? (" (" + std::to_string(f->lost) + " stacks could not be taken)").c_str() : "");
-  return 0;
+// The folded stacks, when --folded asked for them.
+Status write_folded(OutputFile& out, const ReportOptions& opts, const FoldedStacks& f) {
+  if (f.faults == 0) return make_error("no fault in " + opts.file + " has a stack: record with --stacks");
+  if (auto st = write_and_finish(out, f.text); !st) return st;
+  fprintf(stderr, "vmatrace: %lu faults in %lu stacks written to %s%s\n", (unsigned long)f.faults,
+          (unsigned long)f.stacks, opts.folded.c_str(),
+          f.lost ? (" (" + std::to_string(f.lost) + " stacks could not be taken)").c_str() : "");
+  return Ok{};
 }
 
 }  // namespace
 
 int run_report(const ReportOptions& opts) {
   if (opts.events || opts.maps) return events_or_maps(opts);
-  if (!opts.folded.empty()) return folded(opts);
   if (!opts.heatmap.empty() && !ends_with(opts.heatmap, ".svg") && !ends_with(opts.heatmap, ".html"))
     return fail("--heatmap writes .svg or .html files, not " + opts.heatmap);
-  AnalysisOptions ao;
+  ReportWants wants;
+  AnalysisOptions& ao = wants.analysis;
   ao.storm_threshold = opts.storm_threshold;
   ao.storm_min_rate = opts.storm_min_rate;
   ao.storm_min_faults = opts.storm_min_faults;
@@ -103,32 +96,41 @@ int run_report(const ReportOptions& opts) {
   ao.from_ns = to_ns(opts.from_s);
   ao.to_ns = to_ns(opts.to_s >= 0 ? opts.to_s : opts.at_s);
   if (ao.to_ns <= ao.from_ns) return fail("the window is empty: --to must be after --from");
+  wants.perfetto = !opts.perfetto.empty();
+  wants.folded = !opts.folded.empty();
+  auto folded_out = open_output(opts.folded, opts.file);
+  if (!folded_out) return fail(folded_out.error());
   auto heat_out = open_output(opts.heatmap, opts.file);
   if (!heat_out) return fail(heat_out.error());
   auto perfetto_out = open_output(opts.perfetto, opts.file);
   if (!perfetto_out) return fail(perfetto_out.error());
-  auto a = analyze(opts.file, ao);
-  if (!a) return fail(a.error());
-  warn_if_cut(opts.file, a->read);
+  auto pass = read_trace(opts.file, wants);
+  if (!pass) return fail(pass.error());
+  const ReportPass& p = **pass;
+  const Analysis& a = p.analysis;
+  warn_if_cut(opts.file, p.read);
+  if (*folded_out) {
+    if (auto st = write_folded(**folded_out, opts, *p.folded); !st) return fail(st.error());
+  }
   if (*heat_out) {
-    std::string text = ends_with(opts.heatmap, ".html") ? heatmap_html(*a, a->meta) : heatmap_svg(*a, a->meta);
+    std::string text = ends_with(opts.heatmap, ".html") ? heatmap_html(a, a.meta) : heatmap_svg(a, a.meta);
     if (auto st = write_and_finish(**heat_out, text); !st) return fail(st.error());
   }
   if (*perfetto_out) {
-    auto json = perfetto_json(opts.file, *a);
-    if (!json) return fail(json.error());
-    if (auto st = write_and_finish(**perfetto_out, *json); !st) return fail(st.error());
+    if (auto st = write_and_finish(**perfetto_out, (*pass)->perfetto->json(a)); !st) return fail(st.error());
   }
+  // --folded writes the stacks alone.
+  if (*folded_out) return 0;
   if (opts.json) {
-    auto j = a->summary.to_json(a->meta, a->read);
-    j["storms"] = storms_json(*a);
-    j["model"] = model_stats_json(a->model->stats());
-    j["vmas"] = vmas_json(*a->model);
+    auto j = p.summary.to_json(a.meta, p.read);
+    j["storms"] = storms_json(a);
+    j["model"] = model_stats_json(a.model->stats());
+    j["vmas"] = vmas_json(*p.model);
     printf("%s\n", dump_json(j, 2).c_str());
   } else {
-    fputs(storms_text(*a).c_str(), stdout);
-    fputs(a->summary.to_text(meta_for_text(a->meta), a->read, opts.file).c_str(), stdout);
-    fputs(top_vmas_text(*a->model, 10).c_str(), stdout);
+    fputs(storms_text(a).c_str(), stdout);
+    fputs(p.summary.to_text(meta_for_text(a.meta), p.read, opts.file).c_str(), stdout);
+    fputs(top_vmas_text(*p.model, 10).c_str(), stdout);
   }
   return 0;
 }

@@ -1,6 +1,7 @@
 #include "live/live_stats.h"
 
 #include "analysis/storms.h"
+#include "record/trace_file.h"
 #include "events/abi.h"
 
 namespace vmatrace {

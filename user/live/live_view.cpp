@@ -16,7 +16,7 @@
 #include "events/names.h"
 #include "util/escape.h"
 #include "report/format.h"
-#include "report/percentiles.h"
+#include "util/latency_histogram.h"
 #include "report/storm_report.h"
 
 namespace vmatrace {

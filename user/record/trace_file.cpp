@@ -7,6 +7,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -311,7 +312,14 @@ struct ZstdDctx {
 
 }  // namespace
 
+namespace {
+std::atomic<uint64_t> g_event_passes{0};
+}  // namespace
+
+uint64_t TraceReader::event_passes() { return g_event_passes.load(); }
+
 Result<ReadSummary> TraceReader::for_each(const std::function<void(const Event&)>& fn) {
+  g_event_passes++;
   FileIn f(path_);
   if (auto st = open_regular(f, path_); !st) return make_error(st.error());
   ZstdDctx zstd;

@@ -125,6 +125,9 @@ class TraceReader {
   const TraceMeta& meta() const { return meta_; }
   // Streams every event of every whole chunk to fn.
   Result<ReadSummary> for_each(const std::function<void(const Event&)>& fn);
+  // How many times any reader in this process began streaming a file's
+  // events: what tests count to hold `report` to one pass.
+  static uint64_t event_passes();
   // The timeline of the first max_chunks whole chunks, reading their indexes
   // only (a damaged chunk or index ends it, as it ends for_each).
   Result<FaultTimeline> timeline(uint64_t max_chunks = UINT64_MAX);

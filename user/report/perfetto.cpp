@@ -4,32 +4,37 @@
 
 #include "events/abi.h"
 #include "events/names.h"
-#include "record/trace_file.h"
 #include "report/storm_report.h"
 #include "util/escape.h"
 
 namespace vmatrace {
 
-Result<std::string> perfetto_json(const std::string& trace_path, const Analysis& a) {
-  auto reader = TraceReader::open(trace_path);
-  if (!reader) return make_error(reader.error());
-  const uint64_t t0 = reader->meta().clock_monotonic_ns;
-  const uint32_t pid = reader->meta().target_pid;
-  nlohmann::json events = nlohmann::json::array();
-  auto us = [&](uint64_t ts) { return static_cast<double>(ts > t0 ? ts - t0 : 0) / 1e3; };
-  events.push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", pid}, {"args", {{"name", "vmatrace target"}}}});
-  // Instant events: every address-space change, on its thread.
-  auto read = reader->for_each([&](const Event& e) {
-    if (e.kind != Kind::Syscall && e.kind != Kind::Exec && e.kind != Kind::Fork && e.kind != Kind::Exit) return;
-    nlohmann::json args = {{"ret", e.ret}};
-    if (e.kind == Kind::Syscall) {
-      const auto& specs = syscall_args(e.sc);
-      for (size_t i = 0; i < specs.size(); i++) args[specs[i].name] = format_arg(specs[i].type, e.args[i]);
-    }
-    events.push_back({{"ph", "i"}, {"s", "t"}, {"name", kind_name(e)}, {"cat", "vma"}, {"ts", us(e.ts)},
-                      {"pid", e.pid}, {"tid", e.tid}, {"args", args}});
-  });
-  if (!read) return make_error(read.error());
+namespace {
+
+double micros_since(uint64_t ts, uint64_t t0) { return static_cast<double>(ts > t0 ? ts - t0 : 0) / 1e3; }
+
+}  // namespace
+
+PerfettoCollector::PerfettoCollector(const TraceMeta& meta)
+    : t0_(meta.clock_monotonic_ns), pid_(meta.target_pid) {
+  events_.push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", pid_}, {"args", {{"name", "vmatrace target"}}}});
+}
+
+// Instant events: every address-space change, on its thread.
+void PerfettoCollector::on_event(const Event& e) {
+  if (e.kind != Kind::Syscall && e.kind != Kind::Exec && e.kind != Kind::Fork && e.kind != Kind::Exit) return;
+  nlohmann::json args = {{"ret", e.ret}};
+  if (e.kind == Kind::Syscall) {
+    const auto& specs = syscall_args(e.sc);
+    for (size_t i = 0; i < specs.size(); i++) args[specs[i].name] = format_arg(specs[i].type, e.args[i]);
+  }
+  events_.push_back({{"ph", "i"}, {"s", "t"}, {"name", kind_name(e)}, {"cat", "vma"}, {"ts", micros_since(e.ts, t0_)},
+                     {"pid", e.pid}, {"tid", e.tid}, {"args", args}});
+}
+
+std::string PerfettoCollector::json(const Analysis& a) {
+  const uint32_t pid = pid_;
+  nlohmann::json& events = events_;
   // Counter tracks: faults/s per heatmap row's VMA, from the heatmap cells.
   const Heatmap& h = a.heatmap;
   double col_s = h.columns ? static_cast<double>(h.to_ns - h.from_ns) / 1e9 / h.columns : 1;
@@ -56,7 +61,7 @@ Result<std::string> perfetto_json(const std::string& trace_path, const Analysis&
                       {"ts", s.start_ns / 1e3}, {"dur", (s.end_ns - s.start_ns) / 1e3}, {"args", args}});
   }
   events.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", pid}, {"tid", 0}, {"args", {{"name", "storms"}}}});
-  return dump_json(nlohmann::json{{"traceEvents", events}, {"displayTimeUnit", "ms"}}) + "\n";
+  return dump_json(nlohmann::json{{"traceEvents", std::move(events)}, {"displayTimeUnit", "ms"}}) + "\n";
 }
 
 }  // namespace vmatrace

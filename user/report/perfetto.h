@@ -5,12 +5,26 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "analysis/analysis.h"
-#include "util/result.h"
+#include "pipeline/sink.h"
 
 namespace vmatrace {
 
-// The whole JSON document (names as util/escape.h's dump_json writes them).
-Result<std::string> perfetto_json(const std::string& trace_path, const Analysis& a);
+// A sink of the report's pass: the instant events, one per address-space change.
+class PerfettoCollector final : public Sink {
+ public:
+  explicit PerfettoCollector(const TraceMeta& meta);
+  void on_event(const Event& e) override;
+  // The whole JSON document (names as util/escape.h's dump_json writes them),
+  // with the counters and slices of the analysis of the same pass.
+  std::string json(const Analysis& a);
+
+ private:
+  uint64_t t0_;
+  uint32_t pid_;
+  nlohmann::json events_ = nlohmann::json::array();
+};
 
 }  // namespace vmatrace

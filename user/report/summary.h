@@ -13,7 +13,7 @@
 #include "events/event.h"
 #include "pipeline/sink.h"
 #include "record/trace_file.h"
-#include "report/percentiles.h"
+#include "util/latency_histogram.h"
 
 namespace vmatrace {
 

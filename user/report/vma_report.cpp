@@ -7,7 +7,7 @@
 #include "events/abi.h"
 #include "events/names.h"
 #include "report/format.h"
-#include "report/percentiles.h"
+#include "util/latency_histogram.h"
 #include "util/escape.h"
 
 namespace vmatrace {
