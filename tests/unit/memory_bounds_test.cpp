@@ -79,7 +79,9 @@ TEST(LatencyHistogram, BucketsAreMonotonicAndNarrowerThanOnePercent) {
     uint64_t low = LatencyHistogram::bucket_low(b), width = LatencyHistogram::bucket_width(b);
     ASSERT_LE(low, v);
     ASSERT_LT(v, low + width);
-    if (width > 1) ASSERT_LE(static_cast<double>(width) / static_cast<double>(low), 1.0 / 128) << v;
+    if (width > 1) {
+      ASSERT_LE(static_cast<double>(width) / static_cast<double>(low), 1.0 / 128) << v;
+    }
   }
   EXPECT_EQ(LatencyHistogram::bucket_of(0xffffffffu), 25u * 128 + 127);
 }

@@ -76,7 +76,9 @@ class ReportTest : public TempTraceTest {
     ASSERT_TRUE((*w)->append(vma(kCode, 16, 0x75, "/nonexistent/app")));
     ASSERT_TRUE((*w)->append(vma(kData, 64, 0x73, "")));
     ASSERT_TRUE((*w)->append(snapshot(kT0, 0, ~0ULL, 2)));
-    if (stack_first) ASSERT_TRUE((*w)->append(stack(kT0)));
+    if (stack_first) {
+      ASSERT_TRUE((*w)->append(stack(kT0)));
+    }
     for (uint64_t i = 0; i < 40; i++) {
       Event f;
       f.kind = Kind::Fault;
@@ -88,10 +90,14 @@ class ReportTest : public TempTraceTest {
       f.latency_ns = 2000;
       f.stack_id = i % 2 ? kStack : -1;
       ASSERT_TRUE((*w)->append(f));
-      if (i % 10 == 9) ASSERT_TRUE((*w)->flush());
+      if (i % 10 == 9) {
+        ASSERT_TRUE((*w)->flush());
+      }
     }
     ASSERT_TRUE((*w)->append(snapshot(kT0 + 50 * kMs, kCode, kCode + 16 * kPg - 1, 0)));
-    if (!stack_first) ASSERT_TRUE((*w)->append(stack(kT0 + 60 * kMs)));
+    if (!stack_first) {
+      ASSERT_TRUE((*w)->append(stack(kT0 + 60 * kMs)));
+    }
     ASSERT_TRUE((*w)->finish(LostCounts{}));
   }
 

@@ -53,7 +53,9 @@ class TraceFileTest : public TempTraceTest {
     for (int i = 0; i < n; i++) {
       out.push_back(fault(static_cast<uint64_t>(i)));
       EXPECT_TRUE((*w)->append(out.back()));
-      if ((i + 1) % per_chunk == 0) EXPECT_TRUE((*w)->flush());
+      if ((i + 1) % per_chunk == 0) {
+        EXPECT_TRUE((*w)->flush());
+      }
     }
     if (finish) {
       LostCounts lost;
@@ -247,7 +249,9 @@ TEST_F(TraceFileTest, TimelineFromTheChunkIndexes) {
     if (i % 7 == 0) e.fault_flags = VT_FAULT_INCOMPLETE;  // not counted
     else want_bins[(i * 130'000) / kFaultBinNs]++;
     ASSERT_TRUE((*w)->append(e));
-    if (i % 64 == 63) ASSERT_TRUE((*w)->flush());  // bins span chunks
+    if (i % 64 == 63) {
+      ASSERT_TRUE((*w)->flush());  // bins span chunks
+    }
   }
   Event sc;
   sc.kind = Kind::Syscall;
