@@ -114,9 +114,11 @@ TEST(HostileNames, TextOutputsEscapeNamesAsTheKernelsMapsDoes) {
     // Without kernel snapshots the model is exact only where a resync caught
     // up (tests/e2e/maps_test.cpp): here, the odd names' lines themselves.
     std::istringstream lines(kernel);
-    for (std::string line; std::getline(lines, line);)
-      if (line.find("forged") != std::string::npos || line.find("odd") != std::string::npos)
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find("forged") != std::string::npos || line.find("odd") != std::string::npos) {
         EXPECT_NE(maps.out.find(line + "\n"), std::string::npos) << line << "\n" << maps.out;
+      }
+    }
   }
 
   // Every text line is an event line: no name starts one of its own.

@@ -214,8 +214,9 @@ TEST(Maps, EveryKindOfChangeMatchesProcMaps) {
   auto sum = trace_summary(trace);
   EXPECT_EQ(sum["model"]["snapshots_failed"], 0);
   EXPECT_EQ(sum["lost_total"], 0);
-  if (kernel_has("vma_iter"))  // without snapshots a resync may take the growth first
+  if (kernel_has("vma_iter")) {  // without snapshots a resync may take the growth first
     EXPECT_GT(sum["model"]["stack_growths"].get<int>(), 0) << "the recursion grew [stack] by faults";
+  }
 }
 
 // Random churn in one and in several threads, traced from exec (--) and

@@ -128,7 +128,9 @@ TEST_P(Degraded, FaultsMatchTheKernelsOwnCountExactly) {
     if (a >= t["anon_start"] && a < t["anon_end"]) {
       anon_pages[a / kPage]++;
       EXPECT_EQ(e["access"], entry_known ? "write" : "unknown");
-      if (entry_known) EXPECT_FALSE(e["protection"].get<bool>());
+      if (entry_known) {
+        EXPECT_FALSE(e["protection"].get<bool>());
+      }
       EXPECT_FALSE(e["major"].get<bool>());
       EXPECT_EQ(e.contains("latency_ns"), entry_known);
     } else if (a >= t["file_start"] && a < t["file_end"]) {
@@ -148,7 +150,9 @@ TEST_P(Degraded, FaultsMatchTheKernelsOwnCountExactly) {
   EXPECT_EQ(sum["lost_total"], 0);
   EXPECT_GE(sum["faults"]["minor"].get<uint64_t>(), minor);
   EXPECT_GE(sum["faults"]["major"].get<uint64_t>(), major);
-  if (!lacks("fault_tracepoints")) EXPECT_GT(sum["faults"]["latency_ns"]["p50"].get<uint64_t>(), 0u);
+  if (!lacks("fault_tracepoints")) {
+    EXPECT_GT(sum["faults"]["latency_ns"]["p50"].get<uint64_t>(), 0u);
+  }
 }
 
 TEST(Record, ThreadsAreTracedAndFaultsChargedToTheirThread) {
