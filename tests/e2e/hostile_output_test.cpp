@@ -105,7 +105,7 @@ TEST(OutputFiles, OwnFilesAreReplacedNeverWrittenThrough) {
   TempDir tmp;
   auto trace = record_trace(tmp);
   // A hard link sees any write into the old file.
-  for (const std::string& name : {"old.vmt", "old.svg", "old.json"}) {
+  for (std::string name : {"old.vmt", "old.svg", "old.json"}) {
     put(tmp.path(name), "old contents");
     ASSERT_EQ(link(tmp.path(name).c_str(), tmp.path(name + ".link").c_str()), 0);
     ASSERT_EQ(chmod(tmp.path(name).c_str(), 0644), 0);
@@ -113,7 +113,7 @@ TEST(OutputFiles, OwnFilesAreReplacedNeverWrittenThrough) {
   EXPECT_EQ(run({vmatrace(), "-o", tmp.path("old.vmt"), "--", "true"}).status, 0);
   EXPECT_EQ(run({vmatrace(), "report", trace, "--heatmap", tmp.path("old.svg")}).status, 0);
   EXPECT_EQ(run({vmatrace(), "report", trace, "--perfetto", tmp.path("old.json")}).status, 0);
-  for (const std::string& name : {"old.vmt", "old.svg", "old.json"}) {
+  for (std::string name : {"old.vmt", "old.svg", "old.json"}) {
     EXPECT_EQ(read_file(tmp.path(name + ".link")), "old contents") << name << " was written through";
     EXPECT_NE(read_file(tmp.path(name)), "old contents") << name << " was not replaced";
     EXPECT_EQ(lstat_of(tmp.path(name)).st_mode & 07777, 0600u) << name;
