@@ -20,7 +20,9 @@
 #include "model/maps_format.h"
 #include "model/model.h"
 #include "record/target.h"
+#include "record/file_start.h"
 #include "record/trace_file.h"
+#include "record/trace_output.h"
 #include "report/event_printer.h"
 #include "report/format.h"
 #include "report/summary.h"
@@ -31,8 +33,17 @@ namespace vmatrace {
 namespace {
 
 volatile sig_atomic_t g_stop = 0;
+volatile sig_atomic_t g_dump = 0;  // SIGUSR1: a flight-recorder dump, recording goes on
 
 void on_stop_signal(int) { g_stop = 1; }
+void on_dump_signal(int) { g_dump = 1; }
+
+void install_dump_handler() {
+  struct sigaction sa{};
+  sa.sa_handler = on_dump_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGUSR1, &sa, nullptr);
+}
 
 void install_stop_handlers() {
   struct sigaction sa{};
@@ -83,12 +94,13 @@ class Recording {
   void write_due_stacks();
   void persist_lost(uint64_t now);
   Status drain_until_stopped();
+  Status poll_output(uint64_t now);
   int finish(Status st);
   TraceMeta make_meta() const;
 
   const RecordOptions& opts_;
   Features features_;
-  std::unique_ptr<TraceWriter> writer_;
+  std::unique_ptr<TraceOutput> writer_;
   std::unique_ptr<EventPrinter> printer_;
   std::unique_ptr<BpfSession> session_;
   std::optional<GatedChild> child_;
@@ -145,13 +157,15 @@ void Recording::on_record(const void* data, size_t size) {
 void Recording::handle(const Event& e) {
   if (e.kind == Kind::Fault && e.stack_id >= 0 && stacks_written_.insert(e.stack_id).second)
     stacks_due_.push_back(e.stack_id);
+  // The trace first: a file or flight chunk that starts here takes the
+  // model's VMA set from before e (record/trace_output.h).
+  if (writer_ && write_status_) write_status_ = writer_->append(e);
   summary_.add(e);
   if (model_) model_->apply(e);
   if (live_) live_->on_event(e, *model_);
   if (e.kind == Kind::Exit && (e.exit_flags & VT_EXIT_GROUP_DEAD) && e.pid == static_cast<uint32_t>(target_))
     target_exited_ = true;
   if (printer_) printer_->print(e);
-  if (writer_ && write_status_) write_status_ = writer_->append(e);
 }
 
 // Stacks live in a BPF map; the trace gets each one the first time a fault
@@ -260,8 +274,16 @@ Status Recording::setup() {
     if (auto maps = read_proc_maps(target_); !maps) return make_error(maps.error());
   }
   if (!opts_.output.empty()) {
-    auto w = TraceWriter::create(opts_.output);
+    TraceOutputOptions o;
+    o.path = opts_.output;
+    o.max_size = opts_.max_size;
+    o.rotate = opts_.rotate;
+    o.flight_ns = static_cast<uint64_t>(opts_.flight_s * 1e9);
+    o.trigger_storm = opts_.trigger_storm;
+    o.after_ns = static_cast<uint64_t>(opts_.after_s * 1e9);
+    auto w = TraceOutput::create(o, [this](uint64_t ts) { return file_start(meta_, *model_, ts); });
     if (!w) return make_error(w.error());
+    if (o.flight_ns) install_dump_handler();
     writer_ = std::move(*w);
   }
   SessionOptions so;
@@ -309,7 +331,7 @@ Status Recording::setup() {
   if (opts_.live == LiveOutput::Screen) display_ = make_terminal_view();
   if (opts_.live == LiveOutput::Plain) display_ = make_plain_view(stdout, opts_.interval_s);
   if (writer_) {
-    if (auto st = writer_->write_header(meta); !st) return st;
+    if (auto st = writer_->begin(meta); !st) return st;
   }
   if (child_) {
     if (auto st = child_->release(); !st) return st;
@@ -331,6 +353,14 @@ void Recording::persist_lost(uint64_t now) {
   lost_persisted_ = lost.total();
 }
 
+Status Recording::poll_output(uint64_t now) {
+  if (g_dump) {
+    g_dump = 0;
+    writer_->request_dump();
+  }
+  return writer_->poll(now, session_->lost());
+}
+
 Status Recording::drain_until_stopped() {
   const uint64_t deadline = opts_.duration_s > 0 ? t0_ + static_cast<uint64_t>(opts_.duration_s * 1e9) : 0;
   uint64_t last_flush = clock_ns(CLOCK_MONOTONIC);
@@ -345,8 +375,15 @@ Status Recording::drain_until_stopped() {
     if (writer_ && now - last_flush >= 1000000000ULL) {
       write_due_stacks();
       persist_lost(now);
-      if (auto st = writer_->flush(); !st) return st;
+      if (auto st = writer_->flush(now, session_->lost()); !st) return st;
       last_flush = now;
+    }
+    if (writer_) {
+      if (auto st = poll_output(now); !st) return st;
+      if (writer_->ended()) {
+        fprintf(stderr, "vmatrace: the trace reached --max-size: recording stopped\n");
+        break;
+      }
     }
     if (display_) {
       live_->advance(now);
@@ -375,7 +412,7 @@ int Recording::finish(Status st) {
   summary_.set_lost(lost);
   if (writer_) {
     if (st) {
-      Status fst = writer_->finish(lost);
+      Status fst = writer_->finish(clock_ns(CLOCK_MONOTONIC), lost);
       if (!fst) st = fst;
     }
     // A failure after publish() keeps the file: it reads back to its last chunk.
@@ -393,9 +430,8 @@ int Recording::finish(Status st) {
     fputs(top_vmas_text(*model_, 10).c_str(), stdout);
   }
   if (writer_)
-    fprintf(stderr, "vmatrace: %lu events (%lu faults) written to %s (%lu bytes)\n",
-            (unsigned long)summary_.total_events(), (unsigned long)summary_.faults(),
-            writer_->path().c_str(), (unsigned long)writer_->bytes_written());
+    fprintf(stderr, "vmatrace: %lu events (%lu faults) recorded: %s\n", (unsigned long)summary_.total_events(),
+            (unsigned long)summary_.faults(), writer_->written().c_str());
   if (!child_) return 0;
   int code = 0;
   if (child_->try_wait(&code)) return code;

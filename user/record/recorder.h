@@ -34,6 +34,11 @@ struct RecordOptions {
   std::vector<std::string> without;  // optional kernel features to act as if missing
   bool resync = true;  // re-read /proc/PID/maps where the kernel gives no snapshot
   uint32_t stack_every = 0;  // --stacks: a user stack every Nth fault
+  uint64_t max_size = 0;  // --max-size: bytes a trace file may take (0: no limit)
+  unsigned rotate = 0;    // --rotate: files kept (with max_size), else recording ends at the limit
+  double flight_s = 0;    // --flight: keep only this many seconds, dump on exit/SIGUSR1/trigger
+  bool trigger_storm = false;  // --trigger storm
+  double after_s = 0;     // --after: seconds recorded after the trigger before the dump
 };
 
 // Returns the process exit code: the command's own with `--`, else 0.
