@@ -42,7 +42,7 @@ struct Pass {
         heat.add_outside();
     }
     if (storm) {
-      storms.add(*storm, e, at, code_lifetime(e));
+      storms.add(*storm, e, at, code_lifetime(e), *model);
       if (cause) cause_tallies[*storm].add(*cause, e, at, *model);
       if (e.stack_id >= 0) chains.want(e.stack_id, e.pid, *model);
     }
