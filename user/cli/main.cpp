@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   auto* max_size = app.add_option("--max-size", rec.max_size,
                                   "with -o: end the recording cleanly when the trace reaches SIZE (K, M, G)")
-                       ->check(size_in(64 << 10, 1ULL << 50, "a size"))
+                       ->transform(size_in(64 << 10, 1ULL << 50, "a size"))
                        ->option_text("SIZE");
   app.add_option("--rotate", rec.rotate, "with --max-size: go on in a new file, keeping N files (trace, trace.1, ...)")
       ->check(CLI::Range(2, 100))

@@ -26,7 +26,7 @@ CLI::Validator number_in(double lo, double hi, Low low, const std::string& what)
 // text is not one, or does not fit 64 bits.
 std::optional<uint64_t> parse_size(const std::string& text);
 // A byte count (as parse_size reads it) in [lo, hi]; rewrites the text to the
-// plain number of bytes, for an integer option to take.
+// plain number of bytes: for an integer option, as its transform().
 CLI::Validator size_in(uint64_t lo, uint64_t hi, const std::string& what);
 
 }  // namespace vmatrace
