@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "record/flight_ring.h"
 #include "record/trace_file.h"
 #include "record/trace_files.h"
+#include "record/trace_output.h"
 
 namespace vmatrace {
 namespace {
@@ -443,6 +445,48 @@ TEST_F(LongRecTest, FlightRingStaysWithinItsByteBudget) {
   }
   EXPECT_LE(ring.bytes(), 16u << 10);
   EXPECT_GT(ring.dropped_for_budget(), 0u);
+}
+
+// Dumps take PATH, PATH.2, PATH.3 ... in order; a name taken by someone
+// else is skipped, never replaced; a dump asked for waits one poll.
+TEST_F(LongRecTest, FlightDumpsTakeNumberedNamesAndSkipOthersFiles) {
+  TraceMeta meta = meta_at(kT0);
+  Model model(meta);
+  TraceOutputOptions o;
+  o.path = path_;
+  o.flight_ns = 2'000'000'000;
+  auto out = TraceOutput::create(o, [&](uint64_t ts) { return file_start(meta, model, ts); });
+  ASSERT_TRUE(out) << out.error();
+  ASSERT_TRUE((*out)->begin(meta));
+  ASSERT_TRUE((*out)->publish());
+  EXPECT_FALSE(exists(path_)) << "a flight recording writes nothing until a dump";
+  { std::ofstream(path_ + ".2") << "someone's"; }
+  Workload wl;
+  uint64_t ts = kT0;
+  auto feed = [&] {
+    for (int i = 0; i < 100; i++)
+      for (const Event& e : wl.next(ts += 1'000'000)) {
+        ASSERT_TRUE((*out)->append(e));
+        model.apply(e);
+      }
+  };
+  for (const Event& e : Workload::seed(ts)) {
+    ASSERT_TRUE((*out)->append(e));
+    model.apply(e);
+  }
+  feed();
+  (*out)->request_dump();
+  ASSERT_TRUE((*out)->poll(ts, {}));
+  EXPECT_FALSE(exists(path_)) << "written after the next poll";
+  ASSERT_TRUE((*out)->poll(ts, {}));
+  EXPECT_TRUE(read_back(path_).sum.complete);
+  feed();
+  ASSERT_TRUE((*out)->finish(ts, {}));
+  auto last = read_back(path_ + ".3");
+  EXPECT_TRUE(last.sum.complete);
+  EXPECT_EQ(last.meta.flight_trigger, "exit");
+  std::ifstream in(path_ + ".2");
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()), "someone's");
 }
 
 }  // namespace

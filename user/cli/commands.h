@@ -3,7 +3,30 @@
 
 #include <string>
 
+#include "record/live_source.h"
+
 namespace vmatrace {
+
+// What vmatrace shows while it traces.
+enum class LiveOutput {
+  Events,  // every event on stdout, one per line (text or --json)
+  Screen,  // the full-screen live view (a terminal)
+  Plain,   // a plain-text summary every interval
+  None,
+};
+
+struct RecordOptions {
+  LiveSourceOptions source;
+  LiveOutput live = LiveOutput::Events;
+  double interval_s = 1;
+  std::string output;  // empty: events to stdout
+  bool json = false;   // stdout lines as JSON
+  uint64_t max_size = 0;  // --max-size: bytes a trace file may take (0: no limit)
+  unsigned rotate = 0;    // --rotate: files kept (with max_size), else recording ends at the limit
+  double flight_s = 0;    // --flight: keep only this many seconds, dump on exit/SIGUSR1/trigger
+  bool trigger_storm = false;  // --trigger storm
+  double after_s = 0;     // --after: seconds recorded after the trigger before the dump
+};
 
 struct ReportOptions {
   std::string file;
@@ -20,6 +43,8 @@ struct ReportOptions {
   std::string heat_kind = "all";
 };
 
+// `vmatrace [-p PID | -- CMD]`: the command's own exit code with `--`, else 0.
+int run_record(const RecordOptions& opts);
 int run_report(const ReportOptions& opts);
 int run_check(bool json);
 

@@ -8,7 +8,6 @@
 #include "bpf/libbpf_log.h"
 #include "cli/commands.h"
 #include "cli/numbers.h"
-#include "record/recorder.h"
 #include "watch/watch_cli.h"
 
 using namespace vmatrace;
@@ -26,29 +25,29 @@ int main(int argc, char** argv) {
 
   RecordOptions rec;
   bool verbose = false;
-  app.add_option("-p,--pid", rec.pid, "trace this running process (all its threads; a thread id names its process)")
+  app.add_option("-p,--pid", rec.source.pid, "trace this running process (all its threads; a thread id names its process)")
       ->check(CLI::Range(1, kMaxPid));
   app.add_option("-o,--output", rec.output, "record to this trace file (mode 0600) instead of printing events");
-  app.add_option("-d,--duration", rec.duration_s, "stop after this many seconds")
+  app.add_option("-d,--duration", rec.source.duration_s, "stop after this many seconds")
       ->check(number_in(0, kMaxSeconds, Low::Open, "a number of seconds"));
-  app.add_flag("--follow-children", rec.follow_children, "also trace processes the target forks");
+  app.add_flag("--follow-children", rec.source.follow_children, "also trace processes the target forks");
   bool events = false, plain = false;
   app.add_flag("--events", events, "print every event, one per line (the default when stdout is piped without -o)");
   app.add_flag("--json", rec.json, "print events as JSON lines (implies --events)");
   app.add_flag("--plain", plain, "print a plain-text summary every interval instead of the full-screen view");
   app.add_option("-i,--interval", rec.interval_s, "seconds between --plain summaries (default 1)")
       ->check(number_in(0.01, 86400, Low::Closed, "a number of seconds"));
-  app.add_option("-b,--buffer-mb", rec.ringbuf_mb, "ring buffer size in MiB, a power of two")
+  app.add_option("-b,--buffer-mb", rec.source.ringbuf_mb, "ring buffer size in MiB, a power of two")
       ->check(CLI::Range(1, 1024));
   app.add_flag("-v,--verbose", verbose, "show libbpf's log");
   bool stacks = false;
   app.add_flag("--stacks", stacks, "sample the user stack of faults (see report --folded)");
-  app.add_option("--stack-every", rec.stack_every, "with --stacks: one fault in N (default 4)")
+  app.add_option("--stack-every", rec.source.stack_every, "with --stacks: one fault in N (default 4)")
       ->check(CLI::Range(1, 1000000));
   bool no_resync = false;
   app.add_flag("--no-resync", no_resync,
                "never re-read /proc/PID/maps to correct the VMA model (kernels without VMA snapshots)");
-  app.add_option("--without", rec.without,
+  app.add_option("--without", rec.source.without,
                  "act as if the kernel lacked this optional feature (see `vmatrace check`)")
       ->check(CLI::IsMember(optional_feature_names()))
       ->delimiter(',');
@@ -70,7 +69,7 @@ int main(int argc, char** argv) {
   app.add_option("--after", rec.after_s, "with --trigger: seconds recorded after the trigger (default 0)")
       ->check(number_in(0, 3600, Low::Closed, "a number of seconds"))
       ->needs(trig);
-  app.add_option("command", rec.command, "command to run under tracing (after --)");
+  app.add_option("command", rec.source.command, "command to run under tracing (after --)");
 
   ReportOptions rep;
   auto* report = app.add_subcommand("report", "summarise or list a recorded trace");
@@ -113,10 +112,10 @@ int main(int argc, char** argv) {
   }
   install_libbpf_logger(verbose);
 
-  rec.resync = !no_resync;
+  rec.source.resync = !no_resync;
   rec.trigger_storm = trigger == "storm";
-  if (stacks && rec.stack_every == 0) rec.stack_every = 4;
-  if (!stacks) rec.stack_every = 0;
+  if (stacks && rec.source.stack_every == 0) rec.source.stack_every = 4;
+  if (!stacks) rec.source.stack_every = 0;
   // On a terminal: the live view. Piped: events, or with -o a summary every interval.
   if (events || rec.json)
     rec.live = LiveOutput::Events;
@@ -130,7 +129,7 @@ int main(int argc, char** argv) {
   if (check->parsed()) return run_check(check_json);
   if (watch->parsed()) return run_watch(watch_opts);
 
-  if ((rec.pid > 0) == !rec.command.empty()) {
+  if ((rec.source.pid > 0) == !rec.source.command.empty()) {
     fprintf(stderr, "vmatrace: give either -p PID or -- COMMAND (see --help)\n");
     return 2;
   }
@@ -138,7 +137,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "vmatrace: --max-size and --flight need -o FILE (see --help)\n");
     return 2;
   }
-  if (rec.ringbuf_mb & (rec.ringbuf_mb - 1)) {
+  if (rec.source.ringbuf_mb & (rec.source.ringbuf_mb - 1)) {
     fprintf(stderr, "vmatrace: --buffer-mb must be a power of two\n");
     return 2;
   }

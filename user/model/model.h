@@ -19,7 +19,7 @@
 #include "events/event.h"
 #include "model/address_space.h"
 #include "model/lifetimes.h"
-#include "record/trace_file.h"
+#include "events/trace_meta.h"
 
 namespace vmatrace {
 

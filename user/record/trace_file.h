@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "events/event.h"
+#include "events/trace_meta.h"
 #include "record/codec.h"
 #include "util/output_file.h"
 #include "util/result.h"
@@ -32,7 +33,6 @@ typedef struct ZSTD_CCtx_s ZSTD_CCtx;
 
 namespace vmatrace {
 
-constexpr uint32_t kTraceFormatVersion = 2;
 constexpr uint64_t kFaultBinNs = 10'000'000;  // the fault timeline's resolution (10 ms)
 
 // What a reader accepts of the sizes a file claims, so that a small file
@@ -47,29 +47,6 @@ constexpr uint32_t kMaxCompressionRatio = 1024;    // recorded chunks compress 3
 // (11.6 h, 16 MiB), at most 2^27 (15 days).
 constexpr uint64_t kMinTimelineBins = 1ull << 22, kMaxTimelineBins = 1ull << 27, kTimelineBinsPerByte = 16;
 uint64_t timeline_bins_allowed(uint64_t file_bytes);
-
-struct TraceMeta {
-  uint32_t format_version = kTraceFormatVersion;
-  std::string vmatrace_version;
-  std::string kernel_release;
-  std::string hostname;
-  uint64_t clock_monotonic_ns = 0;  // CLOCK_MONOTONIC at start: the event clock
-  uint64_t clock_realtime_ns = 0;   // CLOCK_REALTIME at the same moment
-  uint32_t target_pid = 0;
-  std::vector<std::string> command;  // the target's command line
-  bool follow_children = false;
-  std::string maps_at_attach;  // /proc/PID/maps of the target when tracing began
-  std::string vsyscall_line;   // the [vsyscall] line maps prints last, if this machine has one
-  bool kernel_snapshots = true;  // the kernel reported VMAs after every change (else: predict)
-  uint32_t page_size = 4096;
-  // A flight-recorder dump (--flight): what wrote it ("exit", "SIGUSR1",
-  // "storm"; empty: not a dump) and the window it was asked to keep.
-  std::string flight_trigger;
-  uint64_t flight_window_ms = 0;
-
-  std::string to_json() const;
-  static Result<TraceMeta> from_json(const std::string& text);
-};
 
 // The file's opening: magic, version, the JSON header and its checksum.
 std::string frame_header(const TraceMeta& meta);

@@ -115,7 +115,10 @@ std::string TraceOutput::written() const {
     snprintf(buf, sizeof(buf), "%s (%lu bytes%s)", files_->path().c_str(),
              static_cast<unsigned long>(files_->bytes_written()),
              files_->rotations() ? (", " + std::to_string(files_->rotations()) + " rotations").c_str() : "");
-    return buf;
+    std::string text = buf;
+    if (files_->after_limit())  // they came after the end the limit set: said, not lost silently
+      text += "; " + std::to_string(files_->after_limit()) + " events after --max-size were not written";
+    return text;
   }
   snprintf(buf, sizeof(buf), "%u flight dumps, the last %s (%lu bytes in all)", dumps_, last_dump_.c_str(),
            static_cast<unsigned long>(dump_bytes_));

@@ -9,13 +9,24 @@
 #include <vector>
 
 #include "events/event.h"
+#include "pipeline/sink.h"
 
 namespace vmatrace {
 
-class EventPrinter {
+class EventPrinter final : public Sink {
  public:
   EventPrinter(FILE* out, bool json, uint64_t t0_ns) : out_(out), json_(json), t0_(t0_ns) {}
   void print(const Event& e);
+  void on_event(const Event& e) override { print(e); }
+  // A live reader of the stream sees each poll's lines at once.
+  Status tick(const Tick&) override {
+    fflush(out_);
+    return Ok{};
+  }
+  Status finish(const LostCounts&) override {
+    fflush(out_);
+    return Ok{};
+  }
 
   // The line for e, without a newline; "" for records folded into another line.
   std::string format(const Event& e);

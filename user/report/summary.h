@@ -11,14 +11,16 @@
 #include <nlohmann/json.hpp>
 
 #include "events/event.h"
+#include "pipeline/sink.h"
 #include "record/trace_file.h"
 #include "report/percentiles.h"
 
 namespace vmatrace {
 
-class Summary {
+class Summary final : public Sink {
  public:
   void add(const Event& e);
+  void on_event(const Event& e) override { add(e); }
   void set_lost(const LostCounts& lost) { lost_ = lost; }
 
   uint64_t first_ts() const { return first_ts_; }

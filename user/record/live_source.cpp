@@ -1,0 +1,291 @@
+#include "record/live_source.h"
+
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "events/abi.h"
+#include "model/maps_format.h"
+#include "model/model.h"
+
+namespace vmatrace {
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+
+void on_stop_signal(int) { g_stop = 1; }
+
+void install_stop_handlers() {
+  struct sigaction sa{};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+uint64_t clock_ns(clockid_t id) {
+  timespec ts;
+  clock_gettime(id, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// The [vsyscall] line is not in the VMA tree (the gate area): maps prints it
+// last for every process when the machine has it.
+std::string vsyscall_line() {
+  auto maps = read_proc_maps(getpid());
+  if (!maps) return "";
+  size_t at = maps->find("[vsyscall]");
+  if (at == std::string::npos) return "";
+  size_t begin = maps->rfind('\n', at);
+  begin = begin == std::string::npos ? 0 : begin + 1;
+  return maps->substr(begin, at + 10 - begin);
+}
+
+// Where BPF could not read a name whole (lockdown=confidentiality, no
+// bpf_loop, a path deeper or longer than a record holds), ask /proc while the
+// mapping most likely still exists.
+void fill_names_from_proc(Event* e) {
+  if (e->kind == Kind::Vma && (e->vma.path_flags & (VT_PATH_UNKNOWN | VT_PATH_TRUNCATED))) {
+    std::string path = proc_mapped_path(static_cast<pid_t>(e->pid), e->vma.start, e->vma.ino);
+    if (path.empty()) return;
+    if (strip_deleted(&path)) e->vma.path_flags |= VT_PATH_DELETED;
+    e->vma.path = path;
+    e->vma.path_flags &= ~(VT_PATH_UNKNOWN | VT_PATH_TRUNCATED);
+  } else if (e->kind == Kind::Exec && e->filename.empty()) {
+    e->filename = proc_exe(static_cast<pid_t>(e->pid));
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LiveSource>> LiveSource::prepare(const LiveSourceOptions& opts) {
+  std::unique_ptr<LiveSource> s(new LiveSource(opts));
+  s->features_ = probe_features();
+  for (const auto& name : opts.without)
+    if (!disable_feature(&s->features_, name)) return make_error("unknown feature for --without: " + name);
+  if (auto why = missing_requirement(s->features_); !why.empty()) return make_error(why);
+  if (opts.pid > 0) {
+    auto process = process_of(opts.pid);
+    if (!process) return make_error(process.error());
+    s->target_ = *process;
+    if (s->target_ != opts.pid)
+      fprintf(stderr, "vmatrace: %d is a thread of process %d: tracing the process\n", opts.pid, s->target_);
+    // Only what ptrace may read (the kernel's check on /proc/PID/maps), and
+    // refused before anything is attached.
+    if (auto maps = read_proc_maps(s->target_); !maps) return make_error(maps.error());
+  }
+  return s;
+}
+
+Status LiveSource::start() {
+  install_stop_handlers();
+  SessionOptions so;
+  so.follow_children = opts_.follow_children;
+  so.ringbuf_bytes = opts_.ringbuf_mb << 20;
+  so.stack_every = opts_.stack_every;
+  auto s = BpfSession::start(features_, so, [this](const void* d, size_t n) { on_record(d, n); });
+  if (!s) return make_error(s.error());
+  session_ = std::move(*s);
+  // What the loaded programs really use: the model and resyncs follow it.
+  features_ = session_->features();
+  for (const auto& d : session_->degradations()) {
+    const OptionalFeature* f = find_optional_feature(d.feature);
+    fprintf(stderr, "vmatrace: %s is off: this kernel's verifier refused %s; %s\n", d.feature.c_str(),
+            d.program.c_str(), f ? f->loss : "");
+  }
+
+  t0_ = clock_ns(CLOCK_MONOTONIC);
+  realtime0_ = clock_ns(CLOCK_REALTIME);
+  if (!opts_.command.empty()) {
+    auto c = GatedChild::spawn(opts_.command);
+    if (!c) return make_error(c.error());
+    child_.emplace(std::move(*c));
+    target_ = child_->pid();
+    if (auto st = session_->add_target_at_exec(target_); !st) return st;
+  } else {
+    // Target first, maps second: a change racing with the read is then in the trace.
+    if (auto st = session_->add_target(target_); !st) return st;
+    auto maps = read_proc_maps(target_);
+    if (!maps && process_alive(target_)) return make_error(maps.error());  // e.g. EACCES
+    if (!maps || !process_alive(target_))
+      return make_error("process " + std::to_string(target_) + " exited during attach");
+    if (maps->empty())
+      return make_error("process " + std::to_string(target_) + " is a kernel thread: it has no address space to trace");
+    maps_at_attach_ = std::move(*maps);
+    // The kernel's own view, in order with the events that follow it.
+    session_->request_seed(target_);
+  }
+  meta_ = make_meta();
+  return Ok{};
+}
+
+TraceMeta LiveSource::make_meta() const {
+  TraceMeta m;
+  m.vmatrace_version = VMATRACE_VERSION;
+  m.kernel_release = features_.kernel_release;
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  m.hostname = host;
+  m.clock_monotonic_ns = t0_;
+  m.clock_realtime_ns = realtime0_;
+  m.target_pid = static_cast<uint32_t>(target_);
+  m.command = opts_.command.empty() ? read_proc_cmdline(target_) : opts_.command;
+  m.follow_children = opts_.follow_children;
+  m.maps_at_attach = maps_at_attach_;
+  m.vsyscall_line = vsyscall_line();
+  m.kernel_snapshots = features_.vma_iter;
+  m.page_size = static_cast<uint32_t>(sysconf(_SC_PAGESIZE));
+  return m;
+}
+
+Status LiveSource::release() {
+  if (child_) return child_->release();
+  return Ok{};
+}
+
+void LiveSource::on_record(const void* data, size_t size) {
+  malformed_ += for_each_record(data, size, [this](Event& e) {
+    fill_names_from_proc(&e);
+    emit(e);
+    switch (resync_need(e)) {
+      case Resync::Now:  // the faults that follow need the new image's VMAs
+        resync(e.pid, e.tid);
+        break;
+      case Resync::AtPoll:
+        resync_due_[e.pid] = e.tid;
+        break;
+      case Resync::None:
+        break;
+    }
+  });
+}
+
+void LiveSource::emit(const Event& e) {
+  if (e.kind == Kind::Fault && e.stack_id >= 0 && stacks_written_.insert(e.stack_id).second)
+    stacks_due_.push_back(e.stack_id);
+  if (e.kind == Kind::Exit && (e.exit_flags & VT_EXIT_GROUP_DEAD) && e.pid == static_cast<uint32_t>(target_))
+    target_exited_ = true;
+  sink_->on_event(e);
+}
+
+// Stacks live in a BPF map; the trace gets each one the first time a fault
+// names it, read while the map still holds it (a stack id is never reused:
+// a colliding stack fails with -EEXIST instead).
+void LiveSource::write_due_stacks() {
+  for (int32_t id : stacks_due_) {
+    Event s;
+    s.kind = Kind::Stack;
+    s.ts = clock_ns(CLOCK_MONOTONIC);
+    s.stack_id = id;
+    s.stack = session_->stack(id);
+    emit(s);
+  }
+  stacks_due_.clear();
+}
+
+// Where the kernel gives no snapshot of a change, or one failed, /proc says
+// what the VMAs are now. After exec it is how such kernels seed the new mm.
+LiveSource::Resync LiveSource::resync_need(const Event& e) const {
+  bool kernel_snapshots = features_.vma_iter;
+  switch (e.kind) {
+    case Kind::Exec:
+      return kernel_snapshots ? Resync::None : Resync::Now;
+    case Kind::Syscall:
+      return !kernel_snapshots && opts_.resync ? Resync::AtPoll : Resync::None;
+    case Kind::Snapshot:
+      return e.status != 0 && opts_.resync ? Resync::Now : Resync::None;
+    default:
+      return Resync::None;
+  }
+}
+
+// One /proc read per changed process per poll, not per change: a target that
+// maps thousands of times a second must not cost thousands of full re-reads.
+// The model is exact again at every poll boundary.
+void LiveSource::resync_due() {
+  auto due = std::move(resync_due_);
+  resync_due_.clear();
+  for (const auto& [pid, tid] : due) resync(pid, tid);
+}
+
+void LiveSource::resync(uint32_t pid, uint32_t tid) {
+  auto maps = read_proc_maps(static_cast<pid_t>(pid));
+  if (!maps) return;  // gone: its exit is on its way
+  uint64_t now = clock_ns(CLOCK_MONOTONIC);
+  Event v;
+  v.kind = Kind::Vma;
+  v.ts = now;
+  v.pid = pid;
+  v.tid = tid;
+  uint32_t count = 0;
+  for (auto& line : parse_maps(*maps)) {
+    if (line.name == "[vsyscall]") continue;
+    v.vma = std::move(line.vma);
+    v.vma.reason = VT_VMA_SNAPSHOT;
+    emit(v);
+    count++;
+  }
+  Event s;
+  s.kind = Kind::Snapshot;
+  s.ts = now;
+  s.pid = pid;
+  s.tid = tid;
+  s.mm = model_ ? model_->mm_of(pid) : 0;
+  s.lo = 0;
+  s.hi = ~0ULL;
+  s.count = count;
+  s.snap_reason = kSnapResync;
+  emit(s);
+}
+
+LostCounts LiveSource::lost() const { return session_ ? session_->lost() : LostCounts{}; }
+
+Status LiveSource::run(Sink& sink) {
+  sink_ = &sink;
+  const uint64_t deadline = opts_.duration_s > 0 ? t0_ + static_cast<uint64_t>(opts_.duration_s * 1e9) : 0;
+  uint64_t last_flush = clock_ns(CLOCK_MONOTONIC);
+  int child_status = 0;
+  while (!g_stop) {
+    auto n = session_->poll(100);
+    if (!n) return make_error(n.error());
+    resync_due();
+    Tick t{clock_ns(CLOCK_MONOTONIC), session_->lost()};
+    if (auto st = sink.tick(t); !st) return st;
+    if (t.now_ns - last_flush >= 1000000000ULL) {
+      write_due_stacks();
+      if (auto st = sink.flush(t); !st) return st;
+      last_flush = t.now_ns;
+    }
+    if (sink.stop_requested()) break;
+    if (deadline && t.now_ns >= deadline) break;
+    if (child_ ? child_->try_wait(&child_status) : (target_exited_ || !process_alive(target_))) break;
+  }
+  return drain_rest();
+}
+
+// What the kernel produced before we stopped still belongs to the trace.
+Status LiveSource::drain_rest() {
+  for (int i = 0; i < 3; i++) {
+    auto n = session_->poll(0);
+    if (!n) return make_error(n.error());
+    resync_due();
+  }
+  write_due_stacks();
+  return sink_->tick({clock_ns(CLOCK_MONOTONIC), session_->lost()});
+}
+
+void LiveSource::abort_command() {
+  if (child_) child_->abort();
+}
+
+int LiveSource::exit_code() {
+  if (!child_) return 0;
+  int code = 0;
+  if (child_->try_wait(&code)) return code;
+  return g_stop ? 0 : child_->wait();
+}
+
+}  // namespace vmatrace

@@ -1,0 +1,93 @@
+// The live event source: the BPF session and its decoder, attached to a
+// running process (-p) or to a command started under tracing (--). Beside
+// the kernel's records it puts into the stream what /proc says where the
+// kernel could not (names, VMA sets: resync) and the sampled stacks.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "bpf/features.h"
+#include "bpf/session.h"
+#include "pipeline/sink.h"
+#include "record/target.h"
+
+namespace vmatrace {
+
+class Model;
+
+struct LiveSourceOptions {
+  pid_t pid = 0;                     // a running process, or
+  std::vector<std::string> command;  // a command to run
+  double duration_s = 0;             // 0: until the target exits or a signal
+  bool follow_children = false;
+  // Measured (2 vCPUs under load): 1 MiB already loses nothing on a 1 GiB
+  // fault storm, a syscall storm or stacks on every fault; but four threads
+  // churning their VMAs, attached midway, lost snapshots at 4 MiB. 16 MiB
+  // holds them and keeps an idle recording near 30 MB.
+  size_t ringbuf_mb = 16;
+  std::vector<std::string> without;  // optional kernel features to act as if missing
+  bool resync = true;                // re-read /proc/PID/maps where the kernel gives no snapshot
+  uint32_t stack_every = 0;          // a user stack every Nth fault
+};
+
+class LiveSource final : public EventSource {
+ public:
+  // Probes the kernel and checks a running target: nothing is attached yet.
+  static Result<std::unique_ptr<LiveSource>> prepare(const LiveSourceOptions& opts);
+  // Loads the programs and attaches, or spawns the command held before its
+  // exec; the header (meta()) is known after it. Prints the degradations.
+  Status start();
+  const TraceMeta& meta() const override { return meta_; }
+  // The model resync's snapshots name the address space of.
+  void use_model(const Model* model) { model_ = model; }
+  // Lets the command run: call once the sinks began.
+  Status release();
+  Status run(Sink& sink) override;
+
+  LostCounts lost() const;
+  // Detaches the programs: nothing more comes.
+  void detach() { session_.reset(); }
+  // Setup or tracing failed: the command must never run.
+  void abort_command();
+  uint64_t malformed() const { return malformed_; }
+  uint64_t t0() const { return meta_.clock_monotonic_ns; }
+  // The process exit code: the command's own, else 0.
+  int exit_code();
+
+ private:
+  explicit LiveSource(const LiveSourceOptions& opts) : opts_(opts) {}
+  void on_record(const void* data, size_t size);
+  void emit(const Event& e);
+  enum class Resync { None, Now, AtPoll };
+  Resync resync_need(const Event& e) const;
+  void resync(uint32_t pid, uint32_t tid);
+  void resync_due();
+  void write_due_stacks();
+  Status drain_rest();
+  TraceMeta make_meta() const;
+
+  LiveSourceOptions opts_;
+  Features features_;
+  std::unique_ptr<BpfSession> session_;
+  std::optional<GatedChild> child_;
+  pid_t target_ = 0;
+  std::string maps_at_attach_;
+  TraceMeta meta_;
+  uint64_t t0_ = 0, realtime0_ = 0;
+  const Model* model_ = nullptr;
+  Sink* sink_ = nullptr;  // during run()
+  std::unordered_set<int32_t> stacks_written_;
+  std::vector<int32_t> stacks_due_;
+  std::map<uint32_t, uint32_t> resync_due_;  // pid -> the thread whose change asked for it
+  uint64_t malformed_ = 0;
+  bool target_exited_ = false;
+};
+
+}  // namespace vmatrace
