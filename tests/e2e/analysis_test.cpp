@@ -56,7 +56,8 @@ TEST(Analysis, FindsExactlyTheStormAndItsVmaAndFunction) {
   REQUIRE_ROOT();
   Recorded r;
   record_stormy(&r);
-  auto sum = trace_summary(r.trace);
+  const auto rules = storm_rules_for(r.truth, 16384);
+  auto sum = trace_summary(r.trace, rules);
   // One storm; under emulation (scripts/test-kernels.sh) a host that takes
   // the guest's CPU away mid-storm can cut it in two: then every piece is
   // this storm, in this VMA and this function.
@@ -71,23 +72,30 @@ TEST(Analysis, FindsExactlyTheStormAndItsVmaAndFunction) {
     ASSERT_FALSE(piece["code"].empty());
     EXPECT_EQ(piece["code"][0]["symbol"], "storm (stormy)");
   }
-  EXPECT_GE(storm_faults, 16384u);
+  // Where a storm ends is a matter of rate, and a stall of the machine at
+  // its edge can leave a fault out: nearly all of them are in it. Exact: the
+  // VMA took every one of the workload's faults, once.
+  EXPECT_GE(storm_faults * 100, 16384u * 99);
+  uint64_t vma_faults = 0;
+  for (const json& v : sum["vmas"])
+    if (v["start"] == r.truth["start"] && v["end"] == r.truth["end"]) vma_faults += v["faults"]["total"].get<uint64_t>();
+  EXPECT_EQ(vma_faults, 16384u);
   const json& s = sum["storms"][0];
-  if (sum["storms"].size() == 1) {
-    EXPECT_GE(s["vmas"][0]["faults"].get<uint64_t>(), 16384u);
-    EXPECT_GE(s["code"][0]["faults"].get<uint64_t>(), 16384u);
-  }
   EXPECT_GT(s["peak_rate"].get<double>(), s["mean_rate"].get<double>() * 0.99);
   EXPECT_GT(s["latency_ns"]["p99"].get<uint64_t>(), 0u);
 
   // The text report lists storms first.
-  auto text = run({vmatrace(), "report", r.trace});
+  std::vector<std::string> argv = {vmatrace(), "report", r.trace};
+  argv.insert(argv.end(), rules.begin(), rules.end());
+  auto text = run(argv);
   ASSERT_EQ(text.status, 0);
   EXPECT_EQ(text.out.rfind("fault storms: " + std::to_string(sum["storms"].size()), 0), 0u) << text.out;
   EXPECT_NE(text.out.find("storm (stormy)"), std::string::npos);
 
-  // A higher threshold than the storm's own rate finds none.
-  auto none = run({vmatrace(), "report", r.trace, "--storm-threshold", "1000000"});
+  // A rate floor above the storm's own peak finds none.
+  double peak = 0;
+  for (const json& piece : sum["storms"]) peak = std::max(peak, piece["peak_rate"].get<double>());
+  auto none = run({vmatrace(), "report", r.trace, "--storm-min-rate", std::to_string(2 * peak)});
   EXPECT_EQ(none.out.rfind("fault storms: 0", 0), 0u) << none.out;
 }
 
@@ -96,14 +104,21 @@ TEST(Analysis, HeatmapSvgAndHtmlAreWellFormedAndLabelled) {
   Recorded r;
   record_stormy(&r);
   auto svg_path = r.tmp.path("h.svg"), html_path = r.tmp.path("h.html");
-  ASSERT_EQ(run({vmatrace(), "report", r.trace, "--heatmap", svg_path}).status, 0);
+  const auto rules = storm_rules_for(r.truth, 16384);
+  auto report = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {vmatrace(), "report", r.trace};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), rules.begin(), rules.end());
+    return run(argv).status;
+  };
+  ASSERT_EQ(report({"--heatmap", svg_path}), 0);
   // A window around the storm, wherever a slow machine put it.
-  auto storms = trace_summary(r.trace)["storms"];
+  auto storms = trace_summary(r.trace, rules)["storms"];
   ASSERT_FALSE(storms.empty());
   char from[32], to[32];
   snprintf(from, sizeof(from), "%.3f", std::max(0.0, storms[0]["start_s"].get<double>() - 0.2));
   snprintf(to, sizeof(to), "%.3f", storms[0]["start_s"].get<double>() + storms[0]["duration_s"].get<double>() + 0.2);
-  ASSERT_EQ(run({vmatrace(), "report", r.trace, "--heatmap", html_path, "--from", from, "--to", to}).status, 0);
+  ASSERT_EQ(report({"--heatmap", html_path, "--from", from, "--to", to}), 0);
   std::string svg = read_file(svg_path), html = read_file(html_path), why;
   ASSERT_EQ(svg.rfind("<svg", 0), 0u);
   EXPECT_TRUE(well_formed_xml(svg, &why)) << why;
@@ -146,7 +161,9 @@ TEST(Analysis, PerfettoExportHasCountersInstantsAndStormSlices) {
   Recorded r;
   record_stormy(&r);
   auto out = r.tmp.path("p.json");
-  ASSERT_EQ(run({vmatrace(), "report", r.trace, "--perfetto", out}).status, 0);
+  std::vector<std::string> argv = {vmatrace(), "report", r.trace, "--perfetto", out};
+  for (auto& a : storm_rules_for(r.truth, 16384)) argv.push_back(a);
+  ASSERT_EQ(run(argv).status, 0);
   auto j = json::parse(read_file(out), nullptr, false);
   ASSERT_FALSE(j.is_discarded());
   int counters = 0, instants = 0, storms = 0;
@@ -165,7 +182,9 @@ TEST(Analysis, PerfettoExportHasCountersInstantsAndStormSlices) {
   }
   EXPECT_GT(counters, 100);
   EXPECT_GT(instants, 10);
-  EXPECT_EQ(storms, 1);
+  // One slice a storm: one, unless a stall of an emulated guest cut it.
+  EXPECT_EQ(storms, trace_summary(r.trace, storm_rules_for(r.truth, 16384))["storms"].size());
+  EXPECT_GE(storms, 1);
 }
 
 TEST(Analysis, SampledStacksFoldForFlameGraphs) {

@@ -18,8 +18,11 @@ struct Traced {
   uint32_t pid = 0;
 };
 
-// Runs `vmatrace OPTS -o TRACE -- WORKLOAD ARGS` and reads the trace back.
-void trace_workload(Traced* t, const std::vector<std::string>& opts, const std::vector<std::string>& workload_argv) {
+// Runs `vmatrace OPTS -o TRACE -- WORKLOAD ARGS` and reads the trace back,
+// with storm rules that find the workload's storms of about `faults` faults
+// however slow this machine made them (see storm_rules_for()).
+void trace_workload(Traced* t, const std::vector<std::string>& opts, const std::vector<std::string>& workload_argv,
+                    uint64_t faults, std::vector<std::string> report_args = {}) {
   t->trace = t->tmp.path("t.vmt");
   std::vector<std::string> argv = {vmatrace()};
   argv.insert(argv.end(), opts.begin(), opts.end());
@@ -30,7 +33,8 @@ void trace_workload(Traced* t, const std::vector<std::string>& opts, const std::
   auto lines = json_lines(r.out);
   ASSERT_EQ(lines.size(), 1u) << r.out;
   t->truth = lines[0];
-  t->summary = trace_summary(t->trace);
+  for (auto& a : storm_rules_for(t->truth, faults)) report_args.push_back(a);
+  t->summary = trace_summary(t->trace, report_args);
   t->pid = t->summary["target"]["pid"].get<uint32_t>();
 }
 
@@ -85,7 +89,7 @@ bool ends_with(const std::string& s, const std::string& tail) {
 TEST(Causes, FirstTouchNamesTheMmapThatMadeTheMemory) {
   REQUIRE_ROOT();
   Traced t;
-  trace_workload(&t, {}, {workload("stormy"), "64", "500"});
+  trace_workload(&t, {}, {workload("stormy"), "64", "500"}, 16384);
   auto all = storms_of(t.summary, "first_touch");
   ASSERT_FALSE(all.empty());
   const json* s = all[0];
@@ -108,7 +112,7 @@ TEST(Causes, FirstTouchNamesTheMmapThatMadeTheMemory) {
 TEST(Causes, CopyOnWriteInTheForkedChildNamesTheFork) {
   REQUIRE_ROOT();
   Traced t;
-  trace_workload(&t, {"--follow-children"}, {workload("cow_fork"), "64", "400"});
+  trace_workload(&t, {"--follow-children"}, {workload("cow_fork"), "64", "400"}, 16384);
   const uint32_t parent = t.truth["parent"], child = t.truth["child"];
   ASSERT_EQ(parent, t.pid);
   // The parent's fill, before the fork: first touch.
@@ -134,7 +138,9 @@ TEST(Causes, CopyOnWriteInTheForkedChildNamesTheFork) {
   EXPECT_EQ((*s)["pids"][0]["parent"], parent);
 
   // The text report leads the storm with it.
-  auto text = run({vmatrace(), "report", t.trace});
+  std::vector<std::string> argv = {vmatrace(), "report", t.trace};
+  for (auto& a : storm_rules_for(t.truth, 16384)) argv.push_back(a);
+  auto text = run(argv);
   ASSERT_EQ(text.status, 0) << text.err;
   std::string lead = "copy-on-write after fork (";
   size_t at = text.out.find(lead);
@@ -155,7 +161,7 @@ TEST(Causes, PageCacheMissesNameTheFileAndItsSize) {
   REQUIRE_ROOT();
   Traced t;
   const std::string file = t.tmp.path("data");
-  trace_workload(&t, {}, {workload("pagecache"), file, "16", "600", "4"});
+  trace_workload(&t, {}, {workload("pagecache"), file, "16", "600", "4"}, 4096);
   auto all = storms_of(t.summary, "page_cache_miss");
   ASSERT_FALSE(all.empty());
   const json& c = (*all[0])["cause"][0];
@@ -171,7 +177,7 @@ TEST(Causes, PageCacheMissesNameTheFileAndItsSize) {
 TEST(Causes, ProtectionFlipsNameTheMprotectCallsAndTheRefusedAccesses) {
   REQUIRE_ROOT();
   Traced t;
-  trace_workload(&t, {}, {workload("protflip"), "64", "400"});
+  trace_workload(&t, {}, {workload("protflip"), "64", "400"}, 16384);
   auto all = storms_of(t.summary, "protection_change");
   ASSERT_FALSE(all.empty());
   const json& c = (*all[0])["cause"][0];
@@ -196,9 +202,9 @@ TEST(Causes, CodePageInNamesTheExecutableFile) {
   REQUIRE_ROOT();
   Traced t;
   const std::string file = t.tmp.path("code.bin");
-  // Instruction fetches read ahead 64 KiB around each fault: 128 MiB gives
-  // ~2,000 faults.
-  trace_workload(&t, {}, {workload("codepage"), file, "128", "600"});
+  // Instruction fetches read ahead 64 KiB around each fault: 32 MiB gives
+  // ~500 faults (small enough for an emulated guest's disk), a storm here.
+  trace_workload(&t, {}, {workload("codepage"), file, "32", "600"}, 512, {"--storm-min-faults", "100"});
   const json* s = storm_of(t.summary, "code_page_in");
   ASSERT_TRUE(s);
   const json& c = (*s)["cause"][0];
@@ -216,7 +222,7 @@ TEST(Causes, AMixedStormGetsBothCausesWithTheirShares) {
   REQUIRE_ROOT();
   Traced t;
   // The child rewrites 8,192 inherited pages and touches 4,096 fresh ones, interleaved.
-  trace_workload(&t, {"--follow-children"}, {workload("cow_fork"), "32", "400", "16"});
+  trace_workload(&t, {"--follow-children"}, {workload("cow_fork"), "32", "400", "16"}, 12288);
   const uint32_t child = t.truth["child"];
   uint64_t cow_faults = 0, touch_faults = 0;
   for (const json* s : storms_of(t.summary, "cow_after_fork", child, 0.6)) {
@@ -242,7 +248,8 @@ TEST(Causes, AMixedStormGetsBothCausesWithTheirShares) {
 TEST(Causes, EachCauseNamesItsTopCallChain) {
   REQUIRE_ROOT();
   Traced t;
-  trace_workload(&t, {"--follow-children", "--stacks", "--stack-every", "2"}, {workload("cow_fork"), "16", "400"});
+  trace_workload(&t, {"--follow-children", "--stacks", "--stack-every", "2"}, {workload("cow_fork"), "16", "400"},
+                 4096);
   const uint32_t parent = t.truth["parent"], child = t.truth["child"];
   const json* cow = storm_of(t.summary, "cow_after_fork", child);
   const json* fill = storm_of(t.summary, "first_touch", parent);
@@ -259,7 +266,9 @@ TEST(Causes, EachCauseNamesItsTopCallChain) {
   }
   EXPECT_EQ((*cow)["cause"][0]["stack"][0], "rewrite (cow_fork)");
   EXPECT_EQ((*fill)["cause"][0]["stack"][0], "fill (cow_fork)");
-  auto text = run({vmatrace(), "report", t.trace});
+  std::vector<std::string> argv = {vmatrace(), "report", t.trace};
+  for (auto& a : storm_rules_for(t.truth, 4096)) argv.push_back(a);
+  auto text = run(argv);
   EXPECT_NE(text.out.find("stack  rewrite (cow_fork) <- main (cow_fork) <- "), std::string::npos) << text.out;
 }
 

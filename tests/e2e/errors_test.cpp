@@ -45,7 +45,8 @@ TEST(Errors, NumericOptionsAreFiniteAndBounded) {
   }
   const std::vector<std::vector<std::string>> bad_report = {
       {"--from", "nan"}, {"--from", "-1"}, {"--to", "inf"},  {"--at", "1e30"},
-      {"--storm-threshold", "nan"}, {"--storm-threshold", "0"}, {"--storm-threshold", "1e300"}, {"--pid", "0"}};
+      {"--storm-threshold", "nan"}, {"--storm-threshold", "0"}, {"--storm-threshold", "1e300"}, {"--pid", "0"},
+      {"--storm-min-rate", "-1"}, {"--storm-min-rate", "inf"}, {"--storm-min-faults", "0"}};
   for (const auto& args : bad_report) {
     auto r = run({vmatrace(), "report", "no-such.vmt", args[0], args[1]});
     expect_one_line_error(r, 2, args[0]);

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -166,12 +167,20 @@ std::vector<json> trace_events(const std::string& file) {
   return json_lines(r.out);
 }
 
-json trace_summary(const std::string& file) {
-  auto r = run({vmatrace(), "report", file, "--json"});
+json trace_summary(const std::string& file, const std::vector<std::string>& report_args) {
+  std::vector<std::string> argv = {vmatrace(), "report", file, "--json"};
+  argv.insert(argv.end(), report_args.begin(), report_args.end());
+  auto r = run(argv);
   EXPECT_EQ(r.status, 0) << r.err;
   auto j = json::parse(r.out, nullptr, false);
   EXPECT_FALSE(j.is_discarded()) << r.out;
   return j;
+}
+
+std::vector<std::string> storm_rules_for(const json& truth, uint64_t faults) {
+  const double storm_s = std::max<double>(truth.value("storm_ms", 0), 1) / 1e3;
+  const double floor = std::min(2000.0, static_cast<double>(faults) / storm_s / 4);
+  return {"--storm-min-rate", std::to_string(floor)};
 }
 
 std::string read_file(const std::string& path) {

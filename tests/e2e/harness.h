@@ -69,7 +69,12 @@ class TempDir {
 std::vector<json> json_lines(const std::string& text);
 // `vmatrace report FILE --events --json`, parsed.
 std::vector<json> trace_events(const std::string& file);
-json trace_summary(const std::string& file);
+json trace_summary(const std::string& file, const std::vector<std::string>& report_args = {});
+// `report` options that find a workload's storm of `faults` faults on this
+// machine: the storm rule's rate floor (2000/s) lowered to a quarter of the
+// rate the workload measured (its JSON line's storm_ms), for emulated
+// guests that cannot fault that fast. Nothing changes where they can.
+std::vector<std::string> storm_rules_for(const json& truth, uint64_t faults);
 std::string read_file(const std::string& path);
 
 // The events of pid strictly between the last begin marker and the end marker after it.

@@ -33,12 +33,24 @@ std::chrono::milliseconds settle() {
   return std::chrono::milliseconds(kernel_has("vma_iter") ? 0 : 600);
 }
 
+std::string exe_of(pid_t pid) {
+  char buf[4096];
+  ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), buf, sizeof(buf));
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+// The recorder's child once it has run exec: before, it is a copy of
+// vmatrace waiting for the tracing to start, which the trace does not cover.
 pid_t child_of(pid_t parent) {
+  const std::string recorder = exe_of(parent);
   for (int i = 0; i < 2000; i++) {
     std::istringstream in(read_file("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) +
                                     "/children"));
     pid_t c = 0;
-    if (in >> c) return c;
+    if (in >> c) {
+      std::string exe = exe_of(c);
+      if (!exe.empty() && exe != recorder) return c;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return 0;

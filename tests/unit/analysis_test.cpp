@@ -12,6 +12,7 @@
 #include <numeric>
 
 #include "analysis/heat_builder.h"
+#include "analysis/storms.h"
 #include "analysis/symbolizer.h"
 #include "events/abi.h"
 #include "temp_trace.h"
@@ -212,6 +213,30 @@ TEST_F(AnalysisTest, CodeInAFileThatIsNotRegularIsNamedWithoutOpeningIt) {
   Symbolizer sym;
   EXPECT_EQ(sym.symbolize(0x400123, v, fifo), "fifo+0x123");
   unlink(fifo.c_str());
+}
+
+}  // namespace
+}  // namespace vmatrace
+
+namespace vmatrace {
+namespace {
+
+// A stall of the machine a few bins into a storm (no faults for 30 ms) must
+// not leave the storm's first faults outside it; the calm around stays out.
+TEST(FindStorms, EdgesReachAcrossAStallButNotIntoTheCalm) {
+  std::vector<uint32_t> bins(200, 1);  // calm: a fault per bin
+  const size_t first = bins.size();
+  for (uint32_t n : {5u, 0u, 0u, 0u}) bins.push_back(n);  // starts, stalls
+  for (int i = 0; i < 50; i++) bins.push_back(100);
+  for (uint32_t n : {0u, 0u, 6u}) bins.push_back(n);  // stalls, ends
+  const size_t end = bins.size();
+  bins.insert(bins.end(), 200, 1);
+  double baseline = 0;
+  auto storms = find_storms(bins, 10'000'000, AnalysisOptions{}, &baseline);
+  ASSERT_EQ(storms.size(), 1u);
+  EXPECT_EQ(baseline, 100.0);
+  EXPECT_EQ(storms[0].start_ns, first * 10'000'000);
+  EXPECT_EQ(storms[0].end_ns, end * 10'000'000);
 }
 
 }  // namespace

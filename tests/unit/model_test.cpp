@@ -291,5 +291,86 @@ TEST(Model, TheSeedSpaceClaimedByAnotherProcess) {
   EXPECT_EQ(m.maps_text(8), "");
 }
 
+// Without kernel snapshots a child's VMAs are its parent's, from the fork on:
+// its first faults are charged (copy-on-write needs to know the memory).
+TEST(Model, WithoutKernelSnapshotsAForkedChildStartsWithItsParentsVmas) {
+  TraceMeta meta;
+  meta.kernel_snapshots = false;
+  meta.target_pid = 7;
+  meta.maps_at_attach = "10000000-10004000 rw-p 00000000 00:00 0 \n";
+  Model m(meta);
+  Event fork;
+  fork.kind = Kind::Fork;
+  fork.pid = fork.tid = 7;
+  fork.child_pid = fork.child_tid = 8;
+  fork.mm = 0x6000;
+  fork.ts = 5;
+  m.apply(fork);
+  EXPECT_EQ(m.maps_text(8), m.maps_text(7));
+  Event f = fault_at(0x10001000, 6);
+  f.pid = f.tid = 8;
+  m.apply(f);
+  ASSERT_TRUE(m.last_fault_vma());
+  const Lifetime& l = m.lifetimes()[m.last_fault_vma()->lifetime];
+  EXPECT_EQ(l.pid, 8u);
+  EXPECT_EQ(l.origin.reason, VT_SNAP_FORK);
+  EXPECT_EQ(l.faults.write, 1u);
+  EXPECT_EQ(m.stats().faults_unmapped, 0u);
+  // A vfork (the same mm) shares the space: nothing to copy.
+  fork.child_pid = fork.child_tid = 9;
+  fork.mm = m.mm_of(7);
+  m.apply(fork);
+  EXPECT_EQ(m.mm_of(9), m.mm_of(7));
+}
+
+// A resync that read /proc after the exec shows the loader's mappings before
+// their mmap events come: each mmap still makes new memory, with its origin.
+TEST(Model, AMmapOverWhatAResyncShowedIsNewMemory) {
+  TraceMeta meta;
+  meta.kernel_snapshots = false;
+  Model m(meta);
+  const uint64_t a = 0x10000000;
+  Event exec;
+  exec.kind = Kind::Exec;
+  exec.pid = exec.tid = 7;
+  exec.mm = 0x5000;
+  exec.ts = 1;
+  m.apply(exec);
+  Event v;
+  v.kind = Kind::Vma;
+  v.pid = v.tid = 7;
+  v.ts = 1;
+  v.vma = anon(a, 16);
+  v.vma.reason = VT_VMA_SNAPSHOT;
+  m.apply(v);
+  Event s;
+  s.kind = Kind::Snapshot;
+  s.pid = s.tid = 7;
+  s.ts = 1;
+  s.mm = 0x5000;
+  s.hi = ~0ULL;
+  s.count = 1;
+  s.snap_reason = kSnapResync;
+  m.apply(s);
+  v.ts = 2;
+  v.vma.reason = VT_VMA_MAPPED;
+  m.apply(v);
+  Event mmap = syscall(VT_SC_MMAP, {0, 16 * kPg, 3, 0x22}, static_cast<int64_t>(a));
+  mmap.ts = 2;
+  m.apply(mmap);
+  const auto& l = m.lifetimes();
+  ASSERT_EQ(l.size(), 2u);
+  EXPECT_EQ(l[0].origin.reason, kSnapResync);
+  EXPECT_TRUE(l[0].ended_ns.has_value());
+  EXPECT_EQ(l[1].origin.sc, VT_SC_MMAP);
+  EXPECT_FALSE(l[1].ended_ns.has_value());
+  // The same mapping seen again by a resync goes on as it was.
+  s.ts = 3;
+  v.vma.reason = VT_VMA_SNAPSHOT;
+  m.apply(v);
+  m.apply(s);
+  EXPECT_EQ(m.lifetimes().size(), 2u);
+}
+
 }  // namespace
 }  // namespace vmatrace

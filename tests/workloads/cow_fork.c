@@ -44,10 +44,12 @@ int main(int argc, char** argv) {
   size_t fresh_len = argc > 3 ? strtoul(argv[3], NULL, 0) << 20 : 0;
   char* area = map_anon(len);
   quiet(quiet_ms);
+  long began = now_ms();
   fill(area, len);
-  quiet(quiet_ms);
+  long fill_ms = quiet_after(quiet_ms, began);
   int pfd[2];
   if (pipe(pfd)) return 1;
+  began = now_ms();
   pid_t child = fork();
   if (child == 0) {
     char* fresh = fresh_len ? map_anon(fresh_len) : NULL;
@@ -59,8 +61,10 @@ int main(int argc, char** argv) {
   if (read(pfd[0], fresh_range, sizeof(fresh_range)) != sizeof(fresh_range)) return 1;
   int st;
   waitpid(child, &st, 0);
-  quiet(quiet_ms);
-  printf("{\"parent\":%d,\"child\":%d,\"start\":%lu,\"end\":%lu,\"fresh_start\":%lu,\"fresh_end\":%lu}\n", getpid(),
-         child, (unsigned long)area, (unsigned long)area + len, fresh_range[0], fresh_range[1]);
+  long rewrite_ms = quiet_after(quiet_ms, began);
+  long storm_ms = fill_ms > rewrite_ms ? fill_ms : rewrite_ms;
+  printf("{\"parent\":%d,\"child\":%d,\"start\":%lu,\"end\":%lu,\"fresh_start\":%lu,\"fresh_end\":%lu,"
+         "\"storm_ms\":%ld}\n",
+         getpid(), child, (unsigned long)area, (unsigned long)area + len, fresh_range[0], fresh_range[1], storm_ms);
   return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
 }

@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   if (p == MAP_FAILED) return perror("mmap"), 1;
   madvise(p, len, MADV_RANDOM);
   quiet(quiet_ms);
+  long began = now_ms();
   pthread_t tid[64];
   struct part parts[64];
   size_t per = len / threads & ~(PG - 1);
@@ -54,8 +55,8 @@ int main(int argc, char** argv) {
     pthread_create(&tid[i], NULL, read_pages, &parts[i]);
   }
   for (int i = 0; i < threads; i++) pthread_join(tid[i], NULL);
-  quiet(quiet_ms);
-  printf("{\"path\":\"%s\",\"size\":%zu,\"start\":%lu,\"end\":%lu}\n", argv[1], len, (unsigned long)p,
-         (unsigned long)p + len);
+  long storm_ms = quiet_after(quiet_ms, began);
+  printf("{\"path\":\"%s\",\"size\":%zu,\"start\":%lu,\"end\":%lu,\"storm_ms\":%ld}\n", argv[1], len, (unsigned long)p,
+         (unsigned long)p + len, storm_ms);
   return 0;
 }

@@ -41,8 +41,10 @@ int main(int argc, char** argv) {
   sa.sa_flags = SA_SIGINFO;
   sigaction(SIGSEGV, &sa, NULL);
   quiet(quiet_ms);
+  long began = now_ms();
   for (size_t off = 0; off < len; off += PG) ((volatile char*)p)[off] = 1;
-  quiet(quiet_ms);
-  printf("{\"start\":%lu,\"end\":%lu,\"pages\":%lu}\n", (unsigned long)lo, (unsigned long)hi, len / PG);
+  long storm_ms = quiet_after(quiet_ms, began);
+  printf("{\"start\":%lu,\"end\":%lu,\"pages\":%lu,\"storm_ms\":%ld}\n", (unsigned long)lo, (unsigned long)hi, len / PG,
+         storm_ms);
   return 0;
 }

@@ -7,17 +7,9 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#define PG 4096UL
+#include "quiet.h"
 
-static void quiet(long ms) {
-  struct timespec pause = {0, 20 * 1000000L};
-  for (long t = 0; t < ms; t += 20) {
-    char* p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    p[0] = 1;
-    munmap(p, PG);
-    nanosleep(&pause, NULL);
-  }
-}
+#define PG 4096UL
 
 /* O0: GCC drops the frame pointer of leaf functions even with
  * -fno-omit-frame-pointer, and --stacks walks frame pointers. */
@@ -31,8 +23,9 @@ int main(int argc, char** argv) {
   char* area = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   madvise(area, len, MADV_NOHUGEPAGE);
   quiet(quiet_ms);
+  long began = now_ms();
   storm(area, len);
-  quiet(quiet_ms);
-  printf("{\"start\":%lu,\"end\":%lu}\n", (unsigned long)area, (unsigned long)area + len);
+  long storm_ms = quiet_after(quiet_ms, began);
+  printf("{\"start\":%lu,\"end\":%lu,\"storm_ms\":%ld}\n", (unsigned long)area, (unsigned long)area + len, storm_ms);
   return 0;
 }

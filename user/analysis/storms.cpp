@@ -52,14 +52,26 @@ std::vector<Storm> find_storms(const std::vector<uint32_t>& bins, uint64_t bin_n
   }
   // A storm starts and ends mid-bin: its edge bins may fall below the limit
   // yet still be well above the baseline. Hysteresis: take in neighbouring
-  // bins above twice the baseline (and above 2 faults), up to the next storm.
+  // bins above twice the baseline (and above 2 faults), up to the next storm,
+  // across dips no longer than the merge gap (a stall of the machine).
   const double edge = std::max(2 * baseline, 2.0);
+  auto strong = [&](size_t b) { return bins[b] > edge; };
   for (size_t i = 0; i < storms.size(); i++) {
-    uint64_t lo_bin = storms[i].start_ns / bin_ns, hi_bin = storms[i].end_ns / bin_ns;
-    uint64_t floor_bin = i ? storms[i - 1].end_ns / bin_ns : first;
-    uint64_t ceil_bin = i + 1 < storms.size() ? storms[i + 1].start_ns / bin_ns : bins.size();
-    while (lo_bin > floor_bin && bins[lo_bin - 1] > edge) counts[i] += bins[--lo_bin];
-    while (hi_bin < ceil_bin && bins[hi_bin] > edge) counts[i] += bins[hi_bin++];
+    size_t lo_bin = storms[i].start_ns / bin_ns, hi_bin = storms[i].end_ns / bin_ns;
+    size_t floor_bin = i ? storms[i - 1].end_ns / bin_ns : first;
+    size_t ceil_bin = i + 1 < storms.size() ? storms[i + 1].start_ns / bin_ns : bins.size();
+    for (;;) {  // downwards: the nearest strong bin below, within the gap
+      size_t b = lo_bin;
+      while (b > floor_bin && lo_bin - b < merge_gap && !strong(b - 1)) b--;
+      if (b == floor_bin || !strong(b - 1)) break;
+      while (lo_bin >= b) counts[i] += bins[--lo_bin];
+    }
+    for (;;) {  // upwards, the same
+      size_t b = hi_bin;
+      while (b < ceil_bin && b - hi_bin < merge_gap && !strong(b)) b++;
+      if (b == ceil_bin || !strong(b)) break;
+      while (hi_bin <= b) counts[i] += bins[hi_bin++];
+    }
     storms[i].start_ns = lo_bin * bin_ns;
     storms[i].end_ns = hi_bin * bin_ns;
   }

@@ -40,6 +40,8 @@ struct ReportOptions {
   std::string folded;     // write folded stacks here (traces recorded with --stacks)
   double from_s = 0, to_s = -1;  // heatmap window
   double storm_threshold = 10;
+  double storm_min_rate = 2000;
+  uint64_t storm_min_faults = 1000;
   std::string heat_kind = "all";
 };
 

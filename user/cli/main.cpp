@@ -93,6 +93,12 @@ int main(int argc, char** argv) {
   report->add_option("--storm-threshold", rep.storm_threshold,
                      "a storm: fault rate above this many times the baseline (default 10)")
       ->check(number_in(0, 1e6, Low::Open, "a factor"));
+  report->add_option("--storm-min-rate", rep.storm_min_rate,
+                     "...and above this many faults/s (default 2000; lower it for a slow machine)")
+      ->check(number_in(0, 1e12, Low::Closed, "a number of faults per second"));
+  report->add_option("--storm-min-faults", rep.storm_min_faults,
+                     "...with at least this many faults in all (default 1000)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
 
   bool check_json = false;
   auto* check = app.add_subcommand("check", "load the programs a trace would use and say what works here");

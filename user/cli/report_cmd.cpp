@@ -96,6 +96,8 @@ int run_report(const ReportOptions& opts) {
     return fail("--heatmap writes .svg or .html files, not " + opts.heatmap);
   AnalysisOptions ao;
   ao.storm_threshold = opts.storm_threshold;
+  ao.storm_min_rate = opts.storm_min_rate;
+  ao.storm_min_faults = opts.storm_min_faults;
   ao.want_heatmap = !opts.heatmap.empty() || !opts.perfetto.empty();
   ao.heat_kind = opts.heat_kind;
   ao.from_ns = to_ns(opts.from_s);

@@ -27,7 +27,8 @@ bool AddressSpace::well_formed(uint64_t lo, uint64_t hi, const std::vector<Vma>&
   return true;
 }
 
-bool AddressSpace::replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Observer* obs) {
+bool AddressSpace::replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Observer* obs, uint64_t renew_lo,
+                           uint64_t renew_end) {
   if (!well_formed(lo, hi, fresh)) return false;
   // The region the kernel spoke for: the pages of the probed bytes (VMAs are
   // page-granular) and every VMA it returned.
@@ -54,7 +55,8 @@ bool AddressSpace::replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Obs
   size_t fi = 0;
   for (auto& v : old) {
     while (fi < fresh.size() && fresh[fi].info.start < v.info.start) fi++;
-    if (fi < fresh.size() && same_vma(fresh[fi].info, v.info)) {
+    bool renewed = renew_lo <= v.info.start && v.info.end <= renew_end;
+    if (fi < fresh.size() && same_vma(fresh[fi].info, v.info) && !renewed) {
       fresh[fi].lifetime = v.lifetime;
       continues[fi] = true;
       continue;

@@ -38,9 +38,11 @@ class AddressSpace {
   // The kernel says these are the VMAs overlapping bytes [lo, hi] (hi
   // inclusive; fresh sorted by start): whatever the set held there goes,
   // these come. A VMA equal to one already there is kept as is (its lifetime
-  // goes on). false, and nothing changes, if the change is not one the
-  // kernel can make (see well_formed()).
-  bool replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Observer* obs);
+  // goes on), unless it lies inside [renew_lo, renew_end): memory a mmap
+  // made anew there. false, and nothing changes, if the change is not one
+  // the kernel can make (see well_formed()).
+  bool replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Observer* obs, uint64_t renew_lo = 0,
+               uint64_t renew_end = 0);
   // lo <= hi, and fresh are non-empty, page-aligned, in order and apart: what
   // replace() relies on (a crafted trace can claim anything).
   static bool well_formed(uint64_t lo, uint64_t hi, const std::vector<Vma>& fresh);

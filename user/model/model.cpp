@@ -55,17 +55,46 @@ Model::Model(const TraceMeta& meta)
 // Every change goes through here, so that the observer callbacks know whose,
 // when, and whether it was there when tracing began.
 bool Model::replace(AddressSpace& space, uint32_t pid, uint64_t ts, bool at_start, uint64_t lo, uint64_t hi,
-                    std::vector<Vma> fresh, VmaOrigin why) {
+                    std::vector<Vma> fresh, VmaOrigin why, uint64_t renew_lo, uint64_t renew_end) {
   cur_pid_ = pid;
   cur_ts_ = ts;
   cur_space_ = &space;
   cur_at_start_ = at_start;
   why.ns = rel(ts);
   cur_why_ = why;
+  cur_renew_lo_ = renew_lo;
+  cur_renew_end_ = renew_end;
   cur_removed_.clear();
-  bool ok = space.replace(lo, hi, std::move(fresh), this);
+  bool ok = space.replace(lo, hi, std::move(fresh), this, renew_lo, renew_end);
   cur_at_start_ = false;
+  cur_renew_lo_ = cur_renew_end_ = 0;
   return ok;
+}
+
+// Without kernel snapshots, a child's VMAs are its parent's as the model has
+// them (fork copies every VMA but VM_DONTCOPY ones), so that its first faults
+// are charged and its copy-on-write is seen, until a resync says more.
+void Model::inherit(AddressSpace& child, const Event& fork) {
+  constexpr uint64_t kVmDontCopy = 0x20000;
+  auto m = mm_of_pid_.find(fork.pid);
+  if (m == mm_of_pid_.end() || m->second == fork.mm || !child.vmas().empty()) return;
+  auto p = spaces_.find(m->second);
+  if (p == spaces_.end()) return;
+  const AddressSpace& parent = p->second;
+  std::vector<Vma> copy;
+  for (const auto& [start, v] : parent.vmas())
+    if (!(v.info.flags & kVmDontCopy)) {
+      Vma c;
+      c.info = v.info;
+      copy.push_back(std::move(c));
+    }
+  child.start_brk = parent.start_brk;
+  child.brk = parent.brk;
+  child.start_stack = parent.start_stack;
+  child.brk_known = parent.brk_known;
+  if (!copy.empty())
+    replace(child, fork.child_pid, fork.ts, false, 0, ~0ULL, std::move(copy), {0, 0, VT_SNAP_FORK});
+  if (parent.uncertain) mark_uncertain(child, fork.child_pid, fork.ts, "inherited from an uncertain parent");
 }
 
 void Model::mark_uncertain(AddressSpace& space, uint32_t pid, uint64_t ts, std::string reason) {
@@ -107,6 +136,7 @@ AddressSpace& Model::space_at(uint64_t mm, uint32_t pid) {
 // in its middle) is the same memory; so is a merge back of pieces by a call
 // that maps nothing. Anything else is new memory, made by this change.
 VmaOrigin Model::origin_of(const VmaInfo& v) const {
+  if (cur_renew_lo_ <= v.start && v.end <= cur_renew_end_) return cur_why_;
   const Gone* overlapping = nullptr;
   for (const Gone& g : cur_removed_) {
     if (g.start <= v.start && v.end <= g.end) return g.origin;
@@ -212,7 +242,10 @@ void Model::apply(const Event& e) {
       return;
     }
     case Kind::Fork:
-      if (!(e.fork_flags & VT_FORK_THREAD) && e.mm) space_for(e.child_pid, e.mm);
+      if (!(e.fork_flags & VT_FORK_THREAD) && e.mm) {
+        AddressSpace& child = space_for(e.child_pid, e.mm);
+        if (predict_) inherit(child, e);
+      }
       return;
     case Kind::Exit:
       if (e.exit_flags & VT_EXIT_GROUP_DEAD) end_process(e.pid, e.ts);
@@ -419,13 +452,21 @@ void Model::apply_prediction(const Event& e) {
     }
     mapped_.erase(mapped);
   }
+  // A mapping over one just like it (a /proc resync may have shown it first)
+  // is still new memory.
+  uint64_t new_lo = 0, new_end = 0;
+  if (e.sc == VT_SC_MMAP && e.ret >= 0) {
+    new_lo = static_cast<uint64_t>(e.ret);
+    new_end = new_lo + ((e.args[1] + 0xfff) & ~0xfffULL);
+  }
   bool ok = true;
+  const VmaOrigin why{0, e.sc, VT_SNAP_SYSCALL};
   if (!(truth && e.sc == VT_SC_MMAP))
     for (auto& p : predict(space, e))
-      ok &= replace(space, e.pid, e.ts, false, p.lo, p.hi, std::move(p.fresh), {0, e.sc, VT_SNAP_SYSCALL});
+      ok &= replace(space, e.pid, e.ts, false, p.lo, p.hi, std::move(p.fresh), why, new_lo, new_end);
   if (truth) {
     uint64_t lo = truth->info.start, hi = truth->info.end - 1;
-    ok &= replace(space, e.pid, e.ts, false, lo, hi, {std::move(*truth)}, {0, e.sc, VT_SNAP_SYSCALL});
+    ok &= replace(space, e.pid, e.ts, false, lo, hi, {std::move(*truth)}, why, new_lo, new_end);
   }
   if (!ok) mark_uncertain(space, e.pid, e.ts, std::string("a malformed ") + syscall_name(e.sc) + " was left out");
 }

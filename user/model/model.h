@@ -85,8 +85,11 @@ class Model : private AddressSpace::Observer {
 
   AddressSpace& space_for(uint32_t pid, uint64_t mm);
   // false if the change is malformed (nothing changed; the space is marked uncertain).
+  // [renew_lo, renew_end): where the change made new memory (a mmap's own
+  // range), even over an identical VMA.
   bool replace(AddressSpace& space, uint32_t pid, uint64_t ts, bool at_start, uint64_t lo, uint64_t hi,
-               std::vector<Vma> fresh, VmaOrigin why = {});
+               std::vector<Vma> fresh, VmaOrigin why = {}, uint64_t renew_lo = 0, uint64_t renew_end = 0);
+  void inherit(AddressSpace& child, const Event& fork);
   VmaOrigin origin_of(const VmaInfo& fresh) const;
   void apply_snapshot(const Event& e);
   void apply_stats(const Event& e);
@@ -133,6 +136,7 @@ class Model : private AddressSpace::Observer {
   const AddressSpace* cur_space_ = nullptr;
   bool cur_at_start_ = false;
   VmaOrigin cur_why_;  // the change being applied
+  uint64_t cur_renew_lo_ = 0, cur_renew_end_ = 0;  // its new memory
   struct Gone {
     uint64_t start, end;
     VmaOrigin origin;

@@ -152,7 +152,9 @@ void LiveSource::on_record(const void* data, size_t size) {
     emit(e);
     switch (resync_need(e)) {
       case Resync::Now:  // the faults that follow need the new image's VMAs
-        resync(e.pid, e.tid);
+        // Stamped with the exec: the events after it in this batch (the
+        // loader's mmaps) come next, in order, over what /proc showed.
+        resync(e.pid, e.tid, e.ts);
         break;
       case Resync::AtPoll:
         resync_due_[e.pid] = e.tid;
@@ -211,10 +213,10 @@ void LiveSource::resync_due() {
   for (const auto& [pid, tid] : due) resync(pid, tid);
 }
 
-void LiveSource::resync(uint32_t pid, uint32_t tid) {
+void LiveSource::resync(uint32_t pid, uint32_t tid, uint64_t at_ts) {
   auto maps = read_proc_maps(static_cast<pid_t>(pid));
   if (!maps) return;  // gone: its exit is on its way
-  uint64_t now = clock_ns(CLOCK_MONOTONIC);
+  uint64_t now = at_ts ? at_ts : clock_ns(CLOCK_MONOTONIC);
   Event v;
   v.kind = Kind::Vma;
   v.ts = now;

@@ -67,7 +67,8 @@ class LiveSource final : public EventSource {
   void emit(const Event& e);
   enum class Resync { None, Now, AtPoll };
   Resync resync_need(const Event& e) const;
-  void resync(uint32_t pid, uint32_t tid);
+  // at_ts: the moment the read VMAs stand for (0: now).
+  void resync(uint32_t pid, uint32_t tid, uint64_t at_ts = 0);
   void resync_due();
   void write_due_stacks();
   Status drain_rest();
