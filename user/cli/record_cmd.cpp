@@ -71,6 +71,9 @@ Status Recording::setup() {
     auto w = TraceOutput::create(o, [this](uint64_t ts) { return file_start(source_->meta(), *model_, ts); });
     if (!w) return make_error(w.error());
     writer_ = std::move(*w);
+    // Now, not once the programs are loaded (seconds on a busy machine): an
+    // early SIGUSR1 must not end the recording.
+    writer_sink_.emplace(*writer_, opts_.flight_s > 0);
   }
   if (auto st = source_->start(); !st) return st;
   const TraceMeta& meta = source_->meta();
@@ -78,7 +81,7 @@ Status Recording::setup() {
   source_->use_model(&*model_);
   // The trace before the model (a file starting at an event begins with the
   // VMA set from before it), then the model: the sinks after it see each event's effect.
-  if (writer_) sinks_.add(&writer_sink_.emplace(*writer_, opts_.flight_s > 0));
+  if (writer_) sinks_.add(&*writer_sink_);
   sinks_.add(&model_sink_.emplace(*model_));
   sinks_.add(&summary_);
   if (opts_.live == LiveOutput::Events) sinks_.add(&printer_.emplace(stdout, opts_.json, meta.clock_monotonic_ns));
