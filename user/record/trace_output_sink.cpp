@@ -27,6 +27,7 @@ TraceOutputSink::TraceOutputSink(TraceOutput& out, bool dump_on_sigusr1) : out_(
 }
 
 Status TraceOutputSink::tick(const Tick& t) {
+  last_tick_ns_ = t.now_ns;
   if (g_dump) {
     g_dump = 0;
     out_.request_dump();
@@ -52,7 +53,7 @@ Status TraceOutputSink::flush(const Tick& t) {
 
 Status TraceOutputSink::finish(const LostCounts& lost) {
   if (!status_) return status_;
-  return out_.finish(monotonic_now(), lost);
+  return out_.finish(last_tick_ns_ ? last_tick_ns_ : monotonic_now(), lost);
 }
 
 }  // namespace vmatrace
