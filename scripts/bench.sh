@@ -15,13 +15,14 @@ seconds() { sed -n 's/.*"seconds":\([0-9.]*\).*/\1/p'; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 json_num() { sed -n "s/^  \"$1\": \([0-9]*\).*/\1/p"; }  # a top-level number of report --json
 
+rec_opts=()  # extra recorder options for bench()
 bench() {  # name, workload args...
   local name=$1; shift
   : >"$tmp/base" ; : >"$tmp/traced" ; : >"$tmp/ratio"
   local lost_max=0 bytes_per_fault="-"
   for ((i = 0; i < runs; i++)); do
     b=$("$storm" "$@" | seconds)
-    t=$(build/vmatrace -o "$tmp/t.vmt" -- "$storm" "$@" 2>/dev/null | seconds)
+    t=$(build/vmatrace -o "$tmp/t.vmt" "${rec_opts[@]}" -- "$storm" "$@" 2>/dev/null | seconds)
     echo "$b" >>"$tmp/base"; echo "$t" >>"$tmp/traced"
     awk -v b="$b" -v t="$t" 'BEGIN {print t / b}' >>"$tmp/ratio"
     report=$(build/vmatrace report "$tmp/t.vmt" --json)
@@ -64,6 +65,11 @@ echo "| benchmark                    | untraced s | traced s   | ratio   | pair-
 echo "|------------------------------|------------|------------|---------|----------|--------|--------|"
 bench "fault storm 256 MiB (4 KiB)" faults 256
 bench "syscall storm 50k rounds" syscalls 50000
+# The flight recorder: the same storm kept in memory (compressed chunks, the
+# VMA set taken at each) and written once at exit; compare with the first row.
+rec_opts=(--flight 10)
+bench "fault storm, --flight 10" faults 256
+rec_opts=()
 bench_watch "fault storm 256 MiB, watch on" faults 256
 echo
 echo "ratio: median traced / median untraced; pair-med: median of per-pair ratios;"

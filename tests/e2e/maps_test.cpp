@@ -15,45 +15,11 @@
 #include <sstream>
 #include <thread>
 
+#include "checkpoints.h"
 #include "harness.h"
 
 namespace e2e {
 namespace {
-
-uint64_t monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-char thread_state(const std::string& stat_path) {
-  std::string line = read_file(stat_path);
-  auto close = line.rfind(')');
-  return close == std::string::npos || close + 2 >= line.size() ? 0 : line[close + 2];
-}
-
-// All threads of pid stopped (true), or the process gone or a zombie (false).
-bool wait_all_stopped(pid_t pid, int timeout_ms = 20000) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
-  while (std::chrono::steady_clock::now() < deadline) {
-    DIR* d = opendir(task_dir.c_str());
-    if (!d) return false;
-    bool all = true, any = false, zombie = false;
-    while (dirent* ent = readdir(d)) {
-      if (ent->d_name[0] == '.') continue;
-      char st = thread_state(task_dir + "/" + ent->d_name + "/stat");
-      any = true;
-      if (st == 'Z' || st == 'X') zombie = true;
-      if (st != 'T' && st != 't') all = false;
-    }
-    closedir(d);
-    if (zombie || !any) return false;
-    if (all) return true;
-    std::this_thread::sleep_for(std::chrono::microseconds(500));
-  }
-  return false;
-}
 
 // How the model is recorded on this kernel. With the VMA iterator (6.7+) the
 // kernel's snapshots alone must give every line (--no-resync). Without it the
@@ -88,20 +54,6 @@ pid_t child_of(pid_t parent) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return 0;
-}
-
-struct Checkpoint {
-  pid_t pid;
-  uint64_t t_ns;
-  std::string maps;
-  std::string what;
-};
-
-// The target must be stopped: its maps cannot change under us.
-Checkpoint take(pid_t pid, const std::string& what) {
-  Checkpoint c{pid, 0, read_file("/proc/" + std::to_string(pid) + "/maps"), what};
-  c.t_ns = monotonic_ns();
-  return c;
 }
 
 // For a failure's message: the address-space syscalls of the 200 ms before

@@ -92,8 +92,19 @@ std::optional<size_t> StormTally::storm_at(uint64_t r) {
   return std::nullopt;
 }
 
+void StormTally::see(uint64_t lifetime, uint32_t pid, const Model& model) {
+  if (seen_.count(lifetime)) return;
+  const Lifetime& l = model.lifetimes()[lifetime];
+  // Open now: the VMA is in the model, named as maps names it (an open
+  // lifetime's own name is only taken when it ends).
+  const AddressSpace* space = model.space_of(pid);
+  const Vma* now = space ? space->find(l.info.start) : nullptr;
+  std::string name = now && now->lifetime == lifetime ? space->name_of(*now) : l.name;
+  seen_[lifetime] = {l.info, std::move(name)};
+}
+
 void StormTally::add(size_t i, const Event& e, const std::optional<VmaSpan>& vma,
-                     std::optional<uint64_t> ip_lifetime) {
+                     std::optional<uint64_t> ip_lifetime, const Model& model) {
   Storm& s = storms_[i];
   Tally& t = tallies_[i];
   s.faults++;
@@ -103,6 +114,7 @@ void StormTally::add(size_t i, const Event& e, const std::optional<VmaSpan>& vma
     if (vma->lifetime != t.last_lifetime) {
       t.last_lifetime = vma->lifetime;
       t.last_lifetime_count = &t.by_lifetime[vma->lifetime];
+      see(vma->lifetime, e.pid, model);
     }
     ++*t.last_lifetime_count;
   }
@@ -114,8 +126,19 @@ void StormTally::add(size_t i, const Event& e, const std::optional<VmaSpan>& vma
   if (!(key == t.last_ip)) {
     t.last_ip = key;
     t.last_ip_count = &t.by_ip[key];
+    see(key.lifetime, e.pid, model);
   }
   ++*t.last_ip_count;
+}
+
+// The lifetime as the model knows it at the end (a heap grown since, the
+// name maps gave it last), unless it was folded away: then as first seen.
+// (A folded lifetime reads as a placeholder without a range.)
+StormTally::Seen StormTally::last_known(uint64_t lifetime, const Model& model) const {
+  const Lifetime& l = model.lifetimes()[lifetime];
+  const Seen& first = seen_.at(lifetime);
+  if (l.info.end == 0) return first;
+  return {l.info, l.name.empty() ? first.name : l.name};
 }
 
 std::vector<Storm> StormTally::finish(const Model& model, Symbolizer* sym) {
@@ -127,16 +150,16 @@ std::vector<Storm> StormTally::finish(const Model& model, Symbolizer* sym) {
     s.mean_rate = secs > 0 ? static_cast<double>(s.faults) / secs : 0;
     std::vector<Share> vmas;
     for (const auto& [id, n] : t.by_lifetime) {
-      const Lifetime& l = model.lifetimes()[id];
-      vmas.push_back({l.name.empty() ? "[anon]" : l.name, l.info.start, l.info.end, n});
+      Seen v = last_known(id, model);
+      vmas.push_back({v.name.empty() ? "[anon]" : v.name, v.info.start, v.info.end, n});
     }
     // Ties go to the lower address, whatever order the hash map kept.
     std::sort(vmas.begin(), vmas.end(), [](const Share& a, const Share& b) { return a.start < b.start; });
     s.vmas = top(std::move(vmas), 5);
     std::map<std::string, uint64_t> by_symbol;
     for (const auto& [key, n] : t.by_ip) {
-      const Lifetime& l = model.lifetimes()[key.lifetime];
-      by_symbol[sym->symbolize(key.ip, l.info, l.name)] += n;
+      Seen code = last_known(key.lifetime, model);
+      by_symbol[sym->symbolize(key.ip, code.info, code.name)] += n;
     }
     if (t.code_outside_vmas) by_symbol["[unknown]"] += t.code_outside_vmas;
     std::vector<Share> code;

@@ -5,10 +5,12 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "analysis/analysis.h"
+#include "model/model.h"
 
 namespace vmatrace {
 
@@ -25,8 +27,9 @@ class StormTally {
   // The storm holding time r (since the trace start), if any.
   std::optional<size_t> storm_at(uint64_t r);
   // Fault e, in storm s, charged to vma (none: outside VMAs); its ip lies in
-  // the VMA of lifetime ip_lifetime.
-  void add(size_t s, const Event& e, const std::optional<VmaSpan>& vma, std::optional<uint64_t> ip_lifetime);
+  // the VMA of lifetime ip_lifetime. model: as of e (it names the VMAs).
+  void add(size_t s, const Event& e, const std::optional<VmaSpan>& vma, std::optional<uint64_t> ip_lifetime,
+           const Model& model);
   // The storms with their shares (model: after refresh_open_names()), biggest first.
   std::vector<Storm> finish(const Model& model, Symbolizer* sym);
 
@@ -48,8 +51,18 @@ class StormTally {
     IpKey last_ip{UINT64_MAX, 0};
     uint64_t* last_ip_count = nullptr;
   };
+  // A lifetime as it was when a storm first hit it: by the report's end
+  // it may have been folded (model/lifetimes.h), its range and name gone.
+  struct Seen {
+    VmaInfo info;
+    std::string name;
+  };
+  void see(uint64_t lifetime, uint32_t pid, const Model& model);
+  Seen last_known(uint64_t lifetime, const Model& model) const;
+
   std::vector<Storm> storms_;
   std::vector<Tally> tallies_;
+  std::unordered_map<uint64_t, Seen> seen_;
   size_t at_ = 0;
 };
 

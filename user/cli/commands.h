@@ -21,6 +21,11 @@ struct RecordOptions {
   double interval_s = 1;
   std::string output;  // empty: events to stdout
   bool json = false;   // stdout lines as JSON
+  uint64_t max_size = 0;  // --max-size: bytes a trace file may take (0: no limit)
+  unsigned rotate = 0;    // --rotate: files kept (with max_size), else recording ends at the limit
+  double flight_s = 0;    // --flight: keep only this many seconds, dump on exit/SIGUSR1/trigger
+  bool trigger_storm = false;  // --trigger storm
+  double after_s = 0;     // --after: seconds recorded after the trigger before the dump
 };
 
 struct ReportOptions {

@@ -51,6 +51,24 @@ int main(int argc, char** argv) {
                  "act as if the kernel lacked this optional feature (see `vmatrace check`)")
       ->check(CLI::IsMember(optional_feature_names()))
       ->delimiter(',');
+  auto* max_size = app.add_option("--max-size", rec.max_size,
+                                  "with -o: end the recording cleanly when the trace reaches SIZE (K, M, G)")
+                       ->transform(size_in(64 << 10, 1ULL << 50, "a size"))
+                       ->option_text("SIZE");
+  app.add_option("--rotate", rec.rotate, "with --max-size: go on in a new file, keeping N files (trace, trace.1, ...)")
+      ->check(CLI::Range(2, 100))
+      ->needs(max_size);
+  auto* flight = app.add_option("--flight", rec.flight_s,
+                                "with -o: keep only the last SECONDS in memory; write them on exit and SIGUSR1")
+                     ->check(number_in(0, 24 * 3600, Low::Open, "a number of seconds"))
+                     ->excludes(max_size);
+  std::string trigger;
+  auto* trig = app.add_option("--trigger", trigger, "with --flight: also write when the live storm detector fires")
+                   ->check(CLI::IsMember({"storm"}))
+                   ->needs(flight);
+  app.add_option("--after", rec.after_s, "with --trigger: seconds recorded after the trigger (default 0)")
+      ->check(number_in(0, 3600, Low::Closed, "a number of seconds"))
+      ->needs(trig);
   app.add_option("command", rec.source.command, "command to run under tracing (after --)");
 
   ReportOptions rep;
@@ -101,6 +119,7 @@ int main(int argc, char** argv) {
   install_libbpf_logger(verbose);
 
   rec.source.resync = !no_resync;
+  rec.trigger_storm = trigger == "storm";
   if (stacks && rec.source.stack_every == 0) rec.source.stack_every = 4;
   if (!stacks) rec.source.stack_every = 0;
   // On a terminal: the live view. Piped: events, or with -o a summary every interval.
@@ -118,6 +137,10 @@ int main(int argc, char** argv) {
 
   if ((rec.source.pid > 0) == !rec.source.command.empty()) {
     fprintf(stderr, "vmatrace: give either -p PID or -- COMMAND (see --help)\n");
+    return 2;
+  }
+  if ((rec.max_size || rec.flight_s > 0) && rec.output.empty()) {
+    fprintf(stderr, "vmatrace: --max-size and --flight need -o FILE (see --help)\n");
     return 2;
   }
   if (rec.source.ringbuf_mb & (rec.source.ringbuf_mb - 1)) {

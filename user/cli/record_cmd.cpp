@@ -10,7 +10,9 @@
 #include "pipeline/model_sink.h"
 #include "record/live_source.h"
 #include "record/trace_file.h"
-#include "record/trace_sink.h"
+#include "record/file_start.h"
+#include "record/trace_output.h"
+#include "record/trace_output_sink.h"
 #include "report/event_printer.h"
 #include "report/format.h"
 #include "report/summary.h"
@@ -37,13 +39,13 @@ class Recording {
 
   const RecordOptions& opts_;
   std::unique_ptr<LiveSource> source_;
-  std::unique_ptr<TraceWriter> writer_;
+  std::unique_ptr<TraceOutput> writer_;
   std::optional<Model> model_;
   std::optional<ModelSink> model_sink_;
   Summary summary_;
   std::optional<EventPrinter> printer_;
   std::unique_ptr<LiveViewSink> live_;
-  std::optional<TraceWriterSink> writer_sink_;
+  std::optional<TraceOutputSink> writer_sink_;
   Fanout sinks_;
 };
 
@@ -58,15 +60,28 @@ Status Recording::setup() {
   if (!source) return make_error(source.error());
   source_ = std::move(*source);
   if (!opts_.output.empty()) {
-    auto w = TraceWriter::create(opts_.output);
+    TraceOutputOptions o;
+    o.path = opts_.output;
+    o.max_size = opts_.max_size;
+    o.rotate = opts_.rotate;
+    o.flight_ns = static_cast<uint64_t>(opts_.flight_s * 1e9);
+    o.trigger_storm = opts_.trigger_storm;
+    o.after_ns = static_cast<uint64_t>(opts_.after_s * 1e9);
+    // Called only once events flow: by then the source has its header and the model exists.
+    auto w = TraceOutput::create(o, [this](uint64_t ts) { return file_start(source_->meta(), *model_, ts); });
     if (!w) return make_error(w.error());
     writer_ = std::move(*w);
+    // Now, not once the programs are loaded (seconds on a busy machine): an
+    // early SIGUSR1 must not end the recording.
+    writer_sink_.emplace(*writer_, opts_.flight_s > 0);
   }
   if (auto st = source_->start(); !st) return st;
   const TraceMeta& meta = source_->meta();
   model_.emplace(meta);
   source_->use_model(&*model_);
-  // The model first: the sinks after it see each event's effect.
+  // The trace before the model (a file starting at an event begins with the
+  // VMA set from before it), then the model: the sinks after it see each event's effect.
+  if (writer_) sinks_.add(&*writer_sink_);
   sinks_.add(&model_sink_.emplace(*model_));
   sinks_.add(&summary_);
   if (opts_.live == LiveOutput::Events) sinks_.add(&printer_.emplace(stdout, opts_.json, meta.clock_monotonic_ns));
@@ -75,7 +90,6 @@ Status Recording::setup() {
   if (opts_.live == LiveOutput::Plain)
     live_ = std::make_unique<LiveViewSink>(make_plain_view(stdout, opts_.interval_s), *model_, meta, command_line(meta));
   if (live_) sinks_.add(live_.get());
-  if (writer_) sinks_.add(&writer_sink_.emplace(*writer_));
   if (auto st = sinks_.begin(meta); !st) return st;
   if (auto st = source_->release(); !st) return st;
   if (writer_) return writer_->publish();
@@ -92,7 +106,7 @@ int Recording::finish(Status st) {
   summary_.set_lost(lost);
   if (writer_) {
     if (st) {
-      Status fst = writer_sink_ ? writer_sink_->finish(lost) : writer_->finish(lost);
+      Status fst = writer_sink_ ? writer_sink_->finish(lost) : writer_->finish(0, lost);
       if (!fst) st = fst;
     }
     // A failure after publish() keeps the file: it reads back to its last chunk.
@@ -111,10 +125,10 @@ int Recording::finish(Status st) {
           stdout);
     fputs(top_vmas_text(*model_, 10).c_str(), stdout);
   }
+  if (writer_ && writer_->ended()) fprintf(stderr, "vmatrace: the trace reached --max-size: recording stopped\n");
   if (writer_)
-    fprintf(stderr, "vmatrace: %lu events (%lu faults) written to %s (%lu bytes)\n",
-            (unsigned long)summary_.total_events(), (unsigned long)summary_.faults(), writer_->path().c_str(),
-            (unsigned long)writer_->bytes_written());
+    fprintf(stderr, "vmatrace: %lu events (%lu faults) recorded: %s\n", (unsigned long)summary_.total_events(),
+            (unsigned long)summary_.faults(), writer_->written().c_str());
   return source_->exit_code();
 }
 

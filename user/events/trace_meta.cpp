@@ -18,6 +18,7 @@ std::string TraceMeta::to_json() const {
       {"command", command},                  {"follow_children", follow_children},
       {"page_size", page_size},              {"maps_at_attach", maps_at_attach},
       {"vsyscall_line", vsyscall_line},     {"kernel_snapshots", kernel_snapshots}};
+  if (!flight_trigger.empty()) j["flight"] = {{"trigger", flight_trigger}, {"window_ms", flight_window_ms}};
   return dump_json(j);
 }
 
@@ -61,6 +62,13 @@ Result<TraceMeta> TraceMeta::from_json(const std::string& text) {
     auto bytes = json_bytes(j, key);
     if (!bytes) return make_error(std::string("header field ") + key + " has the wrong type");
     *field = std::move(*bytes);
+  }
+  if (auto f = j.find("flight"); f != j.end()) {
+    if (!f->is_object() || !get_whole(*f, "window_ms", &m.flight_window_ms))
+      return make_error("header field flight is malformed");
+    auto trigger = json_bytes(*f, "trigger");
+    if (!trigger || trigger->empty()) return make_error("header field flight has no trigger");
+    m.flight_trigger = std::move(*trigger);
   }
   auto command = json_bytes_list(j, "command");
   if (!command) return make_error("header field command has the wrong type");

@@ -26,6 +26,10 @@ struct TraceMeta {
   std::string vsyscall_line;   // the [vsyscall] line maps prints last, if this machine has one
   bool kernel_snapshots = true;  // the kernel reported VMAs after every change (else: predict)
   uint32_t page_size = 4096;
+  // A flight-recorder dump (--flight): what wrote it ("exit", "SIGUSR1",
+  // "storm"; empty: not a dump) and the window it was asked to keep.
+  std::string flight_trigger;
+  uint64_t flight_window_ms = 0;
 
   std::string to_json() const;
   static Result<TraceMeta> from_json(const std::string& text);

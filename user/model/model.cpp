@@ -420,6 +420,17 @@ void Model::apply_fault(const Event& e) {
   f.latency.add(e.latency_ns);
 }
 
+std::vector<Model::LiveProcess> Model::live_processes() const {
+  std::vector<LiveProcess> out;
+  for (const auto& [pid, mm] : mm_of_pid_) {
+    if (exited_.count(pid)) continue;
+    auto s = spaces_.find(mm);
+    if (s != spaces_.end()) out.push_back({pid, mm, &s->second});
+  }
+  std::sort(out.begin(), out.end(), [](const LiveProcess& a, const LiveProcess& b) { return a.pid < b.pid; });
+  return out;
+}
+
 uint64_t Model::mm_of(uint32_t pid) const {
   auto m = mm_of_pid_.find(pid);
   return m == mm_of_pid_.end() ? 0 : m->second;

@@ -63,6 +63,14 @@ class Model : private AddressSpace::Observer {
   bool exited(uint32_t pid) const { return exited_.count(pid) > 0; }
   // The address space pid uses now (0: none known).
   uint64_t mm_of(uint32_t pid) const;
+  struct LiveProcess {
+    uint32_t pid;
+    uint64_t mm;
+    const AddressSpace* space;
+  };
+  // Every process that has not exited, with the space it uses now, by pid:
+  // what a trace file starting now must begin with (record/file_start.h).
+  std::vector<LiveProcess> live_processes() const;
   // The VMA (range and lifetime) the last applied fault was charged to (none: outside VMAs).
   const std::optional<VmaSpan>& last_fault_vma() const { return last_fault_vma_; }
   // The lifetime of the VMA holding addr in pid's address space now.

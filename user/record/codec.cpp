@@ -47,6 +47,13 @@ void ChunkIndex::add(const Event& e, uint64_t t0, uint64_t bin_ns) {
     fault_bins.insert(it, {bin, 1});
 }
 
+size_t encoded_size_bound(const Event& e) {
+  // Every fixed field of the widest kind (a snapshot: 11 varints) at its
+  // widest (10 bytes), the head and the tid pair; then the variable parts.
+  constexpr size_t kFixed = 1 + 3 * 10 + 11 * 10 + 2 * 10;
+  return kFixed + e.vma.path.size() + e.filename.size() + 10 * (e.stack.size() + e.lost.by_reason.size());
+}
+
 void ChunkIndex::encode(std::string* out) const {
   put_varint(last_ns, out);
   put_varint(fault_bins.size(), out);

@@ -31,6 +31,10 @@ struct ChunkIndex {
   bool decode(const uint8_t* data, size_t size);
 };
 
+// At least as many bytes as ChunkEncoder::encode() appends for e, whatever
+// came before it: what a size limit checks before a record is taken.
+size_t encoded_size_bound(const Event& e);
+
 class ChunkEncoder {
  public:
   void encode(const Event& e, std::string* out);

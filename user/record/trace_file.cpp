@@ -66,6 +66,37 @@ std::string frame_header(const TraceMeta& meta) {
   return buf;
 }
 
+uint64_t ChunkFramer::framed_bound(size_t raw_len, size_t index_entries) {
+  constexpr uint64_t kIndexHead = 20, kIndexEntry = 15;  // varints at their widest
+  return kChunkHeader + kIndexHead + kIndexEntry * index_entries + ZSTD_compressBound(raw_len);
+}
+
+Status ChunkFramer::compress(const std::string& raw, std::string* comp) {
+  if (!zstd_) zstd_ = {ZSTD_createCCtx(), ZSTD_freeCCtx};
+  if (!zstd_.get()) return make_error("compressing a trace chunk failed (out of memory)");
+  comp->resize(ZSTD_compressBound(raw.size()));
+  size_t n = ZSTD_compressCCtx(zstd_.get(), comp->data(), comp->size(), raw.data(), raw.size(), kZstdLevel);
+  if (ZSTD_isError(n)) return make_error(std::string("compressing a trace chunk failed: ") + ZSTD_getErrorName(n));
+  comp->resize(n);
+  return Ok{};
+}
+
+void ChunkFramer::assemble(const std::string& comp, uint32_t raw_len, uint32_t records, const std::string& index,
+                           std::string* out) {
+  uint8_t hdr[kChunkHeader];
+  put_u32(hdr, kChunkMagic);
+  put_u32(hdr + 4, raw_len);
+  put_u32(hdr + 8, static_cast<uint32_t>(comp.size()));
+  put_u32(hdr + 12, records);
+  put_u32(hdr + 16, static_cast<uint32_t>(index.size()));
+  put_u32(hdr + 20, crc(index.data(), index.size()));
+  put_u32(hdr + 24, crc(comp.data(), comp.size()));
+  put_u32(hdr + 28, crc(hdr, 28));
+  out->append(reinterpret_cast<char*>(hdr), kChunkHeader);
+  *out += index;
+  *out += comp;
+}
+
 Status ChunkFramer::frame(const std::string& raw, uint32_t records, const std::string& index, std::string* out) {
   if (!zstd_) zstd_ = {ZSTD_createCCtx(), ZSTD_freeCCtx};
   if (!zstd_.get()) return make_error("compressing a trace chunk failed (out of memory)");
@@ -94,10 +125,38 @@ Status ChunkFramer::frame(const std::string& raw, uint32_t records, const std::s
 Status TraceWriter::write_header(const TraceMeta& meta) {
   t0_ = meta.clock_monotonic_ns;
   std::string buf = frame_header(meta);
+  // Room for a few records at least: a file of a header alone records nothing.
+  constexpr uint64_t kMinRoom = 4096;
+  if (limit_ && buf.size() + kFinalStatsReserve + kMinRoom > limit_)
+    return make_error("a trace size limit of " + std::to_string(limit_) + " bytes leaves no room after the " +
+                      std::to_string(buf.size()) + "-byte header (its VMA set)");
   return write_all(buf);
 }
 
+Result<bool> TraceWriter::make_room(const Event& e) {
+  if (full_) return false;
+  if (limit_ == 0) return true;
+  const uint64_t room = limit_ > bytes_ + kFinalStatsReserve ? limit_ - bytes_ - kFinalStatsReserve : 0;
+  const size_t rec = encoded_size_bound(e);
+  // A new fault bin at most: its index entry.
+  const size_t bins = index_.fault_bins.size() + 1;
+  if (ChunkFramer::framed_bound(raw_.size() + rec, bins) <= room) return true;
+  if (records_ > 0) {
+    if (auto st = flush(); !st) return make_error(st.error());
+    return make_room(e);
+  }
+  full_ = true;
+  return false;
+}
+
 Status TraceWriter::append(const Event& e) {
+  auto room = make_room(e);
+  if (!room) return make_error(room.error());
+  if (!*room) return Ok{};
+  return append_unchecked(e);
+}
+
+Status TraceWriter::append_unchecked(const Event& e) {
   encoder_.encode(e, &raw_);
   index_.add(e, t0_, kFaultBinNs);
   records_++;
@@ -118,13 +177,19 @@ Status TraceWriter::flush() {
   return write_all(chunk_);
 }
 
+Status TraceWriter::write_chunk(const std::string& framed) {
+  if (auto st = flush(); !st) return st;
+  return write_all(framed);
+}
+
 Status TraceWriter::finish(const LostCounts& lost) {
   if (auto st = publish(); !st) return st;
   Event stats;
   stats.kind = Kind::Stats;
   stats.lost = lost;
   stats.final_stats = true;
-  auto st = append(stats);
+  // Within the limit still: make_room() kept kFinalStatsReserve free for it.
+  auto st = append_unchecked(stats);
   if (st) st = flush();
   if (st) st = out_.finish();
   out_.discard();  // closes, if finish() failed before it could

@@ -58,6 +58,14 @@ class ChunkFramer {
  public:
   // Appends the chunk of `records` encoded records raw, indexed by index, to out.
   Status frame(const std::string& raw, uint32_t records, const std::string& index, std::string* out);
+  // The two halves of frame(), for chunks kept compressed until they are
+  // written (the flight recorder): the payload, then the chunk around it.
+  Status compress(const std::string& raw, std::string* comp);
+  static void assemble(const std::string& comp, uint32_t raw_len, uint32_t records, const std::string& index,
+                       std::string* out);
+  // At least the size of the chunk frame() makes of raw_len bytes with an
+  // index of index_entries fault bins.
+  static uint64_t framed_bound(size_t raw_len, size_t index_entries);
 
  private:
   std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> zstd_{nullptr, nullptr};
@@ -74,20 +82,33 @@ class TraceWriter {
   TraceWriter(const TraceWriter&) = delete;
   TraceWriter& operator=(const TraceWriter&) = delete;
 
+  // Keeps the file within max_bytes (0: no limit), counting the header and
+  // the final stats record: a chunk is cut early when the next record might
+  // not fit it; when a record cannot fit even a fresh chunk, append() takes
+  // nothing more and full() says so (the caller rotates or stops).
+  void set_limit(uint64_t max_bytes) { limit_ = max_bytes; }
+  bool full() const { return full_; }
   Status write_header(const TraceMeta& meta);
   // Tracing has started: the file takes its real name (and from here on is
   // readable up to its last flushed chunk, whatever happens).
   Status publish();
   Status append(const Event& e);
   Status flush();  // writes the buffered records as one chunk
+  // A chunk framed elsewhere (the flight recorder's), after what is buffered.
+  Status write_chunk(const std::string& framed);
   Status finish(const LostCounts& lost);  // final stats record, flush, close
   void discard();  // setup failed: remove the unpublished file
   uint64_t bytes_written() const { return bytes_; }
   const std::string& path() const { return out_.path(); }
+  int fd() const { return out_.fd(); }
 
  private:
   explicit TraceWriter(OutputFile out) : out_(std::move(out)) {}
   Status write_all(const std::string& bytes);
+  // false when e cannot fit the file even in a chunk of its own (flushes what
+  // is buffered first if e might not fit with it).
+  Result<bool> make_room(const Event& e);
+  Status append_unchecked(const Event& e);
 
   OutputFile out_;
   std::string raw_;
@@ -98,7 +119,12 @@ class TraceWriter {
   ChunkFramer framer_;
   std::string chunk_;  // the framed chunk, reused
   uint64_t bytes_ = 0;
+  uint64_t limit_ = 0;
+  bool full_ = false;
 };
+
+// What the final stats record needs under a size limit: kept free for it.
+constexpr uint64_t kFinalStatsReserve = 1024;
 
 // The whole trace's fault timeline, from the chunk indexes alone.
 struct FaultTimeline {

@@ -66,6 +66,7 @@ TraceMeta meta_for_text(const TraceMeta& meta) {
   for (auto& arg : m.command) arg = escape_text(arg);
   m.hostname = escape_text(meta.hostname);
   m.kernel_release = escape_text(meta.kernel_release);
+  m.flight_trigger = escape_text(meta.flight_trigger);
   return m;
 }
 

@@ -90,6 +90,11 @@ nlohmann::ordered_json Summary::to_json(const TraceMeta& meta, const ReadSummary
   j["clock_monotonic_ns"] = meta.clock_monotonic_ns;  // what --at counts from
   j["duration_s"] = static_cast<double>(duration_ns(meta, first_ts_, last_ts_)) / 1e9;
   j["complete"] = read.complete;
+  if (!meta.flight_trigger.empty())  // a flight-recorder dump: the window it holds
+    j["flight"] = {{"trigger", meta.flight_trigger},
+                   {"window_s", static_cast<double>(meta.flight_window_ms) / 1e3},
+                   {"from_s", 0.0},
+                   {"to_s", static_cast<double>(duration_ns(meta, first_ts_, last_ts_)) / 1e9}};
   if (!read.warning.empty()) j["warning"] = read.warning;
   j["total_events"] = total_;
   j["events"] = nlohmann::ordered_json::object();
@@ -130,6 +135,12 @@ std::string Summary::to_text(const TraceMeta& meta, const ReadSummary& read,
   snprintf(buf, sizeof(buf), "  duration: %.3f s, %" PRIu64 " events\n",
            static_cast<double>(duration_ns(meta, first_ts_, last_ts_)) / 1e9, total_);
   os << buf;
+  if (!meta.flight_trigger.empty()) {
+    snprintf(buf, sizeof(buf), "  flight window: 0.000 to %.3f s, written on %s (--flight %.3g s)\n",
+             static_cast<double>(duration_ns(meta, first_ts_, last_ts_)) / 1e9, meta.flight_trigger.c_str(),
+             static_cast<double>(meta.flight_window_ms) / 1e3);
+    os << buf;
+  }
   if (!read.warning.empty()) os << "  WARNING: " << read.warning << "; showing what was recorded\n";
 
   os << "\nevents by kind:\n";

@@ -44,6 +44,7 @@ class OutputFile {
   // Closes; an unpublished temporary file is removed: nothing half-written stays.
   void discard();
   const std::string& path() const { return path_; }
+  int fd() const { return fd_; }  // -1 once closed
 
  private:
   enum class Mode { Create, Replace, InPlace };

@@ -1,0 +1,56 @@
+#include "checkpoints.h"
+
+#include <dirent.h>
+#include <time.h>
+
+#include <chrono>
+#include <thread>
+
+#include "harness.h"
+
+namespace e2e {
+namespace {
+
+char thread_state(const std::string& stat_path) {
+  std::string line = read_file(stat_path);
+  auto close = line.rfind(')');
+  return close == std::string::npos || close + 2 >= line.size() ? 0 : line[close + 2];
+}
+
+}  // namespace
+
+uint64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+bool wait_all_stopped(pid_t pid, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
+  while (std::chrono::steady_clock::now() < deadline) {
+    DIR* d = opendir(task_dir.c_str());
+    if (!d) return false;
+    bool all = true, any = false, zombie = false;
+    while (dirent* ent = readdir(d)) {
+      if (ent->d_name[0] == '.') continue;
+      char st = thread_state(task_dir + "/" + ent->d_name + "/stat");
+      any = true;
+      if (st == 'Z' || st == 'X') zombie = true;
+      if (st != 'T' && st != 't') all = false;
+    }
+    closedir(d);
+    if (zombie || !any) return false;
+    if (all) return true;
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  return false;
+}
+
+Checkpoint take(pid_t pid, const std::string& what) {
+  Checkpoint c{pid, 0, read_file("/proc/" + std::to_string(pid) + "/maps"), what};
+  c.t_ns = monotonic_ns();
+  return c;
+}
+
+}  // namespace e2e

@@ -1,0 +1,26 @@
+// Checkpoints against the kernel's truth: a target stopped (every thread),
+// its /proc/PID/maps read at a known CLOCK_MONOTONIC moment.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+namespace e2e {
+
+uint64_t monotonic_ns();
+// All threads of pid stopped (true), or the process gone or a zombie (false).
+bool wait_all_stopped(pid_t pid, int timeout_ms = 20000);
+
+struct Checkpoint {
+  pid_t pid;
+  uint64_t t_ns;
+  std::string maps;
+  std::string what;
+};
+
+// The target must be stopped: its maps cannot change under us.
+Checkpoint take(pid_t pid, const std::string& what);
+
+}  // namespace e2e
