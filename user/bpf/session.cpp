@@ -26,8 +26,6 @@ int ring_callback(void* ctx, void* data, size_t size) {
 }  // namespace
 
 void BpfSession::SkelDeleter::operator()(vmatrace_bpf* s) const { vmatrace_bpf__destroy(s); }
-void BpfSession::LinkDeleter::operator()(bpf_link* l) const { bpf_link__destroy(l); }
-void BpfSession::RingDeleter::operator()(ring_buffer* r) const { ring_buffer__free(r); }
 
 BpfSession::~BpfSession() {
   // Detach before the maps and programs go away.
