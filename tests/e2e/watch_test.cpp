@@ -327,9 +327,13 @@ TEST(Watch, OneCapturePerStormWithinTheCooldownAndItsReportNamesTheStorm) {
   EXPECT_EQ(watch.events("capture").size(), 1u) << "the second storm is within the cooldown";
   EXPECT_EQ(capture_files(dir).size(), 1u);
   std::string m = watch.metrics();
-  EXPECT_EQ(metric_sum(m, "vmatrace_fault_storms_total", {"comm=\"watchstorm\""}), 2) << m;
+  // A storm paused longer than the rule's merge gap (a loaded machine) is
+  // two storms: every one after the first falls within the cooldown.
+  double storms = metric_sum(m, "vmatrace_fault_storms_total", {"comm=\"watchstorm\""});
+  EXPECT_GE(storms, 2) << m;
+  EXPECT_EQ(storms, watch.events("storm", "watchstorm").size());
   EXPECT_EQ(metric_sum(m, "vmatrace_captures_total"), 1);
-  EXPECT_EQ(metric_sum(m, "vmatrace_captures_skipped_total", {"reason=\"cooldown\""}), 1);
+  EXPECT_EQ(metric_sum(m, "vmatrace_captures_skipped_total", {"reason=\"cooldown\""}), storms - 1);
   EXPECT_EQ(watch.events("capture_done")[0]["status"], 0);
 
   json truth = read_truth(out);
@@ -361,23 +365,32 @@ TEST(Watch, CaptureDirKeepsTheNewestAndOnlyRemovesItsOwnFiles) {
                      "--capture-max-running", "3"});
   std::string out = tmp.path("truth.json");
   Background wl({workload("watchstorm"), "32", "3000", "3", "0", out});
-  std::vector<std::string> made;
-  for (size_t k = 1; k <= 3; k++) {
-    ASSERT_TRUE(eventually([&] { return watch.events("capture").size() == k; })) << watch.process().err();
-    made.push_back(watch.events("capture")[k - 1]["file"]);
-    ASSERT_TRUE(wait_for_file(made.back(), 60000));
+  // Each storm goes on until a capture of it is recording. A storm paused
+  // longer than the rule's merge gap (a loaded machine) is two storms with a
+  // capture each: at least three captures in all.
+  size_t seen = 0;
+  for (int storm = 0; storm < 3; storm++) {
+    size_t before = seen;
+    ASSERT_TRUE(eventually([&] { return (seen = watch.events("capture").size()) > before; }))
+        << watch.process().err();
+    ASSERT_TRUE(wait_for_file(watch.events("capture")[seen - 1]["file"], 60000));
     wl.signal(SIGUSR1);
   }
   ASSERT_EQ(wl.wait(120), 0);
-  ASSERT_TRUE(eventually([&] { return watch.events("capture_done").size() == 3; }));
+  size_t made = 0;
+  ASSERT_TRUE(eventually([&] {
+    return watch.events("capture_done").size() == (made = watch.events("capture").size());
+  }));
+  auto captures = watch.events("capture");
+  ASSERT_GE(made, 3u);
 
   auto files = capture_files(dir);
-  ASSERT_EQ(files.size(), 3u) << "two captures and other.vmt";
-  EXPECT_EQ(dir + "/" + files[0], made[1]);
-  EXPECT_EQ(dir + "/" + files[1], made[2]);
+  ASSERT_EQ(files.size(), 3u) << "the newest two captures and other.vmt";
+  EXPECT_EQ(dir + "/" + files[0], captures[made - 2]["file"]);
+  EXPECT_EQ(dir + "/" + files[1], captures[made - 1]["file"]);
   EXPECT_EQ(files[2], "other.vmt");
   EXPECT_EQ(read_file(dir + "/notes.txt"), "not the watch's");
-  EXPECT_EQ(metric_sum(watch.metrics(), "vmatrace_captures_total"), 3);
+  EXPECT_EQ(metric_sum(watch.metrics(), "vmatrace_captures_total"), made);
 }
 
 TEST(Watch, SigtermMidCaptureEndsTheCaptureWithACompleteTrace) {
