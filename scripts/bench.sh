@@ -38,14 +38,14 @@ bench() {  # name, workload args...
     "$(median <"$tmp/ratio")" "$lost_max" "$bytes_per_fault"
 }
 
-# The storm with `vmatrace watch` (whole machine, defaults) running beside it
+# The storm with `vmatrace watch` (whole machine; defaults, or $watch_args) running beside it
 # instead of the tracer: what every process pays for the watch.
 bench_watch() {  # name, workload args...
   local name=$1; shift
   : >"$tmp/base" ; : >"$tmp/traced" ; : >"$tmp/ratio"
   for ((i = 0; i < runs; i++)); do
     b=$("$storm" "$@" | seconds)
-    build/vmatrace watch --listen 127.0.0.1:0 >"$tmp/watch.out" 2>&1 &
+    build/vmatrace watch --listen 127.0.0.1:0 ${watch_args:-} >"$tmp/watch.out" 2>&1 &
     local watch_pid=$!
     until grep -q '"started"' "$tmp/watch.out" 2>/dev/null; do sleep 0.05; done
     t=$("$storm" "$@" | seconds)
@@ -71,6 +71,7 @@ rec_opts=(--flight 10)
 bench "fault storm, --flight 10" faults 256
 rec_opts=()
 bench_watch "fault storm 256 MiB, watch on" faults 256
+watch_args=--latency bench_watch "fault storm, watch --latency" faults 256
 echo
 echo "ratio: median traced / median untraced; pair-med: median of per-pair ratios;"
 echo "lost: most events lost in any traced run; B/fault: trace file bytes per recorded fault."

@@ -1,6 +1,6 @@
 // The watch's pure logic: /proc/PID/stat parsing, the fault ledger (polls
 // and exit records), the storm trigger, bounded series, the capture
-// directory's bounds.
+// directory's bounds, the event log's lines, the latency histogram.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,9 +10,14 @@
 #include <map>
 #include <string>
 
+#include <prometheus/text_serializer.h>
+
+#include "util/escape.h"
 #include "watch/capture_dir.h"
+#include "watch/event_log.h"
 #include "watch/fault_ledger.h"
 #include "watch/labels.h"
+#include "watch/latency_metrics.h"
 #include "watch/proc_scan.h"
 #include "watch/series_table.h"
 #include "watch/storm_trigger.h"
@@ -307,6 +312,70 @@ TEST_F(WatchCaptureDir, CaptureNamesSortByTimeAndAreSafe) {
   EXPECT_NE(open_dir.error().find("writable by others"), std::string::npos);
   std::ofstream(dir + "/file") << "x";
   EXPECT_FALSE(CaptureDir::open(dir + "/file", 2, 1000));
+}
+
+TEST_F(WatchCaptureDir, EventLinesCarryAnyCommExactlyAndCannotForgeALine) {
+  std::string path = dir + "/events.jsonl";
+  auto log = EventLog::open(path);
+  ASSERT_TRUE(log) << log.error();
+  const std::string comm = std::string("a\"b\nc\\d\x01\xff\xc3(", 11);
+  log->write("storm", {{"pid", 7}, {"comm", comm}, {"cgroup", "/x\ny"}});
+  std::ifstream in(path);
+  std::string line, extra;
+  ASSERT_TRUE(std::getline(in, line));
+  EXPECT_FALSE(std::getline(in, extra)) << "one line: " << extra;
+  auto j = nlohmann::json::parse(line, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << line;
+  EXPECT_EQ(j["event"], "storm");
+  EXPECT_EQ(j["pid"], 7);
+  EXPECT_EQ(json_bytes(j, "comm"), comm) << "the exact bytes, through comm_hex";
+  EXPECT_TRUE(j.contains("comm_hex"));
+  EXPECT_EQ(j["cgroup"], "/x\ny") << "valid UTF-8 as it is, escaped by JSON";
+  EXPECT_FALSE(j.contains("cgroup_hex"));
+}
+
+vt_watch_latency latency_with(std::initializer_list<std::pair<int, uint64_t>> buckets, uint64_t sum_ns,
+                              uint64_t unmatched) {
+  vt_watch_latency h{};
+  for (auto [b, n] : buckets) h.buckets[b] = n;
+  h.sum_ns = sum_ns;
+  h.unmatched = unmatched;
+  return h;
+}
+
+TEST(WatchLatency, PerCpuHistogramsAddUp) {
+  auto sum = sum_cpus({latency_with({{9, 2}, {12, 1}}, 5000, 1), latency_with({{9, 3}, {39, 1}}, 7000, 2)});
+  EXPECT_EQ(sum.buckets[9], 5u);
+  EXPECT_EQ(sum.buckets[12], 1u);
+  EXPECT_EQ(sum.buckets[39], 1u);
+  EXPECT_EQ(sum.sum_ns, 12000u);
+  EXPECT_EQ(sum.unmatched, 3u);
+}
+
+TEST(WatchLatency, HistogramInSecondsWithCumulativeBucketsByType) {
+  LatencyTotals t{};
+  // 2 faults <= 64 ns, 3 in (256, 512] ns, 1 in (2^19, 2^20] ns, 1 beyond the last bound.
+  t[VT_WATCH_FAULT_MINOR] = latency_with({{6, 2}, {9, 3}, {20, 1}, {39, 1}}, 1500000000, 4);
+  t[VT_WATCH_FAULT_MAJOR] = latency_with({{25, 1}}, 30000000, 0);
+  std::string text = prometheus::TextSerializer().Serialize(latency_families(t));
+  for (const char* want : {
+           "# TYPE vmatrace_page_fault_latency_seconds histogram",
+           "vmatrace_page_fault_latency_seconds_count{type=\"minor\"} 7\n",
+           "vmatrace_page_fault_latency_seconds_sum{type=\"minor\"} 1.5\n",
+           "vmatrace_page_fault_latency_seconds_bucket{type=\"minor\",le=\"2.56e-07\"} 2\n",
+           "vmatrace_page_fault_latency_seconds_bucket{type=\"minor\",le=\"5.12e-07\"} 5\n",
+           "vmatrace_page_fault_latency_seconds_bucket{type=\"minor\",le=\"0.000524288\"} 5\n",
+           "vmatrace_page_fault_latency_seconds_bucket{type=\"minor\",le=\"0.001048576\"} 6\n",
+           "vmatrace_page_fault_latency_seconds_bucket{type=\"minor\",le=\"17.179869184\"} 6\n",
+           "vmatrace_page_fault_latency_seconds_bucket{type=\"minor\",le=\"+Inf\"} 7\n",
+           "vmatrace_page_fault_latency_seconds_count{type=\"major\"} 1\n",
+           "vmatrace_page_fault_latency_seconds_bucket{type=\"major\",le=\"0.016777216\"} 0\n",
+           "vmatrace_page_fault_latency_seconds_bucket{type=\"major\",le=\"0.033554432\"} 1\n",
+           "vmatrace_page_faults_untimed_total{type=\"minor\"} 4\n",
+           "vmatrace_page_faults_untimed_total{type=\"major\"} 0\n",
+       })
+    EXPECT_NE(text.find(want), std::string::npos) << want << " in\n" << text;
+  EXPECT_EQ(text.find("le=\"1.28e-07\""), std::string::npos) << "no bound below 256 ns";
 }
 
 }  // namespace

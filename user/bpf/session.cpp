@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "bpf/libbpf_log.h"
+#include "bpf/links.h"
 #include "bpf/tracefs.h"
 #include "events/abi.h"
 #include "vmatrace.skel.h"
@@ -17,35 +18,14 @@
 namespace vmatrace {
 namespace {
 
-Error libbpf_error(const std::string& what, int err) {
-  std::string msg = what + ": " + strerror(err < 0 ? -err : err);
-  std::string detail = recent_libbpf_warnings();
-  if (!detail.empty()) msg += " (run with -v for libbpf's log)";
-  return make_error(msg);
-}
-
 int ring_callback(void* ctx, void* data, size_t size) {
   (*static_cast<BpfSession::RecordHandler*>(ctx))(data, size);
   return 0;
 }
 
-int open_fault_event(unsigned long long config, int cpu) {
-  perf_event_attr attr{};
-  attr.type = PERF_TYPE_SOFTWARE;
-  attr.size = sizeof(attr);
-  attr.config = config;
-  attr.sample_period = 1;
-  attr.sample_type = PERF_SAMPLE_ADDR;
-  // Not exclude_kernel: faults taken inside syscalls (copy_to_user) arrive
-  // with kernel-mode regs and count in getrusage like any other.
-  return static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
-}
-
 }  // namespace
 
 void BpfSession::SkelDeleter::operator()(vmatrace_bpf* s) const { vmatrace_bpf__destroy(s); }
-void BpfSession::LinkDeleter::operator()(bpf_link* l) const { bpf_link__destroy(l); }
-void BpfSession::RingDeleter::operator()(ring_buffer* r) const { ring_buffer__free(r); }
 
 BpfSession::~BpfSession() {
   // Detach before the maps and programs go away.
@@ -244,29 +224,8 @@ bpf_link* BpfSession::attach_syscall_tracepoint(bpf_program* p) {
 }
 
 Status BpfSession::attach_perf_fault_events() {
-  int ncpus = libbpf_num_possible_cpus();
-  if (ncpus <= 0) return libbpf_error("cannot count CPUs", ncpus);
-  struct {
-    unsigned long long config;
-    bpf_program* prog;
-  } kinds[] = {{PERF_COUNT_SW_PAGE_FAULTS_MIN, skel_->progs.on_fault_min},
-               {PERF_COUNT_SW_PAGE_FAULTS_MAJ, skel_->progs.on_fault_maj}};
-  for (int cpu = 0; cpu < ncpus; cpu++) {
-    for (const auto& k : kinds) {
-      int fd = open_fault_event(k.config, cpu);
-      if (fd < 0 && errno == ENODEV) break;  // possible but offline CPU
-      if (fd < 0)
-        return make_error(std::string("cannot open page-fault perf event: ") + strerror(errno));
-      bpf_link* link = bpf_program__attach_perf_event(k.prog, fd);
-      if (!link) {
-        int err = errno;
-        close(fd);
-        return libbpf_error("cannot attach to page-fault perf event", err);
-      }
-      links_.emplace_back(link);  // the link owns and closes fd
-    }
-  }
-  return Ok{};
+  return attach_fault_perf_events(skel_->progs.on_fault_min, skel_->progs.on_fault_maj,
+                                  [this](bpf_link* l) { links_.emplace_back(l); });
 }
 
 Status BpfSession::add_target(pid_t tgid) { return set_target(tgid, VT_TARGET_TRACED); }

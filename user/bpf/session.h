@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bpf/features.h"
+#include "bpf/links.h"
 #include "events/event.h"
 #include "util/result.h"
 
@@ -80,16 +81,10 @@ class BpfSession {
   struct SkelDeleter {
     void operator()(vmatrace_bpf* s) const;
   };
-  struct LinkDeleter {
-    void operator()(bpf_link* l) const;
-  };
-  struct RingDeleter {
-    void operator()(ring_buffer* r) const;
-  };
 
   std::unique_ptr<vmatrace_bpf, SkelDeleter> skel_;
-  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
-  std::unique_ptr<ring_buffer, RingDeleter> ring_;
+  std::vector<BpfLinkPtr> links_;
+  RingBufferPtr ring_;
   std::unique_ptr<Tracefs> tracefs_;  // while loading and attaching
   RecordHandler handler_;
   Features features_;

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/escape.h"
+
 namespace vmatrace {
 namespace {
 
@@ -66,8 +68,9 @@ Status EventLog::reopen() {
 void EventLog::write(const std::string& event, nlohmann::json fields) {
   nlohmann::json line = {{"time", utc_now()}, {"event", event}};
   if (fields.is_object()) line.update(fields);
-  // Names are escaped to ASCII before they get here; replace guards the rest.
-  std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  // Names come as the kernel's bytes: JSON escapes what could end the line,
+  // and a name that is not UTF-8 gets its exact bytes in a NAME_hex twin.
+  std::string text = dump_json(line) + "\n";
   fputs(text.c_str(), stdout);
   fflush(stdout);
   if (file_) {

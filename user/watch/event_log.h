@@ -19,6 +19,7 @@ class EventLog {
   ~EventLog();
 
   // Adds "time" (UTC, ISO 8601) and "event", writes one line to each sink.
+  // String fields may hold any bytes (see dump_json in util/escape.h).
   void write(const std::string& event, nlohmann::json fields);
   Status reopen();
 

@@ -121,6 +121,11 @@ void WatchMetrics::set_lost(const std::string& reason, uint64_t total) {
   if (now > c.Value()) c.Increment(now - c.Value());
 }
 
+void WatchMetrics::serve_too(std::shared_ptr<prometheus::Collectable> c) {
+  collectables_.push_back(c);
+  exposer_->RegisterCollectable(c);
+}
+
 void WatchMetrics::set_processes(size_t n) { processes_->Set(static_cast<double>(n)); }
 
 void WatchMetrics::update_self() {

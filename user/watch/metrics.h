@@ -6,11 +6,13 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "util/result.h"
 #include "watch/series_table.h"
 
 namespace prometheus {
+class Collectable;
 class Exposer;
 class Registry;
 class Counter;
@@ -39,12 +41,15 @@ class WatchMetrics {
   void set_processes(size_t n);
   // The agent itself: CPU seconds, resident and virtual memory, open fds.
   void update_self();
+  // Metrics computed at scrape time (the fault latency histogram).
+  void serve_too(std::shared_ptr<prometheus::Collectable> c);
 
  private:
   WatchMetrics() = default;
 
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::shared_ptr<prometheus::Registry> registry_;
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;  // the exposer holds weak pointers
   prometheus::Family<prometheus::Counter>* faults_ = nullptr;
   prometheus::Family<prometheus::Counter>* storms_ = nullptr;
   prometheus::Family<prometheus::Counter>* lost_ = nullptr;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -14,13 +15,14 @@
 #include "bpf/libbpf_log.h"
 #include "watch/cgroup_names.h"
 #include "watch/event_log.h"
-#include "watch/exit_probe.h"
-#include "watch/exit_record.h"
+#include "vmatrace/watch_events.h"
 #include "watch/fault_ledger.h"
 #include "watch/labels.h"
+#include "watch/latency_metrics.h"
 #include "watch/metrics.h"
 #include "watch/proc_scan.h"
 #include "watch/series_table.h"
+#include "watch/watch_probe.h"
 
 namespace vmatrace {
 namespace {
@@ -71,10 +73,15 @@ class Watch {
                 {[](pid_t pid) { return proc_cgroup_path(pid); },
                  [this](uint64_t id) { return cgroups_.path_of(id, mono_ns()); }}) {}
 
-  Status start_probe() {
-    auto p = ExitProbe::start([this](const vt_exit_record& r) { on_exit(r); });
+  Status start_probe(const Features& f) {
+    auto p = WatchProbe::start(f, opts_.latency, [this](const vt_exit_record& r) { on_exit(r); });
     if (!p) return make_error(p.error());
     probe_ = std::move(*p);
+    if (opts_.latency) {
+      auto c = LatencyCollector::open(probe_->latency_map_fd());
+      if (!c) return make_error(std::string("cannot keep the latency map: ") + strerror(errno));
+      metrics_->serve_too(std::move(c));
+    }
     return Ok{};
   }
   int run();
@@ -100,7 +107,7 @@ class Watch {
   CgroupNames cgroups_;
   SeriesTable series_;
   FaultLedger ledger_;
-  std::unique_ptr<ExitProbe> probe_;
+  std::unique_ptr<WatchProbe> probe_;
   std::vector<ProcSample> samples_;
   std::vector<FaultShare> shares_;
   std::vector<StormStart> storms_;
@@ -145,7 +152,7 @@ void Watch::poll_processes() {
 void Watch::on_storm(const StormStart& s) {
   SeriesKey key{printable(s.comm), printable(s.cgroup)};
   metrics_->add_storm(series_.shown_as(key));
-  log_.write("storm", {{"pid", s.pid}, {"comm", key.comm}, {"cgroup", key.cgroup}, {"rate", s.rate}});
+  log_.write("storm", {{"pid", s.pid}, {"comm", s.comm}, {"cgroup", s.cgroup}, {"rate", s.rate}});
   if (!captures_ || s.pid == getpid() || captures_->is_capture(s.pid)) return;
   std::string file;
   CaptureStart r = captures_->start(s.pid, s.start_ticks, s.comm, mono_ns(), &file);
@@ -153,7 +160,7 @@ void Watch::on_storm(const StormStart& s) {
   if (r == CaptureStart::Started) {
     metrics_->add_capture();
     disk_full_logged_ = false;
-    log_.write("capture", {{"pid", s.pid}, {"comm", key.comm}, {"file", printable(file)}});
+    log_.write("capture", {{"pid", s.pid}, {"comm", s.comm}, {"file", file}});
     return;
   }
   if (r == CaptureStart::Failed) {
@@ -164,14 +171,14 @@ void Watch::on_storm(const StormStart& s) {
   metrics_->add_capture_skipped(capture_start_name(r));
   if (r == CaptureStart::DiskFull && !disk_full_logged_) {
     disk_full_logged_ = true;
-    log_.write("error", {{"error", "captures stopped: " + printable(opts_.capture.dir) + " has too little space"}});
+    log_.write("error", {{"error", "captures stopped: " + opts_.capture.dir + " has too little space"}});
   }
 }
 
 void Watch::log_captures_done(const std::vector<CaptureDone>& done) {
   for (const auto& d : done) {
     if (d.status != 0) metrics_->add_capture_failed();
-    nlohmann::json f = {{"pid", d.target}, {"file", printable(d.file)}, {"status", d.status}};
+    nlohmann::json f = {{"pid", d.target}, {"file", d.file}, {"status", d.status}};
     if (d.status != 0) f["error"] = "the capture failed (its error is on stderr); its trace may be cut short";
     log_.write(d.status == 0 ? "capture_done" : "error", f);
   }
@@ -185,14 +192,14 @@ void Watch::update_health() {
 }
 
 int Watch::run() {
-  log_.write("started", {{"listen", printable(opts_.listen)}, {"port", metrics_->port()}});
+  log_.write("started", {{"listen", opts_.listen}, {"port", metrics_->port()}});
   uint64_t next_poll = mono_ns();
   while (!g_stop) {
     uint64_t now = mono_ns();
     if (g_reopen) {
       g_reopen = 0;
       if (auto st = log_.reopen(); !st)
-        log_.write("error", {{"error", printable(st.error())}});
+        log_.write("error", {{"error", st.error()}});
       else
         log_.write("reopened", {});
     }
@@ -222,6 +229,7 @@ int run_watch(const WatchOptions& opts) {
   if (!f.is_root) return fail("watch needs root (it loads a BPF program and reads every process)");
   if (!f.btf) return fail("this kernel has no BTF (/sys/kernel/btf/vmlinux): the watch's BPF program needs it");
   if (!f.ringbuf) return fail("this kernel has no BPF ring buffer (5.8+)");
+  if (std::string why = latency_unsupported(f); opts.latency && !why.empty()) return fail(why);
   auto log = EventLog::open(opts.events);
   if (!log) return fail(log.error());
   std::unique_ptr<Captures> captures;
@@ -233,7 +241,7 @@ int run_watch(const WatchOptions& opts) {
   auto metrics = WatchMetrics::serve(opts.listen);
   if (!metrics) return fail(metrics.error());
   Watch w(opts, std::move(*metrics), std::move(*log), std::move(captures));
-  if (auto st = w.start_probe(); !st) return fail(st.error());
+  if (auto st = w.start_probe(f); !st) return fail(st.error());
   return w.run();
 }
 

@@ -18,6 +18,7 @@ struct WatchOptions {
   size_t top_k = 50;             // (comm, cgroup) series shown; the rest fold into comm="other"
   std::string events;            // also append the JSON lines here
   CaptureOptions capture;        // capture.dir empty: no captures
+  bool latency = false;          // time every fault: vmatrace_page_fault_latency_seconds
   bool verbose = false;          // libbpf's log
 };
 

@@ -59,6 +59,9 @@ CLI::App* add_watch_subcommand(CLI::App* app, WatchOptions* o) {
   w->add_option("--capture-comm", o->capture.comm_regex,
                 "capture only processes whose command name matches this regular expression (POSIX ERE)")
       ->check(CLI::Validator(check_regex, "REGEX"));
+  w->add_flag("--latency", o->latency,
+              "also time every page fault on the machine (BPF programs on each fault, a histogram per CPU): "
+              "vmatrace_page_fault_latency_seconds");
   w->add_flag("-v,--verbose", o->verbose, "show libbpf's log");
   return w;
 }

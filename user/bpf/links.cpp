@@ -1,0 +1,64 @@
+#include "bpf/links.h"
+
+#include <bpf/libbpf.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "bpf/libbpf_log.h"
+
+namespace vmatrace {
+namespace {
+
+int open_fault_event(unsigned long long config, int cpu) {
+  perf_event_attr attr{};
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.size = sizeof(attr);
+  attr.config = config;
+  attr.sample_period = 1;
+  attr.sample_type = PERF_SAMPLE_ADDR;
+  // Not exclude_kernel: faults taken inside syscalls (copy_to_user) arrive
+  // with kernel-mode regs and count in getrusage like any other.
+  return static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+}
+
+}  // namespace
+
+void BpfLinkDeleter::operator()(bpf_link* l) const { bpf_link__destroy(l); }
+void RingBufferDeleter::operator()(ring_buffer* r) const { ring_buffer__free(r); }
+
+Error libbpf_error(const std::string& what, int err) {
+  std::string msg = what + ": " + strerror(err < 0 ? -err : err);
+  if (!recent_libbpf_warnings().empty()) msg += " (run with -v for libbpf's log)";
+  return make_error(msg);
+}
+
+Status attach_fault_perf_events(bpf_program* on_min, bpf_program* on_maj,
+                                const std::function<void(bpf_link*)>& keep) {
+  int ncpus = libbpf_num_possible_cpus();
+  if (ncpus <= 0) return libbpf_error("cannot count CPUs", ncpus);
+  struct {
+    unsigned long long config;
+    bpf_program* prog;
+  } kinds[] = {{PERF_COUNT_SW_PAGE_FAULTS_MIN, on_min}, {PERF_COUNT_SW_PAGE_FAULTS_MAJ, on_maj}};
+  for (int cpu = 0; cpu < ncpus; cpu++) {
+    for (const auto& k : kinds) {
+      int fd = open_fault_event(k.config, cpu);
+      if (fd < 0 && errno == ENODEV) break;  // possible but offline CPU
+      if (fd < 0) return make_error(std::string("cannot open page-fault perf event: ") + strerror(errno));
+      bpf_link* link = bpf_program__attach_perf_event(k.prog, fd);
+      if (!link) {
+        int err = errno;
+        close(fd);
+        return libbpf_error("cannot attach to page-fault perf event", err);
+      }
+      keep(link);  // the link owns and closes fd
+    }
+  }
+  return Ok{};
+}
+
+}  // namespace vmatrace
