@@ -266,18 +266,10 @@ int tp_enter_madvise_seed(struct trace_event_raw_sys_enter *ctx)
 	sys_enter(sc, REG_ARG(regs, n, 0, di), REG_ARG(regs, n, 1, si), REG_ARG(regs, n, 2, dx),  \
 		  REG_ARG(regs, n, 3, r10), REG_ARG(regs, n, 4, r8), REG_ARG(regs, n, 5, r9), seeding)
 
-SEC("fexit/" SYSCALL_FN(mmap))
-int BPF_PROG(fe_exit_handler, struct pt_regs *regs, long ret)
-{
-	return sys_exit(ret, false);
-}
-
-SEC("fexit/" SYSCALL_FN(mmap))
-int BPF_PROG(fe_exit_handler_snap, struct pt_regs *regs, long ret)
-{
-	return sys_exit(ret, true);
-}
-
+/* No tail call here: kernels with "bpf: Prevent tail call between progs
+ * attached to different hooks" (6.1.y, 6.12.y) refuse one between fexit
+ * programs on different functions (EINVAL). So each exit carries the handler,
+ * in both builds (plain and _snap): the verifier checks it once per syscall. */
 #define SYSCALL_FENTRY(name, sc, nargs)                                                 \
 	SEC("fentry/" SYSCALL_FN(name))                                                 \
 	int BPF_PROG(fe_enter_##name, struct pt_regs *regs)                             \
@@ -287,8 +279,12 @@ int BPF_PROG(fe_exit_handler_snap, struct pt_regs *regs, long ret)
 	SEC("fexit/" SYSCALL_FN(name))                                                  \
 	int BPF_PROG(fe_exit_##name, struct pt_regs *regs, long ret)                    \
 	{                                                                               \
-		bpf_tail_call(ctx, &exit_handler, 0);                                   \
-		return 0;                                                               \
+		return sys_exit(ret, false);                                            \
+	}                                                                               \
+	SEC("fexit/" SYSCALL_FN(name))                                                  \
+	int BPF_PROG(fe_exit_##name##_snap, struct pt_regs *regs, long ret)             \
+	{                                                                               \
+		return sys_exit(ret, true);                                             \
 	}
 
 SYSCALL_FENTRY(mmap, VT_SC_MMAP, 6)

@@ -75,6 +75,9 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(const Features& features,
 namespace {
 
 bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
+bool ends_with(const std::string& s, const std::string& p) {
+  return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
+}
 
 // The tracepoint a tp/syscalls/NAME program attaches to: NAME.
 std::string syscall_event_of(bpf_program* p) {
@@ -92,13 +95,13 @@ bool kernel_has_function(const btf* vmlinux, bpf_program* p) {
 // Which of a family's per-syscall programs to load: the ones whose hook
 // exists, and of the seed/plain and snap/plain pairs the build this kernel
 // can verify.
-bool want_per_syscall(const std::string& name, const char* family, bool hook_exists, bool seed, bool snap) {
-  std::string rest = name.substr(std::string(family).size());
-  if (rest == "enter_madvise_seed") return hook_exists && seed;
-  if (rest == "enter_madvise") return hook_exists && !seed;
-  if (rest == "exit_handler_snap") return snap;
-  if (rest == "exit_handler") return !snap;
-  return hook_exists;
+bool want_per_syscall(vmatrace_bpf* skel, const std::string& name, bool hook_exists, bool seed, bool snap) {
+  if (!hook_exists) return false;
+  if (ends_with(name, "_enter_madvise_seed")) return seed;
+  if (ends_with(name, "_enter_madvise")) return !seed;
+  if (ends_with(name, "_snap")) return snap;
+  if (bpf_object__find_program_by_name(skel->obj, (name + "_snap").c_str())) return !snap;
+  return true;
 }
 
 // One of each pair of programs: the `_snap` builds call the VMA iterator
@@ -126,9 +129,9 @@ void choose_programs(vmatrace_bpf* skel, const Features& f, const Tracefs* trace
     std::string name = bpf_program__name(prog);
     if (starts_with(name, "tp_"))
       bpf_program__set_autoload(
-          prog, tp && want_per_syscall(name, "tp_", tracefs->syscall_event_id(syscall_event_of(prog)) >= 0, seed, snap));
+          prog, tp && want_per_syscall(skel, name, tracefs->syscall_event_id(syscall_event_of(prog)) >= 0, seed, snap));
     else if (starts_with(name, "fe_"))
-      bpf_program__set_autoload(prog, fe && want_per_syscall(name, "fe_", kernel_has_function(vmlinux, prog), seed, snap));
+      bpf_program__set_autoload(prog, fe && want_per_syscall(skel, name, kernel_has_function(vmlinux, prog), seed, snap));
   }
   btf__free(vmlinux);
 }
@@ -138,10 +141,11 @@ std::vector<std::string> suspects(const std::string& program) {
   // A hook family refused as a whole gives way to the next (fentry, tracepoints, raw).
   const char* hook = starts_with(program, "fe_") ? "syscall_fentry" : "syscall_tracepoints";
   if (program == "tp_enter_madvise_seed" || program == "fe_enter_madvise_seed") return {"task_from_pid"};
-  if (program == "tp_exit_handler_snap" || program == "fe_exit_handler_snap")
+  const bool exit_handler = program == "tp_exit_handler" || program == "tp_exit_handler_snap" ||
+                            starts_with(program, "fe_exit_");
+  if (exit_handler && ends_with(program, "_snap"))
     return {"special_names", "bpf_loop", "probe_read", "task_storage", hook, "vma_iter"};
-  if (program == "tp_exit_handler" || program == "fe_exit_handler")
-    return {"special_names", "bpf_loop", "probe_read", "find_vma", "task_storage", hook};
+  if (exit_handler) return {"special_names", "bpf_loop", "probe_read", "find_vma", "task_storage", hook};
   if (starts_with(program, "tp_") || starts_with(program, "fe_")) return {"task_storage", hook};
   if (program == "on_pf_kernel") return {"task_pt_regs", "task_storage", "fault_tracepoints"};
   if (program == "on_pf_user") return {"task_storage", "fault_tracepoints"};
@@ -155,7 +159,7 @@ std::vector<std::string> suspects(const std::string& program) {
 
 bool is_exit_handler(vmatrace_bpf* skel, bpf_program* p) {
   auto& h = skel->progs;
-  return p == h.tp_exit_handler || p == h.tp_exit_handler_snap || p == h.fe_exit_handler || p == h.fe_exit_handler_snap;
+  return p == h.tp_exit_handler || p == h.tp_exit_handler_snap;
 }
 
 }  // namespace
@@ -223,7 +227,7 @@ Status BpfSession::load_once(const SessionOptions& opts) {
 Status BpfSession::install_exit_handler() {
   auto& p = skel_->progs;
   bpf_program* handler = nullptr;
-  for (bpf_program* h : {p.tp_exit_handler, p.tp_exit_handler_snap, p.fe_exit_handler, p.fe_exit_handler_snap})
+  for (bpf_program* h : {p.tp_exit_handler, p.tp_exit_handler_snap})
     if (bpf_program__autoload(h)) handler = h;
   if (!handler) return Ok{};
   __u32 key = 0;
