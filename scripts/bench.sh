@@ -121,6 +121,7 @@ row() {  # name, tracer function, workload args...
   mb=$(median <"$tmp/base"); mt=$(median <"$tmp/traced")
   printf "| %-44s | %9.1f | %9.1f | %6.2fx | %6.2fx | %5s | %7s |\n" "$name" "$mb" "$mt" \
     "$(awk -v b="$mb" -v t="$mt" 'BEGIN {print t / b}')" "$(median <"$tmp/ratio")" "$lost" "$bytes_per_fault"
+  [ "$lost" = "-" ] || [ "$lost" = 0 ] || echo "WARNING: $name lost $lost events: this row does not count"
 }
 table_header() {
   echo "$1"
@@ -189,9 +190,18 @@ beside_sleeper() {  # name, tracer: vmatrace or bpftrace
       while [ ! -e "$tmp/b.vmt" ]; do sleep 0.05; done
     else
       : >"$tmp/bt.out"
-      bpftrace -e "tracepoint:syscalls:sys_enter_mprotect /pid == $sleeper/ { @ = count(); }" >"$tmp/bt.out" 2>&1 &
+      bpftrace -B none -e "tracepoint:syscalls:sys_enter_mprotect /pid == $sleeper/ { @ = count(); }" \
+        >"$tmp/bt.out" 2>&1 &
       tracer_pid=$!
-      until grep -q Attaching "$tmp/bt.out"; do sleep 0.05; done
+      local waited=0
+      until grep -q Attaching "$tmp/bt.out"; do
+        sleep 0.1
+        if ((++waited > 600)) || ! kill -0 "$tracer_pid" 2>/dev/null; then
+          echo "| $name: bpftrace did not attach: $(tr '\n' ' ' <"$tmp/bt.out") |"
+          kill "$tracer_pid" "$sleeper" 2>/dev/null; wait "$tracer_pid" "$sleeper" 2>/dev/null || true
+          return
+        fi
+      done
       sleep 1  # "Attaching" is printed before the attach
     fi
     "$storm" getppid "$getppid_calls" | ns_per_op >>"$tmp/sc_traced"
@@ -218,7 +228,7 @@ if [ "$(feature syscall_fentry)" = used ]; then
 fi
 vmatrace_opts=(--without syscall_fentry,syscall_tracepoints)
 [ "$(feature syscall_fentry)" = used ] || vmatrace_opts=(--without syscall_tracepoints)
-beside_sleeper "vmatrace, raw sys_enter/exit (${vmatrace_opts[1]})" vmatrace
+beside_sleeper "vmatrace, raw sys_enter/exit" vmatrace
 vmatrace_opts=()
 [ "$have_bpftrace" = 1 ] && beside_sleeper "bpftrace, one tracepoint (sys_enter_mprotect)" bpftrace
 echo
