@@ -3,9 +3,10 @@
  * vmatrace kernel side: address-space syscalls, task lifecycle and page faults
  * of the traced processes, streamed through one ring buffer.
  *
- * Only hooks that need neither kprobes, fentry nor tracefs are used, so this
- * loads on the minimal kernels described in shared/kernel-notes.md:
- *   tp_btf/sys_enter, tp_btf/sys_exit       address-space syscalls
+ * Every hook has a fallback that needs neither kprobes, fentry nor tracefs, so
+ * this loads on the minimal kernels described in shared/kernel-notes.md:
+ *   fentry/fexit __x64_sys_NAME, else tp/syscalls/sys_{enter,exit}_NAME,
+ *   else tp_btf/sys_enter, tp_btf/sys_exit  address-space syscalls
  *   tp_btf/page_fault_user, _kernel         fault entry (error code, ip)
  *   perf_event PAGE_FAULTS_MIN / _MAJ       fault completion (exact address)
  *   tp_btf/sched_process_{exec,fork,exit}   image, children, exit
@@ -141,7 +142,7 @@ static __always_inline int sys_exit(long ret, const bool snapshots)
 }
 
 /*
- * Two ways in. Raw tp_btf/sys_enter and sys_exit need no tracefs, but run on
+ * Three ways in (the third, fentry, below). Raw tp_btf/sys_enter and sys_exit need no tracefs, but run on
  * every syscall of every process. Per-syscall tracepoints (tp/syscalls/...,
  * tracefs) run only for the syscalls vmatrace traces: the rest of the machine
  * pays only the kernel's bitmap test. User space loads one family.
@@ -249,6 +250,69 @@ SEC("tp/syscalls/sys_enter_madvise")
 int tp_enter_madvise_seed(struct trace_event_raw_sys_enter *ctx)
 {
 	return TP_ENTER(ctx, VT_SC_MADVISE, 3, true);
+}
+
+/*
+ * The third way in, preferred where the kernel allows it: fentry/fexit on the
+ * syscall functions themselves (__x64_sys_NAME). Nothing runs for any other
+ * syscall, not even the tracepoints' slow path. The function's one argument
+ * is the user's pt_regs, read exactly as the tracepoint reads its arguments
+ * (the same `n` of them), so that records come out byte for byte the same.
+ */
+#define SYSCALL_FN(name) "__x64_sys_" #name /* x86-64 only, like syscall_of() */
+/* Direct loads through the BTF-typed pointer, as raw_enter() does: no helper call. */
+#define REG_ARG(regs, n, i, reg) ((i) < (n) ? (regs)->reg : 0)
+#define FE_ENTER(regs, sc, n, seeding)                                                          \
+	sys_enter(sc, REG_ARG(regs, n, 0, di), REG_ARG(regs, n, 1, si), REG_ARG(regs, n, 2, dx),  \
+		  REG_ARG(regs, n, 3, r10), REG_ARG(regs, n, 4, r8), REG_ARG(regs, n, 5, r9), seeding)
+
+/* No tail call here: kernels with "bpf: Prevent tail call between progs
+ * attached to different hooks" (6.1.y, 6.12.y) refuse one between fexit
+ * programs on different functions (EINVAL). So each exit carries the handler,
+ * in both builds (plain and _snap): the verifier checks it once per syscall. */
+#define SYSCALL_FENTRY(name, sc, nargs)                                                 \
+	SEC("fentry/" SYSCALL_FN(name))                                                 \
+	int BPF_PROG(fe_enter_##name, struct pt_regs *regs)                             \
+	{                                                                               \
+		return FE_ENTER(regs, sc, nargs, false);                                \
+	}                                                                               \
+	SEC("fexit/" SYSCALL_FN(name))                                                  \
+	int BPF_PROG(fe_exit_##name, struct pt_regs *regs, long ret)                    \
+	{                                                                               \
+		return sys_exit(ret, false);                                            \
+	}                                                                               \
+	SEC("fexit/" SYSCALL_FN(name))                                                  \
+	int BPF_PROG(fe_exit_##name##_snap, struct pt_regs *regs, long ret)             \
+	{                                                                               \
+		return sys_exit(ret, true);                                             \
+	}
+
+SYSCALL_FENTRY(mmap, VT_SC_MMAP, 6)
+SYSCALL_FENTRY(mprotect, VT_SC_MPROTECT, 3)
+SYSCALL_FENTRY(munmap, VT_SC_MUNMAP, 2)
+SYSCALL_FENTRY(brk, VT_SC_BRK, 1)
+SYSCALL_FENTRY(mremap, VT_SC_MREMAP, 5)
+SYSCALL_FENTRY(madvise, VT_SC_MADVISE, 3)
+SYSCALL_FENTRY(shmat, VT_SC_SHMAT, 3)
+SYSCALL_FENTRY(shmdt, VT_SC_SHMDT, 1)
+SYSCALL_FENTRY(mlock, VT_SC_MLOCK, 2)
+SYSCALL_FENTRY(munlock, VT_SC_MUNLOCK, 2)
+SYSCALL_FENTRY(mlockall, VT_SC_MLOCKALL, 1)
+SYSCALL_FENTRY(munlockall, VT_SC_MUNLOCKALL, 0)
+SYSCALL_FENTRY(prctl, VT_SC_PRCTL, 5)
+SYSCALL_FENTRY(mlock2, VT_SC_MLOCK2, 3)
+SYSCALL_FENTRY(pkey_mprotect, VT_SC_PKEY_MPROTECT, 4)
+SYSCALL_FENTRY(mseal, VT_SC_MSEAL, 3)
+SYSCALL_FENTRY(rename, VT_SC_PATH_CHANGE, 2)
+SYSCALL_FENTRY(unlink, VT_SC_PATH_CHANGE, 1)
+SYSCALL_FENTRY(unlinkat, VT_SC_PATH_CHANGE, 3)
+SYSCALL_FENTRY(renameat, VT_SC_PATH_CHANGE, 4)
+SYSCALL_FENTRY(renameat2, VT_SC_PATH_CHANGE, 5)
+
+SEC("fentry/" SYSCALL_FN(madvise))
+int BPF_PROG(fe_enter_madvise_seed, struct pt_regs *regs)
+{
+	return FE_ENTER(regs, VT_SC_MADVISE, 3, true);
 }
 
 /* ---- page faults: entry tracepoints, completion perf events ---- */

@@ -1,108 +1,242 @@
 #!/usr/bin/env bash
-# Overhead benchmarks: untraced vs traced (recording to a file), alternating
-# runs, medians and ratios. Timings come from inside the workload, so tracer
-# start-up is not counted. Then the user-space micro-benchmarks.
+# Overhead benchmarks: vmatrace and its peers side by side in the same run,
+# untraced and traced runs alternating, medians and ratios. Timings come from
+# inside the workload (build/workloads/storm), so no tracer's start-up counts.
+# Then what the rest of the machine pays, the report and memory tables and the
+# user-space micro-benchmarks.
 #   scripts/bench.sh [RUNS]     (default 7)
+#   BENCH_QUICK=1 scripts/bench.sh   tiny sizes: checks the script end to end,
+#                                    its numbers mean nothing
+# Peers (scripts/install-deps.sh installs them): perf (linux-perf) and
+# bpftrace; one that is absent or does not work here gets a note, its row none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
-runs=${1:-7}
+quick=${BENCH_QUICK:-0}
+runs=${1:-$([ "$quick" = 1 ] && echo 3 || echo 7)}
+if [ "$quick" = 1 ]; then
+  fault_mib=8 syscall_rounds=2000 getppid_calls=100000 bystander_mib=8 report_events=100000
+  storm_mib=8 storms=4 mem_rounds=(2 4) big_report_events=1000000
+else
+  fault_mib=128 syscall_rounds=50000 getppid_calls=2000000 bystander_mib=128 report_events=10000000
+  storm_mib=256 storms=153 mem_rounds=(16 153) big_report_events=100000000
+fi
 storm=build/workloads/storm
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+mounted_tracefs=""
+cleanup() {
+  [ -n "$mounted_tracefs" ] && umount "$mounted_tracefs"
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+# perf trace and bpftrace find tracepoints in tracefs only (vmatrace mounts its
+# own privately): mount it for the run where it is missing.
+if [ ! -d /sys/kernel/tracing/events ] && [ ! -d /sys/kernel/debug/tracing/events ]; then
+  mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null && mounted_tracefs=/sys/kernel/tracing
+fi
 
-seconds() { sed -n 's/.*"seconds":\([0-9.]*\).*/\1/p'; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 json_num() { sed -n "s/^  \"$1\": \([0-9]*\).*/\1/p"; }  # a top-level number of report --json
-
-rec_opts=()  # extra recorder options for bench()
-bench() {  # name, workload args...
-  local name=$1; shift
-  : >"$tmp/base" ; : >"$tmp/traced" ; : >"$tmp/ratio"
-  local lost_max=0 bytes_per_fault="-"
-  for ((i = 0; i < runs; i++)); do
-    b=$("$storm" "$@" | seconds)
-    t=$(build/vmatrace -o "$tmp/t.vmt" "${rec_opts[@]}" -- "$storm" "$@" 2>/dev/null | seconds)
-    echo "$b" >>"$tmp/base"; echo "$t" >>"$tmp/traced"
-    awk -v b="$b" -v t="$t" 'BEGIN {print t / b}' >>"$tmp/ratio"
-    report=$(build/vmatrace report "$tmp/t.vmt" --json)
-    lost=$(echo "$report" | json_num lost_total)
-    [ "$lost" -gt "$lost_max" ] && lost_max=$lost
-    faults=$(echo "$report" | sed -n 's/^    "total": \([0-9]*\).*/\1/p')  # faults.total
-    size=$(stat -c %s "$tmp/t.vmt")
-    [ "${faults:-0}" -gt 1000 ] && bytes_per_fault=$(awk -v s="$size" -v f="$faults" 'BEGIN {printf "%.1f", s / f}')
-  done
-  printf "| %-28s | %10.4f | %10.4f | %6.3fx | %6.3fx | %6s | %6s |\n" "$name" \
-    "$(median <"$tmp/base")" "$(median <"$tmp/traced")" \
-    "$(awk -v b="$(median <"$tmp/base")" -v t="$(median <"$tmp/traced")" 'BEGIN {print t / b}')" \
-    "$(median <"$tmp/ratio")" "$lost_max" "$bytes_per_fault"
+# ns per operation from the workload's {"seconds":S,"ops":N} line, wherever it
+# sits in a tracer's output.
+ns_per_op() {
+  sed -n 's/.*{"seconds":\([0-9.]*\),"ops":\([0-9]*\)}.*/\1 \2/p' | awk '{printf "%.1f\n", $1 / $2 * 1e9}'
+}
+feature() {  # what `vmatrace check` says of an optional feature: used, missing, refused
+  build/vmatrace check --json 2>/dev/null | sed -n "s/^    \"$1\": \"\([a-z]*\)\".*/\1/p"
 }
 
-# The storm with `vmatrace watch` (whole machine; defaults, or $watch_args) running beside it
-# instead of the tracer: what every process pays for the watch.
-bench_watch() {  # name, workload args...
-  local name=$1; shift
-  : >"$tmp/base" ; : >"$tmp/traced" ; : >"$tmp/ratio"
+# ---- the tracers: each runs the storm workload given as arguments ----
+untraced() { "$storm" "$@"; }
+perf_record() { perf record -q -e page-faults -c 1 -d -o "$tmp/perf.data" -- "$storm" "$@" 2>/dev/null; }
+perf_trace_faults() { perf trace --pf=all -o "$tmp/perf.trace" -- "$storm" "$@" 2>/dev/null; }
+perf_trace_syscalls() { perf trace -e mprotect,mmap,munmap -o "$tmp/perf.trace" -- "$storm" "$@" 2>/dev/null; }
+bpftrace_on() {  # program, workload args...: counts in the workload only (cpid)
+  local prog=$1; shift
+  bpftrace -e "$prog" -c "$storm $*" 2>/dev/null
+}
+# vmatrace's own hooks, counted: fault entry and completion...
+bt_faults='tracepoint:exceptions:page_fault_user /pid == cpid/ { @entry = count(); }
+software:minor-faults:1 /pid == cpid/ { @min = count(); }
+software:major-faults:1 /pid == cpid/ { @maj = count(); }'
+bpftrace_faults() { bpftrace_on "$bt_faults" "$@"; }
+# ...and the syscalls, on the hook vmatrace uses on this kernel.
+bt_syscalls() {
+  case $(feature syscall_fentry)/$(feature syscall_tracepoints) in
+    used/*) echo 'kfunc:__x64_sys_mprotect, kfunc:__x64_sys_mmap, kfunc:__x64_sys_munmap,
+kretfunc:__x64_sys_mprotect, kretfunc:__x64_sys_mmap, kretfunc:__x64_sys_munmap /pid == cpid/ { @[probe] = count(); }' ;;
+    */used) echo 'tracepoint:syscalls:sys_enter_mprotect, tracepoint:syscalls:sys_enter_mmap,
+tracepoint:syscalls:sys_enter_munmap, tracepoint:syscalls:sys_exit_mprotect, tracepoint:syscalls:sys_exit_mmap,
+tracepoint:syscalls:sys_exit_munmap /pid == cpid/ { @[probe] = count(); }' ;;
+    *) echo 'tracepoint:raw_syscalls:sys_enter, tracepoint:raw_syscalls:sys_exit /pid == cpid/ { @[probe] = count(); }' ;;
+  esac
+}
+bpftrace_syscalls() { bpftrace_on "$(bt_syscalls)" "$@"; }
+vmatrace_rec() { build/vmatrace -o "$tmp/t.vmt" "${vmatrace_opts[@]}" -- "$storm" "$@" 2>/dev/null; }
+vmatrace_opts=()
+
+# Which peers work here (a missing one is skipped with a note).
+notes=()
+have_perf=0 have_perf_trace=0 have_bpftrace=0
+if command -v perf >/dev/null; then
+  perf record -q -e page-faults -c 1 -d -o "$tmp/perf.data" -- true 2>/dev/null && have_perf=1 ||
+    notes+=("perf record does not work here: its rows are skipped")
+  perf trace -e getppid -o /dev/null -- true 2>/dev/null && have_perf_trace=1 ||
+    notes+=("perf trace does not work here (tracefs, libtraceevent): its rows are skipped")
+else
+  notes+=("perf is not installed (linux-perf, scripts/install-deps.sh): its rows are skipped")
+fi
+if command -v bpftrace >/dev/null; then
+  bpftrace -e 'BEGIN { exit(); }' >/dev/null 2>&1 && have_bpftrace=1 ||
+    notes+=("bpftrace does not work here: its rows are skipped")
+else
+  notes+=("bpftrace is not installed (scripts/install-deps.sh): its rows are skipped")
+fi
+
+# One row: `runs` pairs of an untraced run and a traced one, alternating.
+# vmatrace rows also give the events lost (most in any run; must be 0) and the
+# trace's bytes per fault.
+row() {  # name, tracer function, workload args...
+  local name=$1 tracer=$2; shift 2
+  : >"$tmp/base"; : >"$tmp/traced"; : >"$tmp/ratio"
+  local lost="-" bytes_per_fault="-" b t
   for ((i = 0; i < runs; i++)); do
-    b=$("$storm" "$@" | seconds)
-    build/vmatrace watch --listen 127.0.0.1:0 ${watch_args:-} >"$tmp/watch.out" 2>&1 &
-    local watch_pid=$!
-    until grep -q '"started"' "$tmp/watch.out" 2>/dev/null; do sleep 0.05; done
-    t=$("$storm" "$@" | seconds)
-    kill "$watch_pid"; wait "$watch_pid" || true
+    b=$(untraced "$@" | ns_per_op)
+    t=$("$tracer" "$@" | ns_per_op)
+    [ -n "$t" ] || { echo "| $name: the traced run printed no timing (tracer failed) |"; return; }
     echo "$b" >>"$tmp/base"; echo "$t" >>"$tmp/traced"
     awk -v b="$b" -v t="$t" 'BEGIN {print t / b}' >>"$tmp/ratio"
+    if [ "$tracer" = vmatrace_rec ]; then
+      local report faults size n
+      report=$(build/vmatrace report "$tmp/t.vmt" --json)
+      n=$(echo "$report" | json_num lost_total)
+      [ "$lost" = "-" ] || [ "$n" -gt "$lost" ] && lost=$n
+      faults=$(echo "$report" | sed -n 's/^    "total": \([0-9]*\).*/\1/p')  # faults.total
+      size=$(stat -c %s "$tmp/t.vmt")
+      [ "${faults:-0}" -gt 1000 ] && bytes_per_fault=$(awk -v s="$size" -v f="$faults" 'BEGIN {printf "%.1f", s / f}')
+      rm -f "$tmp/t.vmt"
+    fi
   done
-  printf "| %-28s | %10.4f | %10.4f | %6.3fx | %6.3fx | %6s | %6s |\n" "$name" \
-    "$(median <"$tmp/base")" "$(median <"$tmp/traced")" \
-    "$(awk -v b="$(median <"$tmp/base")" -v t="$(median <"$tmp/traced")" 'BEGIN {print t / b}')" \
-    "$(median <"$tmp/ratio")" "-" "-"
+  local mb mt
+  mb=$(median <"$tmp/base"); mt=$(median <"$tmp/traced")
+  printf "| %-44s | %9.1f | %9.1f | %6.2fx | %6.2fx | %5s | %7s |\n" "$name" "$mb" "$mt" \
+    "$(awk -v b="$mb" -v t="$mt" 'BEGIN {print t / b}')" "$(median <"$tmp/ratio")" "$lost" "$bytes_per_fault"
+  [ "$lost" = "-" ] || [ "$lost" = 0 ] || echo "WARNING: $name lost $lost events: this row does not count"
+}
+table_header() {
+  echo "$1"
+  echo
+  echo "| tracer                                       | untraced  | traced    | ratio   | pair-med | lost  | B/fault |"
+  echo "|----------------------------------------------|-----------|-----------|---------|----------|-------|---------|"
+}
+# vmatrace once with each syscall hook this kernel offers, the best first.
+vmatrace_rows() {  # workload args...
+  vmatrace_opts=()
+  row "vmatrace -o ($(hook_in_use))" vmatrace_rec "$@"
+  if [ "$(feature syscall_fentry)" = used ]; then
+    vmatrace_opts=(--without syscall_fentry)
+    row "vmatrace -o --without syscall_fentry" vmatrace_rec "$@"
+  fi
+  vmatrace_opts=()
+}
+hook_in_use() {
+  if [ "$(feature syscall_fentry)" = used ]; then echo "fentry/fexit"
+  elif [ "$(feature syscall_tracepoints)" = used ]; then echo "syscall tracepoints"
+  else echo "raw sys_enter/exit"; fi
 }
 
-echo "vmatrace overhead, $runs alternating runs each, kernel $(uname -r), $(nproc) CPUs"
+# `vmatrace watch` (whole machine; defaults, or $watch_args) running beside the
+# storm instead of a tracer around it: what every process pays for the watch.
+watch_on() {
+  build/vmatrace watch --listen 127.0.0.1:0 ${watch_args:-} >"$tmp/watch.out" 2>&1 &
+  local watch_pid=$!
+  until grep -q '"started"' "$tmp/watch.out" 2>/dev/null; do sleep 0.05; done
+  "$storm" "$@"
+  kill "$watch_pid"; wait "$watch_pid" || true
+}
+
+echo "vmatrace overhead, $runs alternating runs each, kernel $(uname -r), $(nproc) CPUs$([ "$quick" = 1 ] && echo ", BENCH_QUICK: tiny sizes, numbers meaningless")"
 echo
-echo "| benchmark                    | untraced s | traced s   | ratio   | pair-med | lost   | B/fault|"
-echo "|------------------------------|------------|------------|---------|----------|--------|--------|"
-bench "fault storm 256 MiB (4 KiB)" faults 256
-bench "syscall storm 50k rounds" syscalls 50000
+for n in "${notes[@]}"; do echo "note: $n"; done
+[ ${#notes[@]} -gt 0 ] && echo
+table_header "Fault storm: $fault_mib MiB of first touches of fresh 4 KiB pages (ns per fault)"
+[ "$have_perf" = 1 ] && row "perf record -e page-faults -c 1 -d" perf_record faults "$fault_mib"
+[ "$have_perf_trace" = 1 ] && row "perf trace --pf=all" perf_trace_faults faults "$fault_mib"
+[ "$have_bpftrace" = 1 ] && row "bpftrace counting (fault entry, min, maj)" bpftrace_faults faults "$fault_mib"
+vmatrace_rows faults "$fault_mib"
 # The flight recorder: the same storm kept in memory (compressed chunks, the
-# VMA set taken at each) and written once at exit; compare with the first row.
-rec_opts=(--flight 10)
-bench "fault storm, --flight 10" faults 256
-rec_opts=()
-bench_watch "fault storm 256 MiB, watch on" faults 256
-watch_args=--latency bench_watch "fault storm, watch --latency" faults 256
+# VMA set taken at each) and written once at exit.
+vmatrace_opts=(--flight 10)
+row "vmatrace -o --flight 10" vmatrace_rec faults "$fault_mib"
+vmatrace_opts=()
+row "vmatrace watch beside it (whole machine)" watch_on faults "$fault_mib"
+watch_args=--latency row "vmatrace watch --latency beside it" watch_on faults "$fault_mib"
 echo
-echo "ratio: median traced / median untraced; pair-med: median of per-pair ratios;"
-echo "lost: most events lost in any traced run; B/fault: trace file bytes per recorded fault."
+table_header "Syscall storm: $syscall_rounds rounds of 2 mprotect flips (split, merge) + mmap + munmap (ns per call)"
+[ "$have_perf_trace" = 1 ] && row "perf trace -e mprotect,mmap,munmap" perf_trace_syscalls syscalls "$syscall_rounds"
+[ "$have_bpftrace" = 1 ] && row "bpftrace counting ($(hook_in_use))" bpftrace_syscalls syscalls "$syscall_rounds"
+vmatrace_rows syscalls "$syscall_rounds"
 echo
-# What the rest of the machine pays: a getppid loop in a process vmatrace does
-# not trace, while vmatrace traces a sleeping one. Raw sys_enter/sys_exit
-# programs run for every syscall of every process; per-syscall tracepoints only
-# for the traced syscalls.
-bystander() {  # name, vmatrace options...
-  local name=$1; shift
-  : >"$tmp/base" ; : >"$tmp/traced"
+echo "untraced, traced: medians over the runs; ratio: their quotient; pair-med: median of per-pair"
+echo "ratios; lost: most events a vmatrace run lost (must be 0); B/fault: trace bytes per recorded fault."
+echo
+
+# What the rest of the machine pays: a getppid loop and a fault storm in a
+# process nobody traces, while a tracer traces one sleeping process.
+beside_sleeper() {  # name, tracer: vmatrace or bpftrace
+  local name=$1 tracer=$2
+  : >"$tmp/sc_base"; : >"$tmp/sc_traced"; : >"$tmp/pf_base"; : >"$tmp/pf_traced"
   for ((i = 0; i < runs; i++)); do
-    "$storm" getppid 2000000 | seconds >>"$tmp/base"
-    build/workloads/sleeper 50 & local sleeper=$!
-    build/vmatrace -p "$sleeper" -o "$tmp/b.vmt" "$@" 2>/dev/null & local rec=$!
-    while [ ! -e "$tmp/b.vmt" ]; do sleep 0.05; done
-    "$storm" getppid 2000000 | seconds >>"$tmp/traced"
-    kill -INT "$rec"; wait "$rec" || true
+    "$storm" getppid "$getppid_calls" | ns_per_op >>"$tmp/sc_base"
+    "$storm" faults "$bystander_mib" | ns_per_op >>"$tmp/pf_base"
+    build/workloads/sleeper 300 & local sleeper=$!
+    local tracer_pid
+    if [ "$tracer" = vmatrace ]; then
+      build/vmatrace -p "$sleeper" -o "$tmp/b.vmt" "${vmatrace_opts[@]}" 2>/dev/null & tracer_pid=$!
+      while [ ! -e "$tmp/b.vmt" ]; do sleep 0.05; done
+    else
+      : >"$tmp/bt.out"
+      bpftrace -B none -e "tracepoint:syscalls:sys_enter_mprotect /pid == $sleeper/ { @ = count(); }" \
+        >"$tmp/bt.out" 2>&1 &
+      tracer_pid=$!
+      local waited=0
+      until grep -q Attaching "$tmp/bt.out"; do
+        sleep 0.1
+        if ((++waited > 600)) || ! kill -0 "$tracer_pid" 2>/dev/null; then
+          echo "| $name: bpftrace did not attach: $(tr '\n' ' ' <"$tmp/bt.out") |"
+          kill "$tracer_pid" "$sleeper" 2>/dev/null; wait "$tracer_pid" "$sleeper" 2>/dev/null || true
+          return
+        fi
+      done
+      sleep 1  # "Attaching" is printed before the attach
+    fi
+    "$storm" getppid "$getppid_calls" | ns_per_op >>"$tmp/sc_traced"
+    "$storm" faults "$bystander_mib" | ns_per_op >>"$tmp/pf_traced"
+    kill -INT "$tracer_pid"; wait "$tracer_pid" || true
     kill "$sleeper"; wait "$sleeper" 2>/dev/null || true
     rm -f "$tmp/b.vmt"
   done
-  local b t
-  b=$(median <"$tmp/base"); t=$(median <"$tmp/traced")
-  printf "| %-40s | %7.1f | %7.1f | %+6.1f ns | %6.3fx |\n" "$name" "$(awk -v s="$b" 'BEGIN {print s / 2e6 * 1e9}')" \
-    "$(awk -v s="$t" 'BEGIN {print s / 2e6 * 1e9}')" "$(awk -v b="$b" -v t="$t" 'BEGIN {print (t - b) / 2e6 * 1e9}')" \
-    "$(awk -v b="$b" -v t="$t" 'BEGIN {print t / b}')"
+  local sb st pb pt
+  sb=$(median <"$tmp/sc_base"); st=$(median <"$tmp/sc_traced")
+  pb=$(median <"$tmp/pf_base"); pt=$(median <"$tmp/pf_traced")
+  printf "| %-44s | %7.1f | %7.1f | %+7.1f | %7.1f | %7.1f | %6.3fx |\n" "$name" "$sb" "$st" \
+    "$(awk -v b="$sb" -v t="$st" 'BEGIN {print t - b}')" "$pb" "$pt" "$(awk -v b="$pb" -v t="$pt" 'BEGIN {print t / b}')"
 }
-echo "| another process's getppid (2 M calls)    | ns/call | traced  | extra     | ratio   |"
-echo "|------------------------------------------|---------|---------|-----------|---------|"
-bystander "per-syscall tracepoints (default)"
-bystander "raw sys_enter/sys_exit (--without ...)" --without syscall_tracepoints
+echo "Another process, not traced, while one sleeping process is (getppid: $getppid_calls calls; faults: $bystander_mib MiB)"
+echo
+echo "| tracing the sleeper                          | getppid | traced  | extra ns| fault ns| traced  | ratio   |"
+echo "|----------------------------------------------|---------|---------|---------|---------|---------|---------|"
+vmatrace_opts=()
+beside_sleeper "vmatrace ($(hook_in_use))" vmatrace
+if [ "$(feature syscall_fentry)" = used ]; then
+  vmatrace_opts=(--without syscall_fentry)
+  beside_sleeper "vmatrace --without syscall_fentry" vmatrace
+fi
+vmatrace_opts=(--without syscall_fentry,syscall_tracepoints)
+[ "$(feature syscall_fentry)" = used ] || vmatrace_opts=(--without syscall_tracepoints)
+beside_sleeper "vmatrace, raw sys_enter/exit" vmatrace
+vmatrace_opts=()
+[ "$have_bpftrace" = 1 ] && beside_sleeper "bpftrace, one tracepoint (sys_enter_mprotect)" bpftrace
 echo
 # report (summary, storms and heatmap) over 10 M-event traces: a real
 # recording of periodic fault storms, and a synthetic worst case for the VMA
@@ -120,11 +254,11 @@ report_bench() {  # name, trace
   printf "| %-34s | %9s | %6.2f s | %6.1f M/s | %5d MiB | %s |\n" "$1" "$events" "$secs" \
     "$(awk -v s="$secs" -v n="$events" 'BEGIN {print n / s / 1e6}')" "$((rss / 1024))" "$(head -1 "$tmp/out")"
 }
-build/vmatrace -o "$tmp/real.vmt" -- "$storm" faults 256 153 150 >/dev/null 2>&1
-build/tests/make_trace "$tmp/synthetic.vmt" 10000000 >/dev/null
+build/vmatrace -o "$tmp/real.vmt" -- "$storm" faults "$storm_mib" "$storms" 150 >/dev/null 2>&1
+build/tests/make_trace "$tmp/synthetic.vmt" "$report_events" >/dev/null
 echo "| report (summary+storms+heatmap)    | events    | median   | events/s   | peak RSS  | storms |"
 echo "|------------------------------------|-----------|----------|------------|-----------|--------|"
-report_bench "recorded: 153 storms of 64 Ki faults" "$tmp/real.vmt"
+report_bench "recorded: $storms storms of $storm_mib MiB" "$tmp/real.vmt"
 report_bench "synthetic: VMA churn every 100 faults" "$tmp/synthetic.vmt"
 echo
 # Memory. The recorder's peak RSS is its own VmHWM, read until it exits
@@ -145,25 +279,25 @@ faults_in() { build/vmatrace report "$1" --json | sed -n 's/^    "total": \([0-9
 memory_row() {  # name, count, KiB
   printf "| %-40s | %13s | %5.1f MiB |\n" "$1" "$2" "$(awk -v k="$3" 'BEGIN {print k / 1024}')"
 }
-rec1=$(peak_rss_kib build/vmatrace -o "$tmp/m1.vmt" --plain -- "$storm" faults 256 16)
-rec10=$(peak_rss_kib build/vmatrace -o "$tmp/m10.vmt" --plain -- "$storm" faults 256 153)
+rec1=$(peak_rss_kib build/vmatrace -o "$tmp/m1.vmt" --plain -- "$storm" faults "$storm_mib" "${mem_rounds[0]}")
+rec10=$(peak_rss_kib build/vmatrace -o "$tmp/m10.vmt" --plain -- "$storm" faults "$storm_mib" "${mem_rounds[1]}")
 f1=$(faults_in "$tmp/m1.vmt")
 f10=$(faults_in "$tmp/m10.vmt")
 rm -f "$tmp/m1.vmt" "$tmp/m10.vmt"
 /usr/bin/time -f "%M" -o "$tmp/rss10" build/vmatrace report "$tmp/synthetic.vmt" --heatmap "$tmp/h.svg" >/dev/null
 rm -f "$tmp/real.vmt"
-build/tests/make_trace "$tmp/synthetic100.vmt" 100000000 >/dev/null
+build/tests/make_trace "$tmp/synthetic100.vmt" "$big_report_events" >/dev/null
 /usr/bin/time -f "%M" -o "$tmp/rss100" build/vmatrace report "$tmp/synthetic100.vmt" --heatmap "$tmp/h.svg" >/dev/null
 rm -f "$tmp/synthetic100.vmt"
 echo "| memory                                   | faults/events | peak RSS  |"
 echo "|------------------------------------------|---------------|-----------|"
-memory_row "recorder, 256 MiB fault storm x16" "$f1" "$rec1"
-memory_row "recorder, 256 MiB fault storm x153" "$f10" "$rec10"
+memory_row "recorder, $storm_mib MiB fault storm x${mem_rounds[0]}" "$f1" "$rec1"
+memory_row "recorder, $storm_mib MiB fault storm x${mem_rounds[1]}" "$f10" "$rec10"
 printf "| %-40s | %13s | %5.2f MiB |\n" "recorder growth per million faults" "" \
   "$(awk -v a="$rec1" -v b="$rec10" -v fa="$f1" -v fb="$f10" 'BEGIN {print (b - a) / 1024 / ((fb - fa) / 1e6)}')"
-memory_row "report + heatmap, synthetic 10 M events" 10000000 "$(cat "$tmp/rss10")"
-memory_row "report + heatmap, synthetic 100 M events" 100000000 "$(cat "$tmp/rss100")"
+memory_row "report + heatmap, synthetic" "$report_events" "$(cat "$tmp/rss10")"
+memory_row "report + heatmap, synthetic" "$big_report_events" "$(cat "$tmp/rss100")"
 echo
-if [ -x build/tests/micro_bench ]; then
+if [ -x build/tests/micro_bench ] && [ "$quick" != 1 ]; then
   build/tests/micro_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true 2>/dev/null
 fi

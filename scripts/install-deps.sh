@@ -4,10 +4,11 @@
 # libclang-rt-14-dev: libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh).
 set -euo pipefail
 # prometheus (the server) and curl: the watch e2e tests scrape and query with them;
-# libclang-rt-14-dev: clang's sanitizer and libFuzzer runtimes (scripts/fuzz.sh, sanitize.sh).
+# libclang-rt-14-dev: clang's sanitizer and libFuzzer runtimes (scripts/fuzz.sh, sanitize.sh);
+# linux-perf and bpftrace: the peers scripts/bench.sh measures vmatrace against.
 pkgs=(cmake make g++ pkg-config clang libclang-rt-14-dev bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev
       libcli11-dev nlohmann-json3-dev libdw-dev tmux time libgtest-dev libbenchmark-dev util-linux
-      prometheus-cpp-dev prometheus curl)
+      prometheus-cpp-dev prometheus curl linux-perf bpftrace)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

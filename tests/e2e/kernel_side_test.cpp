@@ -1,8 +1,12 @@
 // Regressions of the BPF side itself: what the programs record when the
 // kernel makes their job awkward.
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
 
+#include <fstream>
 #include <map>
+#include <set>
 
 #include "harness.h"
 
@@ -118,6 +122,66 @@ TEST(KernelSide, MappedFilesKeepTheirWholeNameOrSayItWasCut) {
     std::string tail = got.substr(got.find('/', 4));
     ASSERT_GT(tail.size(), 1u) << got;
     EXPECT_EQ(cut.substr(cut.size() - tail.size()), tail) << got;
+  }
+}
+
+
+// The names (as the kernel keeps them: 15 characters) of the BPF programs
+// process pid holds, found through its own file descriptors: other vmatrace
+// instances on the machine do not count.
+std::set<std::string> programs_held_by(pid_t pid) {
+  std::set<std::string> names;
+  std::string dir = "/proc/" + std::to_string(pid) + "/fdinfo";
+  DIR* d = opendir(dir.c_str());
+  if (!d) return names;
+  while (dirent* ent = readdir(d)) {
+    std::ifstream in(dir + "/" + ent->d_name);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("prog_id:", 0) != 0) continue;
+      auto r = run({"bpftool", "-j", "prog", "show", "id", line.substr(line.find_first_not_of(" \t", 8))});
+      if (r.status == 0) names.insert(json::parse(r.out).value("name", ""));
+    }
+  }
+  closedir(d);
+  return names;
+}
+
+size_t count_prefixed(const std::set<std::string>& names, const std::string& prefix) {
+  size_t n = 0;
+  for (const auto& name : names) n += name.rfind(prefix, 0) == 0;
+  return n;
+}
+
+// Syscalls come in through the best hook this kernel allows: fentry/fexit on
+// the syscall functions, else per-syscall tracepoints, else the raw ones that
+// run for every syscall of every process. --without steps down one at a time.
+TEST(KernelSide, SyscallsComeInThroughTheBestHookTheKernelAllows) {
+  REQUIRE_ROOT();
+  const bool fentry = kernel_has("syscall_fentry"), tracepoints = kernel_has("syscall_tracepoints");
+  for (std::string without : {"", "syscall_fentry", "syscall_fentry,syscall_tracepoints"}) {
+    SCOPED_TRACE("--without " + without);
+    const bool want_fe = fentry && without.empty();
+    const bool want_tp = !want_fe && tracepoints && without.find("syscall_tracepoints") == std::string::npos;
+    TempDir tmp;
+    auto trace = tmp.path("t.vmt");
+    Background sleeper({workload("sleeper"), "50"});
+    std::vector<std::string> argv = {vmatrace(), "-p", std::to_string(sleeper.pid()), "-o", trace};
+    if (!without.empty()) argv.insert(argv.end(), {"--without", without});
+    Background rec(argv, true);
+    ASSERT_TRUE(wait_for_file(trace)) << rec.err();
+    auto names = programs_held_by(rec.pid());
+    rec.signal(SIGINT);
+    ASSERT_EQ(rec.wait(), 0) << rec.err();
+    std::string all;
+    for (const auto& n : names) all += n + " ";
+    // Every address-space syscall this kernel has (21 on 6.10+, mseal is new there), or
+    // the two raw hooks.
+    EXPECT_EQ(count_prefixed(names, "fe_enter_") >= 20, want_fe) << all;
+    EXPECT_EQ(count_prefixed(names, "fe_exit_") >= 20, want_fe) << all;
+    EXPECT_EQ(count_prefixed(names, "tp_enter_") >= 20, want_tp) << all;
+    EXPECT_EQ(count_prefixed(names, "on_sys_enter") + count_prefixed(names, "on_sys_exit") == 2, !want_fe && !want_tp)
+        << all;
   }
 }
 

@@ -40,7 +40,7 @@ class Degraded : public ::testing::TestWithParam<std::string> {
 
 INSTANTIATE_TEST_SUITE_P(Kernels, Degraded,
                          ::testing::Values("", "task_storage", "probe_read,find_vma", "fault_tracepoints",
-                                           "syscall_tracepoints"),
+                                           "syscall_fentry", "syscall_fentry,syscall_tracepoints"),
                          [](const auto& info) {
                            std::string n = info.param.empty() ? "all_features" : "without_" + info.param;
                            for (auto& c : n)

@@ -36,7 +36,7 @@ void Analyzer::on_event(const Event& e) {
       heat_.add_outside();
   }
   if (storm) {
-    storms_.add(*storm, e, at, code_lifetime(e));
+    storms_.add(*storm, e, at, code_lifetime(e), model_);
     if (cause) cause_tallies_[*storm].add(*cause, e, at, model_);
     if (e.stack_id >= 0) chains_.want(e.stack_id, e.pid, model_);
   }

@@ -11,6 +11,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 namespace vmatrace {
@@ -57,6 +59,38 @@ bool perf_sw_event_opens(unsigned long long config) {
   return true;
 }
 
+struct ProbeRefusal {
+  int err = 0;      // errno of the refusal, 0 if it was taken
+  std::string why;  // "" if it was taken
+};
+
+// What the kernel says to an fentry program on the syscall function that
+// vmatrace hooks most, loaded and attached for real (verifier, trampoline and
+// policy all have their say), then detached.
+ProbeRefusal fentry_refusal(const char* function) {
+  struct btf* btf = btf__load_vmlinux_btf();
+  if (!btf) return {ENOENT, "no kernel BTF"};
+  int id = btf__find_by_name_kind(btf, function, BTF_KIND_FUNC);
+  btf__free(btf);
+  if (id <= 0) return {ENOENT, std::string(function) + " is not in the kernel's BTF"};
+  const struct bpf_insn ret0[] = {
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY,
+              .attach_btf_id = static_cast<__u32>(id));
+  int prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "vt_probe_fentry", "GPL", ret0, 2, &opts);
+  if (prog < 0) return {errno, std::string("loading fentry/") + function + ": " + strerror(errno)};
+  ProbeRefusal r;
+  int link = bpf_raw_tracepoint_open(nullptr, prog);
+  if (link < 0)
+    r = {errno, std::string("attaching fentry/") + function + ": " + strerror(errno)};
+  else
+    close(link);
+  close(prog);
+  return r;
+}
+
 std::string read_lockdown() {
   std::ifstream in("/sys/kernel/security/lockdown");
   std::string line;
@@ -91,6 +125,13 @@ Features probe_features() {
   f.task_storage = helper(BPF_FUNC_task_storage_get);
   f.special_names = kallsyms_has("special_mapping_name");
   f.syscall_tracepoints = Tracefs().usable();
+  if (f.btf) {
+    ProbeRefusal r = fentry_refusal(SYSCALL_FUNCTION_PREFIX "mprotect");
+    f.syscall_fentry = r.why.empty();
+    // A kernel that lacks fentry says so differently from one whose policy
+    // forbids it (EPERM, EACCES): only the latter refused it.
+    if (r.err == EPERM || r.err == EACCES) f.refused["syscall_fentry"] = r.why;
+  }
   f.perf_fault_events = perf_sw_event_opens(PERF_COUNT_SW_PAGE_FAULTS_MIN) &&
                         perf_sw_event_opens(PERF_COUNT_SW_PAGE_FAULTS_MAJ);
   return f;
@@ -101,6 +142,10 @@ const std::vector<OptionalFeature>& optional_features() {
       {"fault_tracepoints", "exceptions:page_fault_user/_kernel in BTF",
        "fault entry: access type, error code, ip and latency",
        "faults are counted without access type, ip or latency", &Features::fault_tracepoints},
+      {"syscall_fentry", "fentry/fexit on " SYSCALL_FUNCTION_PREFIX "NAME (trampolines, not locked down)",
+       "fentry/fexit on the syscall functions: other syscalls run nothing at all",
+       "syscall tracepoints: every process's syscalls take the tracepoint slow path (~10-30 ns)",
+       &Features::syscall_fentry},
       {"syscall_tracepoints", "tracefs (mounted for the attach if absent; empty under lockdown=confidentiality)",
        "per-syscall tracepoints: other processes' syscalls run no vmatrace code",
        "raw sys_enter/sys_exit: every syscall of every process runs a filter (~50 ns)",

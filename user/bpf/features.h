@@ -3,8 +3,13 @@
 // refuses one, and `vmatrace check` explains it.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
+
+// The functions behind the syscalls on this architecture (the BPF side's
+// SYSCALL_FN in bpf/vmatrace.bpf.c names the same).
+#define SYSCALL_FUNCTION_PREFIX "__x64_sys_"
 
 namespace vmatrace {
 
@@ -24,10 +29,13 @@ struct Features {
   bool special_names = false;
   bool fault_tracepoints = false;
   bool syscall_tracepoints = false;
+  bool syscall_fentry = false;
   bool kprobes = false;       // informational: vmatrace does not need them
   bool tracefs = false;       // informational: vmatrace does not need it
   std::string lockdown;       // "none", "integrity", "confidentiality" or "unknown"
   bool is_root = false;
+  // Optional features the kernel has but refused to a probe: name -> why.
+  std::map<std::string, std::string> refused;
 };
 
 Features probe_features();

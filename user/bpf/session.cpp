@@ -1,6 +1,7 @@
 #include "bpf/session.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/perf_event.h>
 #include <sys/syscall.h>
@@ -40,8 +41,6 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(const Features& features,
   std::unique_ptr<BpfSession> s(new BpfSession());
   s->handler_ = std::move(handler);
   s->features_ = features;
-  // tracefs only while attaching: the tracepoints hold on without the mount.
-  if (features.syscall_tracepoints) s->tracefs_ = std::make_unique<Tracefs>();
   if (auto st = s->load(opts); !st) return make_error(st.error());
   if (auto st = s->attach_programs(); !st) return make_error(st.error());
   s->tracefs_.reset();
@@ -56,6 +55,9 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(const Features& features,
 namespace {
 
 bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
+bool ends_with(const std::string& s, const std::string& p) {
+  return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
+}
 
 // The tracepoint a tp/syscalls/NAME program attaches to: NAME.
 std::string syscall_event_of(bpf_program* p) {
@@ -63,47 +65,68 @@ std::string syscall_event_of(bpf_program* p) {
   return sec.substr(sec.rfind('/') + 1);
 }
 
+// The function an fentry/ or fexit/ program attaches to, if this kernel has
+// it (mseal is 6.10+).
+bool kernel_has_function(const btf* vmlinux, bpf_program* p) {
+  std::string sec = bpf_program__section_name(p);
+  return vmlinux && btf__find_by_name_kind(vmlinux, sec.substr(sec.find('/') + 1).c_str(), BTF_KIND_FUNC) > 0;
+}
+
+// Which of a family's per-syscall programs to load: the ones whose hook
+// exists, and of the seed/plain and snap/plain pairs the build this kernel
+// can verify.
+bool want_per_syscall(vmatrace_bpf* skel, const std::string& name, bool hook_exists, bool seed, bool snap) {
+  if (!hook_exists) return false;
+  if (ends_with(name, "_enter_madvise_seed")) return seed;
+  if (ends_with(name, "_enter_madvise")) return !seed;
+  if (ends_with(name, "_snap")) return snap;
+  if (bpf_object__find_program_by_name(skel->obj, (name + "_snap").c_str())) return !snap;
+  return true;
+}
+
 // One of each pair of programs: the `_snap` builds call the VMA iterator
 // kfuncs, and a verifier that lacks them must never see them. Syscalls come
-// in through per-syscall tracepoints (tp_*) or the raw ones (on_sys_*).
+// in through one family, the best this kernel allows: fentry/fexit on the
+// syscall functions (fe_*), per-syscall tracepoints (tp_*) or the raw
+// tracepoints (on_sys_*).
 void choose_programs(vmatrace_bpf* skel, const Features& f, const Tracefs* tracefs) {
-  const bool snap = f.vma_iter, seed = snap && f.task_from_pid, tp = f.syscall_tracepoints && tracefs;
+  const bool snap = f.vma_iter, seed = snap && f.task_from_pid;
+  const bool fe = f.syscall_fentry, tp = !fe && f.syscall_tracepoints && tracefs, raw = !fe && !tp;
   auto& p = skel->progs;
-  bpf_program__set_autoload(p.on_sys_enter_snap, !tp && seed);
-  bpf_program__set_autoload(p.on_sys_enter, !tp && !seed);
-  bpf_program__set_autoload(p.on_sys_exit_snap, !tp && snap);
-  bpf_program__set_autoload(p.on_sys_exit, !tp && !snap);
+  bpf_program__set_autoload(p.on_sys_enter_snap, raw && seed);
+  bpf_program__set_autoload(p.on_sys_enter, raw && !seed);
+  bpf_program__set_autoload(p.on_sys_exit_snap, raw && snap);
+  bpf_program__set_autoload(p.on_sys_exit, raw && !snap);
   bpf_program__set_autoload(p.on_exec_snap, snap);
   bpf_program__set_autoload(p.on_exec, !snap);
   bpf_program__set_autoload(p.on_fork_snap, snap);
   bpf_program__set_autoload(p.on_fork, !snap);
   bpf_program__set_autoload(p.on_pf_user, f.fault_tracepoints);
   bpf_program__set_autoload(p.on_pf_kernel, f.fault_tracepoints);
+  btf* vmlinux = fe ? btf__load_vmlinux_btf() : nullptr;
   bpf_program* prog;
   bpf_object__for_each_program(prog, skel->obj) {
     std::string name = bpf_program__name(prog);
-    if (!starts_with(name, "tp_")) continue;
-    bool want = tp && tracefs->syscall_event_id(syscall_event_of(prog)) >= 0;
-    if (name == "tp_enter_madvise_seed")
-      want = want && seed;
-    else if (name == "tp_enter_madvise")
-      want = want && !seed;
-    else if (name == "tp_exit_handler_snap")
-      want = tp && snap;
-    else if (name == "tp_exit_handler")
-      want = tp && !snap;
-    bpf_program__set_autoload(prog, want);
+    if (starts_with(name, "tp_"))
+      bpf_program__set_autoload(
+          prog, tp && want_per_syscall(skel, name, tracefs->syscall_event_id(syscall_event_of(prog)) >= 0, seed, snap));
+    else if (starts_with(name, "fe_"))
+      bpf_program__set_autoload(prog, fe && want_per_syscall(skel, name, kernel_has_function(vmlinux, prog), seed, snap));
   }
+  btf__free(vmlinux);
 }
 
 // The optional features a refused program depends on, the cheapest loss first.
 std::vector<std::string> suspects(const std::string& program) {
-  if (program == "tp_enter_madvise_seed") return {"task_from_pid"};
-  if (program == "tp_exit_handler_snap")
-    return {"special_names", "bpf_loop", "probe_read", "task_storage", "syscall_tracepoints", "vma_iter"};
-  if (program == "tp_exit_handler")
-    return {"special_names", "bpf_loop", "probe_read", "find_vma", "task_storage", "syscall_tracepoints"};
-  if (starts_with(program, "tp_")) return {"task_storage", "syscall_tracepoints"};
+  // A hook family refused as a whole gives way to the next (fentry, tracepoints, raw).
+  const char* hook = starts_with(program, "fe_") ? "syscall_fentry" : "syscall_tracepoints";
+  if (program == "tp_enter_madvise_seed" || program == "fe_enter_madvise_seed") return {"task_from_pid"};
+  const bool exit_handler = program == "tp_exit_handler" || program == "tp_exit_handler_snap" ||
+                            starts_with(program, "fe_exit_");
+  if (exit_handler && ends_with(program, "_snap"))
+    return {"special_names", "bpf_loop", "probe_read", "task_storage", hook, "vma_iter"};
+  if (exit_handler) return {"special_names", "bpf_loop", "probe_read", "find_vma", "task_storage", hook};
+  if (starts_with(program, "tp_") || starts_with(program, "fe_")) return {"task_storage", hook};
   if (program == "on_pf_kernel") return {"task_pt_regs", "task_storage", "fault_tracepoints"};
   if (program == "on_pf_user") return {"task_storage", "fault_tracepoints"};
   if (program == "on_sys_enter_snap") return {"task_from_pid"};
@@ -112,6 +135,11 @@ std::vector<std::string> suspects(const std::string& program) {
   if (program == "on_sys_exit") return {"special_names", "bpf_loop", "probe_read", "find_vma", "task_storage"};
   if (program == "on_exec") return {"probe_read", "task_storage"};
   return {"task_storage"};
+}
+
+bool is_exit_handler(vmatrace_bpf* skel, bpf_program* p) {
+  auto& h = skel->progs;
+  return p == h.tp_exit_handler || p == h.tp_exit_handler_snap;
 }
 
 }  // namespace
@@ -166,6 +194,9 @@ Status BpfSession::load_once(const SessionOptions& opts) {
   if (features.task_storage) bpf_map__set_max_entries(skel->maps.thread_hash, 1);
   ro->stack_every = opts.stack_every;
   if (opts.stack_every) bpf_map__set_max_entries(skel->maps.stacks, 16384);
+  // tracefs only while attaching (the tracepoints hold on without the mount),
+  // and only if the syscalls come in through its tracepoints.
+  if (!features.syscall_fentry && features.syscall_tracepoints && !tracefs_) tracefs_ = std::make_unique<Tracefs>();
   choose_programs(skel, features, tracefs_.get());
   err = vmatrace_bpf__load(skel);
   if (err) return libbpf_error("the kernel refused vmatrace's BPF programs", err);
@@ -174,9 +205,11 @@ Status BpfSession::load_once(const SessionOptions& opts) {
 
 // The per-syscall exit programs tail-call this one (bpf/vmatrace.bpf.c).
 Status BpfSession::install_exit_handler() {
-  bpf_program* handler = bpf_program__autoload(skel_->progs.tp_exit_handler_snap) ? skel_->progs.tp_exit_handler_snap
-                                                                                  : skel_->progs.tp_exit_handler;
-  if (!bpf_program__autoload(handler)) return Ok{};
+  auto& p = skel_->progs;
+  bpf_program* handler = nullptr;
+  for (bpf_program* h : {p.tp_exit_handler, p.tp_exit_handler_snap})
+    if (bpf_program__autoload(h)) handler = h;
+  if (!handler) return Ok{};
   __u32 key = 0;
   int fd = bpf_program__fd(handler);
   if (bpf_map__update_elem(skel_->maps.exit_handler, &key, sizeof(key), &fd, sizeof(fd), BPF_ANY))
@@ -188,7 +221,7 @@ Status BpfSession::attach_programs() {
   bpf_program* p;
   bpf_object__for_each_program(p, skel_->obj) {
     if (!bpf_program__autoload(p) || bpf_program__type(p) == BPF_PROG_TYPE_PERF_EVENT) continue;
-    if (p == skel_->progs.tp_exit_handler || p == skel_->progs.tp_exit_handler_snap) continue;  // tail-called
+    if (is_exit_handler(skel_.get(), p)) continue;  // tail-called
     bpf_link* link = bpf_program__type(p) == BPF_PROG_TYPE_TRACEPOINT ? attach_syscall_tracepoint(p)
                                                                        : bpf_program__attach(p);
     if (!link)

@@ -16,15 +16,17 @@ struct FeatureState {
   const OptionalFeature* feature;
   std::string state;  // used, missing, refused
   std::string verifier_error;
+  std::string probe_refusal;  // what the kernel said to the feature's probe
 };
 
 std::vector<FeatureState> feature_states(const Features& probed, const BpfSession* s) {
   std::vector<FeatureState> out;
   for (const auto& f : optional_features()) {
-    FeatureState fs{&f, probed.*(f.flag) ? "used" : "missing", ""};
+    FeatureState fs{&f, probed.*(f.flag) ? "used" : "missing", "", ""};
+    if (auto why = probed.refused.find(f.name); why != probed.refused.end()) fs = {&f, "refused", "", why->second};
     if (s) {
       for (const auto& d : s->degradations())
-        if (d.feature == f.name) fs = {&f, "refused", d.verifier_error};
+        if (d.feature == f.name) fs = {&f, "refused", d.verifier_error, ""};
       if (fs.state == "used" && !(s->features().*(f.flag))) fs.state = "missing";
     }
     out.push_back(fs);
@@ -42,13 +44,14 @@ void print_text(const Features& f, const std::vector<FeatureState>& states, cons
   req("programs load and attach", why.empty());
   printf("\noptional:\n");
   for (const auto& s : states) {
-    printf("  %-18s %-8s %s\n", s.feature->name, s.state.c_str(),
+    printf("  %-19s %-8s %s\n", s.feature->name, s.state.c_str(),
            s.state == "used" ? s.feature->use : s.feature->loss);
-    if (s.state == "missing") printf("  %-18s %-8s needs %s\n", "", "", s.feature->needs);
-    if (s.state == "refused" && libbpf_verbose())
-      printf("  %-18s %-8s verifier: %s\n", "", "", s.verifier_error.c_str());
+    if (s.state == "missing") printf("  %-19s %-8s needs %s\n", "", "", s.feature->needs);
+    if (!s.probe_refusal.empty()) printf("  %-19s %-8s %s\n", "", "", s.probe_refusal.c_str());
+    if (!s.verifier_error.empty() && libbpf_verbose())
+      printf("  %-19s %-8s verifier: %s\n", "", "", s.verifier_error.c_str());
   }
-  printf("\nnot needed: kprobes (%s), fentry/fexit, tracefs (%s)\n", f.kprobes ? "present" : "absent",
+  printf("\nnot needed: kprobes (%s), tracefs (%s)\n", f.kprobes ? "present" : "absent",
          f.tracefs ? "mounted" : "not mounted");
   if (!why.empty()) {
     printf("\nvmatrace cannot trace here: %s\n", why.c_str());
@@ -68,6 +71,7 @@ void print_json(const Features& f, const std::vector<FeatureState>& states, cons
   for (const auto& s : states) {
     j["features"][s.feature->name] = s.state;
     if (!s.verifier_error.empty()) j["verifier_errors"][s.feature->name] = s.verifier_error;
+    if (!s.probe_refusal.empty()) j["refusals"][s.feature->name] = s.probe_refusal;
   }
   printf("%s\n", j.dump(2).c_str());
 }
