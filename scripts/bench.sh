@@ -42,8 +42,8 @@ json_num() { sed -n "s/^  \"$1\": \([0-9]*\).*/\1/p"; }  # a top-level number of
 ns_per_op() {
   sed -n 's/.*{"seconds":\([0-9.]*\),"ops":\([0-9]*\)}.*/\1 \2/p' | awk '{printf "%.1f\n", $1 / $2 * 1e9}'
 }
-feature() {  # what `vmatrace check` says of an optional feature: used, missing, refused
-  build/vmatrace check --json 2>/dev/null | sed -n "s/^    \"$1\": \"\([a-z]*\)\".*/\1/p"
+feature() {  # what `vmatrace check` says of an optional feature: used, missing, refused, opt-in
+  build/vmatrace check --json 2>/dev/null | sed -n "s/^    \"$1\": \"\([a-z-]*\)\".*/\1/p"
 }
 
 # ---- the tracers: each runs the storm workload given as arguments ----
@@ -133,9 +133,9 @@ table_header() {
 vmatrace_rows() {  # workload args...
   vmatrace_opts=()
   row "vmatrace -o ($(hook_in_use))" vmatrace_rec "$@"
-  if [ "$(feature syscall_fentry)" = used ]; then
-    vmatrace_opts=(--without syscall_fentry)
-    row "vmatrace -o --without syscall_fentry" vmatrace_rec "$@"
+  if [ "$(feature syscall_fentry)" = opt-in ]; then
+    vmatrace_opts=(--fentry)
+    row "vmatrace -o --fentry" vmatrace_rec "$@"
   fi
   vmatrace_opts=()
 }
@@ -228,12 +228,11 @@ echo "| tracing the sleeper                          | getppid | traced  | extra
 echo "|----------------------------------------------|---------|---------|---------|---------|---------|---------|"
 vmatrace_opts=()
 beside_sleeper "vmatrace ($(hook_in_use))" vmatrace
-if [ "$(feature syscall_fentry)" = used ]; then
-  vmatrace_opts=(--without syscall_fentry)
-  beside_sleeper "vmatrace --without syscall_fentry" vmatrace
+if [ "$(feature syscall_fentry)" = opt-in ]; then
+  vmatrace_opts=(--fentry)
+  beside_sleeper "vmatrace --fentry" vmatrace
 fi
-vmatrace_opts=(--without syscall_fentry,syscall_tracepoints)
-[ "$(feature syscall_fentry)" = used ] || vmatrace_opts=(--without syscall_tracepoints)
+vmatrace_opts=(--without syscall_tracepoints)
 beside_sleeper "vmatrace, raw sys_enter/exit" vmatrace
 vmatrace_opts=()
 [ "$have_bpftrace" = 1 ] && beside_sleeper "bpftrace, one tracepoint (sys_enter_mprotect)" bpftrace

@@ -106,9 +106,10 @@ mkdir -p $root/build/e2e-tmp && mount -t ext4 /dev/nvme0n1 $root/build/e2e-tmp |
 $root/build/vmatrace check
 # An emulated guest's clock stalls whenever the host is busy: a test that
 # failed gets one more run (in this boot), and the table says so.
-$root/build/tests/e2e_tests --gtest_filter='$filter' --gtest_color=no > /tmp/e2e.log 2>&1
-rc=\$?
-cat /tmp/e2e.log
+# Streamed to the console as it runs: a run cut off by the timeout still
+# shows how far it got.
+($root/build/tests/e2e_tests --gtest_filter='$filter' --gtest_color=no; echo \$? > /tmp/e2e.rc) 2>&1 | tee /tmp/e2e.log
+rc=\$(cat /tmp/e2e.rc)
 if [ \$rc != 0 ]; then
   failed=\$(sed -n 's/^\[  FAILED  \] \([A-Za-z0-9_/.]*\).*/\1/p' /tmp/e2e.log | sort -u | tr '\n' ':')
   echo "@@VM-RETRY \$failed"

@@ -248,7 +248,8 @@ bool kernel_has(const std::string& feature) {
     return j.is_discarded() ? json::object() : j.value("features", json::object());
   }();
   EXPECT_TRUE(features.contains(feature)) << "vmatrace check knows no feature " << feature;
-  return features.value(feature, "") == "used";
+  const std::string state = features.value(feature, "");
+  return state == "used" || state == "opt-in";
 }
 
 std::vector<std::string> attached_vmatrace_programs() {

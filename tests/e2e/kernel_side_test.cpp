@@ -166,7 +166,7 @@ TEST(KernelSide, SyscallsComeInThroughTheBestHookTheKernelAllows) {
     TempDir tmp;
     auto trace = tmp.path("t.vmt");
     Background sleeper({workload("sleeper"), "50"});
-    std::vector<std::string> argv = {vmatrace(), "-p", std::to_string(sleeper.pid()), "-o", trace};
+    std::vector<std::string> argv = {vmatrace(), "-p", std::to_string(sleeper.pid()), "-o", trace, "--fentry"};
     if (!without.empty()) argv.insert(argv.end(), {"--without", without});
     Background rec(argv, true);
     ASSERT_TRUE(wait_for_file(trace)) << rec.err();

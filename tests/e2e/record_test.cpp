@@ -30,7 +30,7 @@ uint32_t exec_pid(const std::vector<json>& events) {
 class Degraded : public ::testing::TestWithParam<std::string> {
  protected:
   std::vector<std::string> vmatrace_argv(const std::string& trace) const {
-    std::vector<std::string> argv = {vmatrace(), "-o", trace};
+    std::vector<std::string> argv = {vmatrace(), "-o", trace, "--fentry"};  // the best hook there is
     if (!GetParam().empty()) argv.insert(argv.end(), {"--without", GetParam()});
     argv.push_back("--");
     return argv;

@@ -399,7 +399,9 @@ TEST_F(LongRecTest, FlightRingKeepsTheWindowAndDumpsAWholeTrace) {
         model.apply(e);
         all.push_back(e);
       }
-    if (ms % 100 == 0) ASSERT_TRUE(ring.tick(ts, {}));
+    if (ms % 100 == 0) {
+      ASSERT_TRUE(ring.tick(ts, {}));
+    }
     most_chunks = std::max(most_chunks, ring.chunks());
   }
   EXPECT_LE(most_chunks, 5u) << "a 3 s window in chunks of 1 s";
@@ -441,7 +443,9 @@ TEST_F(LongRecTest, FlightRingStaysWithinItsByteBudget) {
   for (int ms = 1; ms <= 20000; ms++) {
     ts = kT0 + ms * 1'000'000ull;
     for (const Event& e : wl.next(ts)) ASSERT_TRUE(ring.append(e));
-    if (ms % 1000 == 0) ASSERT_TRUE(ring.tick(ts, {}));
+    if (ms % 1000 == 0) {
+      ASSERT_TRUE(ring.tick(ts, {}));
+    }
   }
   EXPECT_LE(ring.bytes(), 16u << 10);
   EXPECT_GT(ring.dropped_for_budget(), 0u);

@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
   bool no_resync = false;
   app.add_flag("--no-resync", no_resync,
                "never re-read /proc/PID/maps to correct the VMA model (kernels without VMA snapshots)");
+  app.add_flag("--fentry", rec.source.fentry,
+               "syscalls through fentry/fexit where the kernel allows it: other processes' syscalls then pay "
+               "nothing, but loading takes longer (the verifier checks a program per syscall)");
   app.add_option("--without", rec.source.without,
                  "act as if the kernel lacked this optional feature (see `vmatrace check`)")
       ->check(CLI::IsMember(optional_feature_names()))
@@ -100,9 +103,10 @@ int main(int argc, char** argv) {
                      "...with at least this many faults in all (default 1000)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
 
-  bool check_json = false;
+  bool check_json = false, check_fentry = false;
   auto* check = app.add_subcommand("check", "load the programs a trace would use and say what works here");
   check->add_flag("--json", check_json, "as one JSON object");
+  check->add_flag("--fentry", check_fentry, "load the programs as a trace with --fentry would");
   WatchOptions watch_opts;
   auto* watch = add_watch_subcommand(&app, &watch_opts);
 
@@ -132,7 +136,7 @@ int main(int argc, char** argv) {
   else
     rec.live = rec.output.empty() ? LiveOutput::Events : LiveOutput::Plain;
   if (report->parsed()) return run_report(rep);
-  if (check->parsed()) return run_check(check_json);
+  if (check->parsed()) return run_check(check_json, check_fentry);
   if (watch->parsed()) return run_watch(watch_opts);
 
   if ((rec.source.pid > 0) == !rec.source.command.empty()) {
