@@ -312,6 +312,55 @@ TEST_F(LongRecTest, RotationKeepsNFilesEachAWholeTraceWithItsStartingVmas) {
   EXPECT_EQ(newest.events.back().lost.by_reason, (std::vector<uint64_t>{0, 9}));
 }
 
+// A rotation inside a snapshot (its records written, its closing event not
+// yet) once left the new file with the end alone: "a snapshot lost N of its
+// records", the model uncertain from the file's start.
+TEST_F(LongRecTest, ASnapshotCutByARotationIsWholeInTheNewFile) {
+  TraceMeta meta = meta_at(kT0);
+  Model model(meta);
+  auto files = TraceFiles::create({path_, 64 << 10, 3}, [&](uint64_t ts) { return file_start(meta, model, ts); });
+  ASSERT_TRUE(files) << files.error();
+  ASSERT_TRUE((*files)->write_header(meta));
+  ASSERT_TRUE((*files)->publish());
+  uint64_t ts = kT0;
+  while ((*files)->rotations() < 4) {
+    ts += 1000;
+    std::vector<Event> snap;
+    for (uint64_t i = 0; i < 100; i++) {  // the whole space, as after an exec
+      Event v;
+      v.kind = Kind::Vma;
+      v.ts = ts;
+      v.pid = v.tid = kPid;
+      v.vma = anon(0x10000000 + i * 2 * kPg + (ts / 1000 % 2) * kPg, 1);
+      v.vma.reason = VT_VMA_SNAPSHOT;
+      snap.push_back(v);
+    }
+    Event s;
+    s.kind = Kind::Snapshot;
+    s.ts = ts;
+    s.pid = s.tid = kPid;
+    s.mm = kMm;
+    s.hi = ~0ULL;
+    s.count = 100;
+    s.snap_reason = VT_SNAP_EXEC;
+    snap.push_back(s);
+    for (const Event& e : snap) {
+      ASSERT_TRUE((*files)->append(e));
+      model.apply(e);
+    }
+  }
+  ASSERT_TRUE((*files)->finish(LostCounts{}));
+  for (const char* suffix : {"", ".1"}) {
+    auto r = read_back(path_ + suffix);
+    Model m(r.meta);
+    for (const auto& e : r.events) m.apply(e);
+    ASSERT_TRUE(m.uncertainties().empty()) << suffix << ": " << m.uncertainties()[0].reason;
+    if (std::string(suffix).empty()) {
+      EXPECT_EQ(m.maps_text(kPid), model.maps_text(kPid));
+    }
+  }
+}
+
 TEST_F(LongRecTest, RotationRefusesNamesItWouldTakeThatAreNotItsOwn) {
   { std::ofstream(path_ + ".2") << "someone's"; }
   TraceMeta meta = meta_at(kT0);

@@ -1,5 +1,7 @@
 #include "record/trace_files.h"
 
+#include "events/abi.h"
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -84,7 +86,10 @@ Status TraceFiles::append(const Event& e) {
     return Ok{};
   }
   if (auto st = write_event(e); !st) return st;
-  if (!writer_->full()) return Ok{};
+  if (!writer_->full()) {
+    track_snapshot(e);
+    return Ok{};
+  }
   if (opts_.rotate < 2) {
     ended_ = true;
     after_limit_++;
@@ -93,7 +98,16 @@ Status TraceFiles::append(const Event& e) {
   if (auto st = rotate(e.ts); !st) return st;
   if (auto st = write_event(e); !st) return st;
   if (writer_->full()) return make_error("an event does not fit a fresh trace file under --max-size");
+  track_snapshot(e);
   return Ok{};
+}
+
+void TraceFiles::track_snapshot(const Event& e) {
+  if (opts_.rotate < 2) return;
+  if (e.kind == Kind::Vma && e.vma.reason == VT_VMA_SNAPSHOT)
+    open_snapshots_[e.tid].push_back(e);
+  else if (e.kind == Kind::Snapshot)
+    open_snapshots_.erase(e.tid);
 }
 
 Status TraceFiles::flush() { return writer_->flush(); }
@@ -139,6 +153,9 @@ Status TraceFiles::rotate(uint64_t ts) {
   lost_base_ = lost_seen_;
   for (const Event& e : start.state)
     if (st = writer_->append(e); !st) return st;
+  for (const auto& [tid, records] : open_snapshots_)
+    for (const Event& e : records)
+      if (st = writer_->append(e); !st) return st;
   if (writer_->full()) return make_error("the VMA set a new trace file starts with does not fit --max-size");
   rotations_++;
   return Ok{};

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <functional>
 #include <memory>
 #include <string>
@@ -89,6 +90,11 @@ class TraceFiles {
   void forget_oldest();
   LostCounts lost_seen_;  // the latest Stats record's (cumulative) counters
   LostCounts lost_base_;  // ... as of the current file's start: its records count from there
+  // VMA records of snapshots whose closing event has not come yet, by
+  // thread: a rotation writes them again in the new file, so that a
+  // snapshot never has its records in one file and its end in the next.
+  std::map<uint32_t, std::vector<Event>> open_snapshots_;
+  void track_snapshot(const Event& e);
   uint64_t bytes_done_ = 0;
   uint64_t after_limit_ = 0;
   unsigned rotations_ = 0;
