@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "live/live_sink.h"
 #include "model/model.h"
+#include "analysis/storm_watch.h"
 #include "pipeline/model_sink.h"
 #include "record/live_source.h"
 #include "record/trace_file.h"
@@ -68,7 +69,8 @@ Status Recording::setup() {
     o.trigger_storm = opts_.trigger_storm;
     o.after_ns = static_cast<uint64_t>(opts_.after_s * 1e9);
     // Called only once events flow: by then the source has its header and the model exists.
-    auto w = TraceOutput::create(o, [this](uint64_t ts) { return file_start(source_->meta(), *model_, ts); });
+    auto w = TraceOutput::create(o, [this](uint64_t ts) { return file_start(source_->meta(), *model_, ts); },
+                                 o.trigger_storm ? std::make_unique<StormWatch>() : nullptr);
     if (!w) return make_error(w.error());
     writer_ = std::move(*w);
     // Now, not once the programs are loaded (seconds on a busy machine): an

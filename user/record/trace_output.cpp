@@ -13,8 +13,11 @@ std::string flight_dump_name(const std::string& path, unsigned nth) {
   return nth <= 1 ? path : path + "." + std::to_string(nth);
 }
 
-Result<std::unique_ptr<TraceOutput>> TraceOutput::create(const TraceOutputOptions& opts, FileStartFn start) {
+Result<std::unique_ptr<TraceOutput>> TraceOutput::create(const TraceOutputOptions& opts, FileStartFn start,
+                                                         std::unique_ptr<StormSignal> storms) {
+  if (opts.trigger_storm && !storms) return make_error("--trigger storm without a storm detector");
   std::unique_ptr<TraceOutput> out(new TraceOutput(opts));
+  out->storms_ = std::move(storms);
   if (opts.flight_ns) {
     // The storm's before-window and after-time both stay in the ring.
     uint64_t keep = opts.flight_ns + (opts.trigger_storm ? opts.after_ns : 0) + FlightRing::kChunkNs;
@@ -36,7 +39,7 @@ Status TraceOutput::publish() { return files_ ? files_->publish() : Ok{}; }
 
 Status TraceOutput::append(const Event& e) {
   if (files_) return files_->append(e);
-  if (opts_.trigger_storm) storms_.add(e);
+  if (storms_) storms_->add(e);
   return ring_->append(e);
 }
 
@@ -78,7 +81,7 @@ Status TraceOutput::poll(uint64_t now, const LostCounts& lost) {
   if (opts_.trigger_storm) {
     // One dump per storm: one overlapping the last (the rule may move its
     // edges as the baseline moves) only extends it.
-    auto storm = storms_.latest_storm(now);
+    auto storm = storms_->latest_storm(now);
     if (storm && storm->start_ns > storm_covered_ && !storm_dump_at_) {
       storm_from_ = storm->start_ns - std::min(storm->start_ns, opts_.flight_ns);
       storm_dump_at_ = storm->start_ns + opts_.after_ns;

@@ -13,10 +13,22 @@
 
 #include "record/file_start.h"
 #include "record/flight_ring.h"
-#include "record/storm_watch.h"
 #include "record/trace_files.h"
 
 namespace vmatrace {
+
+// What --trigger storm listens to: the events as they go by, then the
+// latest storm up to now. The rule is the report's (analysis/storm_watch.h,
+// given by cli/: record/ sits below analysis/).
+class StormSignal {
+ public:
+  struct Span {
+    uint64_t start_ns, end_ns;  // CLOCK_MONOTONIC
+  };
+  virtual ~StormSignal() = default;
+  virtual void add(const Event& e) = 0;
+  virtual std::optional<Span> latest_storm(uint64_t now) = 0;
+};
 
 struct TraceOutputOptions {
   std::string path;
@@ -34,7 +46,9 @@ std::string flight_dump_name(const std::string& path, unsigned nth);
 
 class TraceOutput {
  public:
-  static Result<std::unique_ptr<TraceOutput>> create(const TraceOutputOptions& opts, FileStartFn start);
+  // storms: required with opts.trigger_storm.
+  static Result<std::unique_ptr<TraceOutput>> create(const TraceOutputOptions& opts, FileStartFn start,
+                                                     std::unique_ptr<StormSignal> storms = nullptr);
 
   // The header (a flight recording writes its own per dump).
   Status begin(const TraceMeta& meta);
@@ -65,7 +79,7 @@ class TraceOutput {
   std::unique_ptr<FlightRing> ring_;
   bool dump_requested_ = false;
   bool dump_armed_ = false;  // asked for before the last poll: due at this one
-  StormWatch storms_;
+  std::unique_ptr<StormSignal> storms_;  // --trigger storm
   std::optional<uint64_t> storm_dump_at_, storm_from_;
   uint64_t storm_covered_ = 0;  // the end of the last storm a dump was made for (0: none)
   unsigned dumps_ = 0;

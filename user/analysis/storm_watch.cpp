@@ -1,4 +1,4 @@
-#include "record/storm_watch.h"
+#include "analysis/storm_watch.h"
 
 #include <limits>
 #include <vector>

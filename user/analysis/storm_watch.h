@@ -9,20 +9,18 @@
 #include <optional>
 
 #include "events/event.h"
+#include "record/trace_output.h"
 
 namespace vmatrace {
 
-class StormWatch {
+class StormWatch : public StormSignal {
  public:
   static constexpr size_t kHistoryBins = 6000;  // 60 s: the baseline's window
 
-  void add(const Event& e);
-  struct Span {
-    uint64_t start_ns, end_ns;  // CLOCK_MONOTONIC
-  };
+  void add(const Event& e) override;
   // The latest storm of the last minute up to now, if any: a caller polling
   // less often than storms last still sees each one.
-  std::optional<Span> latest_storm(uint64_t now);
+  std::optional<Span> latest_storm(uint64_t now) override;
 
  private:
   void extend_to(uint64_t bin);
