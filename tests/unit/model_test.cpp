@@ -37,9 +37,9 @@ TEST(MapsFormat, ParsesFilesDeletedAndSpecialNames) {
   EXPECT_EQ(lines[1].vma.path, "[stack]");
 }
 
-// Feeds the model a kernel snapshot of [lo, hi] holding vmas.
+// Feeds the model a kernel snapshot of [lo, hi] holding vmas (or a resync).
 void snapshot(Model* m, uint64_t lo, uint64_t hi, const std::vector<VmaInfo>& vmas, uint64_t ts,
-              uint64_t brk = 0) {
+              uint64_t brk = 0, uint16_t reason = VT_SNAP_SYSCALL) {
   for (const auto& v : vmas) {
     Event e;
     e.kind = Kind::Vma;
@@ -57,7 +57,7 @@ void snapshot(Model* m, uint64_t lo, uint64_t hi, const std::vector<VmaInfo>& vm
   s.lo = lo;
   s.hi = hi;
   s.count = static_cast<uint32_t>(vmas.size());
-  s.snap_reason = VT_SNAP_SYSCALL;
+  s.snap_reason = reason;
   s.start_brk = brk;
   s.brk = brk ? brk + 4 * kPg : 0;
   m->apply(s);
@@ -333,26 +333,15 @@ TEST(Model, AMmapOverWhatAResyncShowedIsNewMemory) {
   Event exec;
   exec.kind = Kind::Exec;
   exec.pid = exec.tid = 7;
-  exec.mm = 0x5000;
+  exec.mm = 0x1000;
   exec.ts = 1;
   m.apply(exec);
+  snapshot(&m, 0, ~0ULL, {anon(a, 16)}, 1, 0, kSnapResync);
   Event v;
   v.kind = Kind::Vma;
   v.pid = v.tid = 7;
-  v.ts = 1;
-  v.vma = anon(a, 16);
-  v.vma.reason = VT_VMA_SNAPSHOT;
-  m.apply(v);
-  Event s;
-  s.kind = Kind::Snapshot;
-  s.pid = s.tid = 7;
-  s.ts = 1;
-  s.mm = 0x5000;
-  s.hi = ~0ULL;
-  s.count = 1;
-  s.snap_reason = kSnapResync;
-  m.apply(s);
   v.ts = 2;
+  v.vma = anon(a, 16);
   v.vma.reason = VT_VMA_MAPPED;
   m.apply(v);
   Event mmap = syscall(VT_SC_MMAP, {0, 16 * kPg, 3, 0x22}, static_cast<int64_t>(a));
@@ -365,10 +354,7 @@ TEST(Model, AMmapOverWhatAResyncShowedIsNewMemory) {
   EXPECT_EQ(l[1].origin.sc, VT_SC_MMAP);
   EXPECT_FALSE(l[1].ended_ns.has_value());
   // The same mapping seen again by a resync goes on as it was.
-  s.ts = 3;
-  v.vma.reason = VT_VMA_SNAPSHOT;
-  m.apply(v);
-  m.apply(s);
+  snapshot(&m, 0, ~0ULL, {anon(a, 16)}, 3, 0, kSnapResync);
   EXPECT_EQ(m.lifetimes().size(), 2u);
 }
 
