@@ -189,6 +189,26 @@ TEST(Predict, MprotectSplitsMunmapPunchesAHole) {
   EXPECT_TRUE(predict(s, syscall(VT_SC_MUNMAP, {a + 1, kPg}, -22)).empty()) << "failed calls change nothing";
 }
 
+// RELRO: ld.so makes the first page of a file's data segment read-only.
+TEST(Predict, MprotectOfAFileMappingsHeadLeavesTheRestFurtherIntoTheFile) {
+  const uint64_t a = 0x30000000;
+  VmaInfo data = anon(a, 2);
+  data.pgoff = 2;
+  data.path_flags = VT_PATH_FILE;
+  auto s = space_with({data});
+  auto p = predict(s, syscall(VT_SC_MPROTECT, {a, kPg, 1}, 0));
+  ASSERT_EQ(p.size(), 1u);
+  struct Nop : AddressSpace::Observer {
+    void removed(const Vma&) override {}
+    void added(Vma*) override {}
+  } nop;
+  ASSERT_TRUE(s.replace(p[0].lo, p[0].hi, p[0].fresh, &nop));
+  ASSERT_EQ(s.vmas().size(), 2u);
+  EXPECT_EQ(s.vmas().at(a).info.pgoff, 2u);
+  EXPECT_EQ(s.vmas().at(a + kPg).info.pgoff, 3u) << "the second page of the mapping is the file's page 3";
+  EXPECT_EQ(s.vmas().at(a + kPg).info.flags, kVmRead | kVmWrite);
+}
+
 TEST(Predict, MremapMovesAndKeepsAttributes) {
   const uint64_t a = 0x30000000, to = 0x40000000;
   auto s = space_with({anon(a, 4, kVmRead)});

@@ -71,6 +71,8 @@ bool AddressSpace::replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Obs
     if (v.info.end - 1 > cover_last) {
       Vma part = v;
       part.info.start = cover_last + 1;
+      // A file mapping's upper part maps the file further on (split_vma).
+      if (part.info.path_flags & VT_PATH_FILE) part.info.pgoff += (part.info.start - v.info.start) >> 12;
       kept_outside.push_back(part);
     }
   }
