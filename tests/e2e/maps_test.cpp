@@ -309,6 +309,39 @@ TEST(Maps, WithoutKernelSnapshotsPredictsAndResyncs) {
   }
 }
 
+// Without snapshots a command's new image comes from /proc/PID/maps at its
+// exec: the command waits there for that read, so even one that is done in a
+// few milliseconds has its executable, stack and loader in the model, and no
+// fault of it falls outside every VMA.
+TEST(Maps, WithoutKernelSnapshotsTheCommandIsModelledFromItsExec) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  auto trace = tmp.path("t.vmt");
+  auto r = run({vmatrace(), "-o", trace, "--without", "vma_iter,task_from_pid", "--", workload("oddnames"),
+                tmp.path("")});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto sum = trace_summary(trace);
+  EXPECT_EQ(sum["model"]["faults_outside_vmas"], 0);
+  EXPECT_GT(sum["events"]["fault"].get<int>(), 0);
+
+  uint64_t t0 = sum["clock_monotonic_ns"], when = std::stoull(read_file(tmp.path("when")));
+  char at[32];
+  snprintf(at, sizeof(at), "%.9f", static_cast<double>(when - t0) / 1e9);
+  auto maps = run({vmatrace(), "report", trace, "--maps", "--at", at});
+  ASSERT_EQ(maps.status, 0) << maps.err;
+  // What exec made, as the kernel shows it at the workload's checkpoint.
+  std::istringstream kernel(read_file(tmp.path("maps")));
+  int lines = 0;
+  for (std::string line; std::getline(kernel, line);) {
+    if (line.find(workload("oddnames")) == std::string::npos && line.find("[stack]") == std::string::npos &&
+        line.find("ld-linux") == std::string::npos)
+      continue;
+    lines++;
+    EXPECT_NE(maps.out.find(line + "\n"), std::string::npos) << line << "\n" << maps.out;
+  }
+  EXPECT_GE(lines, 5);
+}
+
 // Real programs with their own allocators, JITs and thread pools.
 void real_program(const TempDir& tmp, const std::vector<std::string>& argv, int stops) {
   auto trace = tmp.path("t.vmt");

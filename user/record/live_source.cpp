@@ -15,6 +15,10 @@ namespace {
 
 volatile sig_atomic_t g_stop = 0;
 
+// How long the command may wait at its exec for its exec record (a record
+// lost to a full ring buffer never comes): far beyond a poll or two.
+constexpr uint64_t kMaxExecHoldNs = 2'000'000'000ULL;
+
 void on_stop_signal(int) { g_stop = 1; }
 
 void install_stop_handlers() {
@@ -143,7 +147,10 @@ TraceMeta LiveSource::make_meta() const {
 }
 
 Status LiveSource::release() {
-  if (child_) return child_->release();
+  // Without kernel snapshots the new image's VMAs come from /proc: the
+  // command waits just after its exec until that read (on_record).
+  released_ns_ = clock_ns(CLOCK_MONOTONIC);
+  if (child_) return child_->release(!features_.vma_iter);
   return Ok{};
 }
 
@@ -156,6 +163,7 @@ void LiveSource::on_record(const void* data, size_t size) {
         // Stamped with the exec: the events after it in this batch (the
         // loader's mmaps) come next, in order, over what /proc showed.
         resync(e.pid, e.tid, e.ts);
+        if (child_ && e.pid == static_cast<uint32_t>(child_->pid())) child_->resume();
         break;
       case Resync::AtPoll:
         resync_due_[e.pid] = e.tid;
@@ -254,6 +262,8 @@ Status LiveSource::run(Sink& sink) {
   while (!g_stop) {
     auto n = session_->poll(100);
     if (!n) return make_error(n.error());
+    // An exec record lost to a full ring buffer must not keep the command stopped.
+    if (child_ && child_->held() && clock_ns(CLOCK_MONOTONIC) - released_ns_ > kMaxExecHoldNs) child_->resume();
     resync_due();
     Tick t{clock_ns(CLOCK_MONOTONIC), session_->lost()};
     if (auto st = sink.tick(t); !st) return st;

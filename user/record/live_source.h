@@ -83,6 +83,7 @@ class LiveSource final : public EventSource {
   Features features_;
   std::unique_ptr<BpfSession> session_;
   std::optional<GatedChild> child_;
+  uint64_t released_ns_ = 0;  // when the command was let go
   pid_t target_ = 0;
   std::string maps_at_attach_;
   TraceMeta meta_;

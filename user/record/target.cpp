@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -161,21 +162,32 @@ Result<GatedChild> GatedChild::spawn(const std::vector<std::string>& argv) {
 }
 
 GatedChild::GatedChild(GatedChild&& o) noexcept
-    : pid_(o.pid_), gate_fd_(o.gate_fd_), error_fd_(o.error_fd_), reaped_(o.reaped_), status_(o.status_) {
+    : pid_(o.pid_),
+      gate_fd_(o.gate_fd_),
+      error_fd_(o.error_fd_),
+      reaped_(o.reaped_),
+      status_(o.status_),
+      held_(o.held_) {
   o.pid_ = -1;
   o.gate_fd_ = o.error_fd_ = -1;
+  o.held_ = false;
 }
 
 GatedChild::~GatedChild() {
+  resume();
   if (gate_fd_ >= 0) close(gate_fd_);
   if (error_fd_ >= 0) close(error_fd_);
 }
 
-Status GatedChild::release() {
+Status GatedChild::release(bool hold_at_exec) {
+  // Seized only now, when it is about to exec: a signal while vmatrace was
+  // loading must not leave it in a signal-delivery stop nobody handles.
+  bool seized = hold_at_exec && ptrace(PTRACE_SEIZE, pid_, nullptr, PTRACE_O_TRACEEXEC) == 0;
   char c = 1;
   if (write(gate_fd_, &c, 1) != 1) return make_error(std::string("cannot start the command: ") + strerror(errno));
   close(gate_fd_);
   gate_fd_ = -1;
+  if (seized) wait_for_exec_stop();
   int e = 0;
   ssize_t n;
   do n = read(error_fd_, &e, sizeof(e));
@@ -187,6 +199,36 @@ Status GatedChild::release() {
     return make_error(std::string("cannot run the command: ") + strerror(e));
   }
   return Ok{};
+}
+
+// The exec stop, or the end of a child whose exec failed. Any other stop (a
+// signal on the way to exec) ends the hold: detached, the signal delivered.
+void GatedChild::wait_for_exec_stop() {
+  for (;;) {
+    int st;
+    pid_t r = waitpid(pid_, &st, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r != pid_) return;
+    if (!WIFSTOPPED(st)) return reaped_with(st);
+    if (st >> 8 == (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) {
+      held_ = true;
+      return;
+    }
+    int sig = st >> 16 ? 0 : WSTOPSIG(st);  // an event stop carries no signal to pass on
+    ptrace(PTRACE_DETACH, pid_, nullptr, sig);
+    return;
+  }
+}
+
+void GatedChild::resume() {
+  if (!held_) return;
+  held_ = false;
+  ptrace(PTRACE_DETACH, pid_, nullptr, 0);
+}
+
+void GatedChild::reaped_with(int st) {
+  reaped_ = true;
+  status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 void GatedChild::abort() {
@@ -201,21 +243,20 @@ bool GatedChild::try_wait(int* code) {
   if (!reaped_) {
     int st;
     pid_t r = waitpid(pid_, &st, WNOHANG);
-    if (r != pid_) return false;
-    reaped_ = true;
-    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    if (r != pid_ || WIFSTOPPED(st)) return false;
+    reaped_with(st);
   }
   *code = status_;
   return true;
 }
 
 int GatedChild::wait() {
+  resume();
   while (!reaped_) {
     int st;
     pid_t r = waitpid(pid_, &st, 0);
     if (r == pid_) {
-      reaped_ = true;
-      status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      if (!WIFSTOPPED(st)) reaped_with(st);
     } else if (r < 0 && errno != EINTR) {
       break;
     }

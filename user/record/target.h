@@ -38,7 +38,12 @@ class GatedChild {
 
   pid_t pid() const { return pid_; }
   // Lets the child exec; fails with the exec error if the command cannot run.
-  Status release();
+  // With hold_at_exec the child stays stopped just after its exec (a ptrace
+  // exec stop) until resume(): /proc then shows the new image exactly, before
+  // any of its code ran. Where ptrace is refused, the child simply runs.
+  Status release(bool hold_at_exec = false);
+  bool held() const { return held_; }
+  void resume();
   // Kills the child before it ever ran (setup failed).
   void abort();
   // Non-blocking reap; true once exited, with the shell-style status in *code.
@@ -52,6 +57,10 @@ class GatedChild {
   int error_fd_;  // read end: errno from a failed exec, EOF on success
   bool reaped_ = false;
   int status_ = 0;
+  bool held_ = false;  // in its ptrace exec stop
+
+  void wait_for_exec_stop();
+  void reaped_with(int st);
 };
 
 }  // namespace vmatrace
