@@ -19,10 +19,8 @@
 namespace vmatrace {
 namespace {
 
-int ring_callback(void* ctx, void* data, size_t size) {
-  (*static_cast<BpfSession::RecordHandler*>(ctx))(data, size);
-  return 0;
-}
+// What on_sample returns to make libbpf stop (after consuming the sample).
+constexpr int kBudgetSpent = -ECANCELED;
 
 }  // namespace
 
@@ -45,8 +43,8 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(const Features& features,
   if (auto st = s->attach_programs(); !st) return make_error(st.error());
   s->tracefs_.reset();
   if (auto st = s->attach_perf_fault_events(); !st) return make_error(st.error());
-  ring_buffer* rb = ring_buffer__new(bpf_map__fd(s->skel_->maps.events), ring_callback,
-                                     &s->handler_, nullptr);
+  s->poll_budget_ = opts.ringbuf_bytes;
+  ring_buffer* rb = ring_buffer__new(bpf_map__fd(s->skel_->maps.events), on_sample, s.get(), nullptr);
   if (!rb) return libbpf_error("cannot open the BPF ring buffer", errno);
   s->ring_.reset(rb);
   return s;
@@ -279,11 +277,20 @@ bool BpfSession::request_seed(pid_t tgid) {
   return true;
 }
 
+int BpfSession::on_sample(void* self, void* data, size_t size) {
+  auto* s = static_cast<BpfSession*>(self);
+  s->handler_(data, size);
+  s->poll_consumed_ += size;
+  return s->poll_consumed_ >= s->poll_budget_ ? kBudgetSpent : 0;
+}
+
 Result<int> BpfSession::poll(int timeout_ms) {
+  poll_consumed_ = 0;
+  auto failed = [](int r) { return r < 0 && r != -EINTR && r != kBudgetSpent; };
   int n = ring_buffer__poll(ring_.get(), timeout_ms);
-  if (n < 0 && n != -EINTR) return make_error(std::string("reading the ring buffer: ") + strerror(-n));
-  int m = ring_buffer__consume(ring_.get());
-  if (m < 0 && m != -EINTR) return make_error(std::string("reading the ring buffer: ") + strerror(-m));
+  if (failed(n)) return make_error(std::string("reading the ring buffer: ") + strerror(-n));
+  int m = n == kBudgetSpent ? 0 : ring_buffer__consume(ring_.get());
+  if (failed(m)) return make_error(std::string("reading the ring buffer: ") + strerror(-m));
   return (n > 0 ? n : 0) + (m > 0 ? m : 0);
 }
 

@@ -59,7 +59,9 @@ class BpfSession {
   // its events; false where this kernel cannot (no VMA iterator).
   bool request_seed(pid_t tgid);
   // Waits up to timeout_ms for a wakeup, then consumes whatever is there:
-  // the BPF side wakes us only once a batch has piled up.
+  // the BPF side wakes us only once a batch has piled up. At most a ring
+  // buffer's worth of bytes per call, so that a producer faster than us
+  // never keeps the caller from its stop signal, flushes and views.
   Result<int> poll(int timeout_ms);
   LostCounts lost() const;
   // What the loaded programs use: the probed features less those refused.
@@ -77,6 +79,7 @@ class BpfSession {
   bpf_link* attach_syscall_tracepoint(bpf_program* p);
   Status attach_perf_fault_events();
   Status set_target(pid_t tgid, uint32_t state);
+  static int on_sample(void* self, void* data, size_t size);
 
   struct SkelDeleter {
     void operator()(vmatrace_bpf* s) const;
@@ -87,6 +90,8 @@ class BpfSession {
   RingBufferPtr ring_;
   std::unique_ptr<Tracefs> tracefs_;  // while loading and attaching
   RecordHandler handler_;
+  size_t poll_budget_ = 0;   // bytes a poll may consume
+  size_t poll_consumed_ = 0;  // by the poll under way
   Features features_;
   std::vector<Degradation> degradations_;
 };
