@@ -264,9 +264,12 @@ Status LiveSource::run(Sink& sink) {
     if (!n) return make_error(n.error());
     // An exec record lost to a full ring buffer must not keep the command stopped.
     if (child_ && child_->held() && clock_ns(CLOCK_MONOTONIC) - released_ns_ > kMaxExecHoldNs) child_->resume();
-    resync_due();
+    // The losses first, then the resyncs: a loss the kernel counted while
+    // making the records just read is then repaired by the resync after it,
+    // not reported after it as if the model had gone wrong since.
     Tick t{clock_ns(CLOCK_MONOTONIC), session_->lost()};
     if (auto st = sink.tick(t); !st) return st;
+    resync_due();
     if (t.now_ns - last_flush >= 1000000000ULL) {
       write_due_stacks();
       if (auto st = sink.flush(t); !st) return st;
@@ -284,6 +287,7 @@ Status LiveSource::drain_rest() {
   for (int i = 0; i < 3; i++) {
     auto n = session_->poll(0);
     if (!n) return make_error(n.error());
+    if (auto st = sink_->tick({clock_ns(CLOCK_MONOTONIC), session_->lost()}); !st) return st;
     resync_due();
   }
   write_due_stacks();
