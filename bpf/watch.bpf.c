@@ -170,8 +170,7 @@ static __always_inline int fault_ends(struct bpf_perf_event_data *ctx, __u32 typ
 {
 	struct vt_watch_latency *h = bpf_map_lookup_elem(&latency, &type);
 	struct fault_start *f = fault_start(false);
-	__u64 lat;
-	__u32 b;
+	__u64 lat, b;
 
 	if (!h)
 		return 0;
@@ -182,8 +181,12 @@ static __always_inline int fault_ends(struct bpf_perf_event_data *ctx, __u32 typ
 	lat = bpf_ktime_get_ns() - f->ts;
 	f->ts = 0;
 	b = log2_ceil(lat);
+	/* 64-bit and pinned to one register: else clang bounds a copy of b and
+	 * indexes with another, which the 6.1 verifier calls unbounded. */
+	barrier_var(b);
 	if (b >= VT_WATCH_LATENCY_BUCKETS)
 		b = VT_WATCH_LATENCY_BUCKETS - 1;
+	barrier_var(b);
 	h->buckets[b]++;
 	h->sum_ns += lat;
 	return 0;
