@@ -152,15 +152,16 @@ summary=()
 parallel=${VMATRACE_VM_PARALLEL:-$(( $(nproc) >= 2 ? 1 : 0 ))}
 [ "$parallel" = 1 ] && [ ${#kernels[@]} -gt 1 ] && export VMATRACE_VM_CPUS=${VMATRACE_VM_CPUS:-1}
 start=$(date +%s)
+mkdir -p build/kernel-logs  # each guest's console as it runs: build/kernel-logs/KERNEL.console
 pids=()
 for k in "${kernels[@]}"; do
   fetch_kernel "$k" >/dev/null  # downloads one at a time, before any guest runs
   echo "test-kernels: booting $k" >&2
   if [ "$parallel" = 1 ]; then
-    run_kernel "$k" "$work/$k.log.raw" &
+    run_kernel "$k" "build/kernel-logs/$k.console" &
     pids+=($!)
   else
-    run_kernel "$k" "$work/$k.log.raw"
+    run_kernel "$k" "build/kernel-logs/$k.console"
   fi
 done
 for p in "${pids[@]}"; do wait "$p" || true; done
@@ -168,7 +169,7 @@ secs=$(( $(date +%s) - start ))
 for k in "${kernels[@]}"; do
   log=$work/$k.log
   # The serial console's carriage returns and terminal resets, gone.
-  tr -d '\r' < "$log.raw" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' > "$log"
+  tr -d '\r' < "build/kernel-logs/$k.console" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' > "$log"
   mkdir -p build/kernel-logs && cp "$log" "build/kernel-logs/$k.log"
   # Results as gtest printed them, one line per test.
   # The last word on each test counts (a retried test's second run).
