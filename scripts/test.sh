@@ -5,7 +5,8 @@
 # VMATRACE_FUZZ_SECONDS each, 30 by default), and the e2e suite again inside
 # Debian's 6.1 and 6.12 kernels (scripts/test-kernels.sh), which runs beside
 # the host's stages: its emulated guests mostly wait in the tests' own
-# sleeps, and niced they take only the CPU the host's stages leave.
+# sleeps. The host's compile-heavy stages run niced, so that they take the
+# CPU the guests leave rather than starve an emulated clock.
 # VMATRACE_SKIP_KERNELS=1 leaves the kernels out; VMATRACE_KERNELS_GATE=0
 # makes their failures advisory. Every stage says how long it took; the
 # script fails if any failed.
@@ -29,13 +30,13 @@ if [ "${VMATRACE_SKIP_KERNELS:-0}" != 1 ]; then
   kernels=1
   matrix_log=build/kernel-matrix.out
   matrix_began=$SECONDS
-  nice -n 10 scripts/test-kernels.sh >"$matrix_log" 2>&1 &
+  scripts/test-kernels.sh >"$matrix_log" 2>&1 &
   matrix_pid=$!
   echo "test.sh: the kernel matrix runs in the background (guest consoles as they run: build/kernel-logs/*.console)"
 fi
 stage ctest bash -c 'cd build && ctest --output-on-failure --timeout 600'
-stage sanitizers scripts/sanitize.sh
-stage fuzzers scripts/fuzz.sh "${VMATRACE_FUZZ_SECONDS:-30}"
+stage sanitizers nice -n 10 scripts/sanitize.sh
+stage fuzzers nice -n 10 scripts/fuzz.sh "${VMATRACE_FUZZ_SECONDS:-30}"
 if [ $kernels = 1 ]; then
   wait "$matrix_pid"
   matrix_rc=$?
