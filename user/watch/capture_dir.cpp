@@ -39,7 +39,7 @@ std::string CaptureDir::new_capture_path(const timespec& realtime, const std::st
   gmtime_r(&realtime.tv_sec, &t);
   char stamp[32];
   strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &t);
-  char ms[8];
+  char ms[24];  // room for any long: gcc's -Wformat-truncation cannot see tv_nsec < 1e9
   snprintf(ms, sizeof(ms), ".%03ldZ", realtime.tv_nsec / 1000000);
   return path_ + "/" + stamp + ms + "-" + file_name_part(comm) + "-" + std::to_string(pid) + ".vmt";
 }
