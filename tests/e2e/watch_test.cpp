@@ -1,6 +1,7 @@
 // `vmatrace watch` as it runs in production: a real Prometheus server scrapes
-// it, storm workloads trigger captures by the full tracer, and the daemon is
-// stopped mid-capture. Counts are checked against the workloads' getrusage.
+// it, storm workloads trigger captures by the full tracer (with
+// --capture-before, flight recorders armed before the storm), and the daemon
+// is stopped mid-capture. Counts are checked against the workloads' getrusage.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -9,10 +10,14 @@
 #include <dirent.h>
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <functional>
+#include <map>
 #include <set>
 #include <thread>
 
+#include "checkpoints.h"
 #include "harness.h"
 
 namespace e2e {
@@ -335,6 +340,7 @@ TEST(Watch, OneCapturePerStormWithinTheCooldownAndItsReportNamesTheStorm) {
   EXPECT_EQ(metric_sum(m, "vmatrace_captures_total"), 1);
   EXPECT_EQ(metric_sum(m, "vmatrace_captures_skipped_total", {"reason=\"cooldown\""}), storms - 1);
   EXPECT_EQ(watch.events("capture_done")[0]["status"], 0);
+  EXPECT_EQ(watch.events("capture")[0]["before_s"], 0) << "no --capture-before: nothing before the storm";
 
   json truth = read_truth(out);
   auto sum = trace_summary(file);
@@ -516,6 +522,13 @@ TEST(Watch, BadArguments) {
                                                          {"--listen", "127.0.0.1:99999"},
                                                          {"--interval", "0"},
                                                          {"--capture-seconds", "-1"},
+                                                         {"--capture-before", "5"},
+                                                         {"--capture-dir", "/tmp/x", "--capture-before", "-1"},
+                                                         {"--capture-dir", "/tmp/x", "--capture-warn-fraction", "0.5"},
+                                                         {"--capture-dir", "/tmp/x", "--capture-before", "5",
+                                                          "--capture-warn-fraction", "2"},
+                                                         {"--capture-dir", "/tmp/x", "--capture-before", "5",
+                                                          "--capture-armed-max", "0"},
                                                          {"--top-k", "0"}}) {
     args.insert(args.begin(), {vmatrace(), "watch"});
     auto r = run(args);
@@ -534,6 +547,278 @@ TEST(Watch, CaptureDirWritableByOthersIsRefused) {
   auto r = run({vmatrace(), "watch", "--listen", "127.0.0.1:0", "--capture-dir", dir});
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err, "vmatrace: " + dir + " is writable by others: captures need a directory only this user can write\n");
+}
+
+// --- Captures with the seconds before the storm (--capture-before) ---
+
+constexpr uint64_t kPage = 4096, kRoundBegin = 0x100000000000ULL, kRoundEnd = 0x200000000000ULL;
+
+// The ramp workload's log: round -> its phase and what getrusage counted.
+struct LoggedRound {
+  std::string phase;
+  uint64_t faults = 0;
+};
+std::map<uint64_t, LoggedRound> ramp_log(const std::string& log) {
+  std::map<uint64_t, LoggedRound> out;
+  std::istringstream in(read_file(log));
+  uint64_t r, minflt, majflt;
+  std::string phase;
+  while (in >> r >> phase >> minflt >> majflt) out[r] = {phase, minflt + majflt};
+  return out;
+}
+
+std::string last_phase(const std::string& log) {
+  auto rounds = ramp_log(log);
+  return rounds.empty() ? "" : rounds.rbegin()->second.phase;
+}
+
+// Every round whose both markers a trace holds: its complete faults of pid
+// between them, and when it began (CLOCK_MONOTONIC).
+struct TracedRound {
+  uint64_t faults = 0;
+  uint64_t begin_ns = 0;
+};
+std::map<uint64_t, TracedRound> rounds_in(const std::string& trace, uint32_t pid) {
+  const uint64_t t0 = trace_summary(trace)["clock_monotonic_ns"];
+  std::map<uint64_t, TracedRound> out;
+  bool in_round = false;
+  uint64_t round = 0;
+  TracedRound cur;
+  for (const auto& e : trace_events(trace)) {
+    if (e["pid"] != pid) continue;
+    if (e["kind"] == "munmap" && e["length"] == 0) {
+      uint64_t a = e["addr"];
+      if (a >= kRoundBegin && a < kRoundEnd) {
+        in_round = true;
+        round = (a - kRoundBegin) / kPage;
+        cur = {0, t0 + e["ts"].get<uint64_t>()};
+      } else if (a >= kRoundEnd && in_round && (a - kRoundEnd) / kPage == round) {
+        out[round] = cur;
+        in_round = false;
+      }
+    } else if (e["kind"] == "fault" && in_round) {
+      cur.faults += e["complete"].get<bool>();
+    }
+  }
+  return out;
+}
+
+// CLOCK_MONOTONIC of an event line's "time" (UTC, to the millisecond).
+uint64_t monotonic_of(const std::string& iso) {
+  tm t{};
+  int ms = 0;
+  EXPECT_NE(strptime(iso.c_str(), "%Y-%m-%dT%H:%M:%S", &t), nullptr) << iso;
+  EXPECT_EQ(sscanf(iso.c_str() + 19, ".%3dZ", &ms), 1) << iso;
+  timespec real, mono;
+  clock_gettime(CLOCK_REALTIME, &real);
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  const int64_t offset = (real.tv_sec - mono.tv_sec) * 1000000000LL + (real.tv_nsec - mono.tv_nsec);
+  return static_cast<uint64_t>(static_cast<int64_t>(timegm(&t)) * 1000000000LL + ms * 1000000LL - offset);
+}
+
+// `report --maps --at` of file at the checkpoint's moment (by the file's own clock).
+std::string maps_at(const std::string& file, const Checkpoint& c) {
+  uint64_t t0 = trace_summary(file)["clock_monotonic_ns"];
+  EXPECT_GE(c.t_ns, t0) << "the checkpoint is before " << file << " begins";
+  char at[32];
+  snprintf(at, sizeof(at), "%.9f", static_cast<double>(c.t_ns - std::min(c.t_ns, t0)) / 1e9);
+  auto r = run({vmatrace(), "report", file, "--maps", "--at", at, "--pid", std::to_string(c.pid)});
+  EXPECT_EQ(r.status, 0) << r.err;
+  return r.out;
+}
+
+std::vector<std::string> dir_entries(const std::string& dir) {
+  std::vector<std::string> out;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d))
+      if (e->d_name[0] != '.') out.push_back(e->d_name);
+    closedir(d);
+  }
+  return out;
+}
+
+std::vector<json> lines_of_pid(const Watch& watch, const std::string& kind, pid_t pid) {
+  std::vector<json> out;
+  for (auto& l : watch.events(kind))
+    if (l["pid"] == pid) out.push_back(l);
+  return out;
+}
+
+// The ramp's warm-up: rounds of 8 pages 20 ms apart (about 400 faults/s; its
+// calm makes about 50) pulsing with its calm. At a tenth of the storm rule
+// (200/s) that warns however slowly this machine runs, and it stays far below
+// the storm (2,000/s) even when a poll comes late. The storm: 64 MiB rounds.
+std::vector<std::string> ramp(const std::string& log, const std::string& storm_mib) {
+  return {workload("ramp"), log, "3000", "8", storm_mib};
+}
+const std::vector<std::string> kArmRamp = {"--capture-warn-fraction", "0.1", "--capture-comm", "ramp"};
+
+std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+TEST(Watch, AnArmedFlightRecorderGivesTheCaptureTheSecondsBeforeTheStorm) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  std::string dir = tmp.path("captures"), log = tmp.path("ramp.log");
+  const double before = 4;
+  Watch watch(&tmp, with({"--capture-dir", dir, "--capture-seconds", "3", "--capture-before", "4",
+                          "--capture-cooldown", "3600"},
+                         kArmRamp));
+  Background wl(ramp(log, "64"));
+  ASSERT_TRUE(eventually([&] { return !lines_of_pid(watch, "armed", wl.pid()).empty(); }, 300))
+      << watch.process().err();
+  EXPECT_EQ(lines_of_pid(watch, "armed", wl.pid())[0]["comm"], "ramp");
+  EXPECT_EQ(metric_sum(watch.metrics(), "vmatrace_capture_recorders_armed"), 1);
+  // It records: its window fills with the warm-up.
+  std::this_thread::sleep_for(std::chrono::duration<double>(before + 1));
+  EXPECT_TRUE(watch.events("capture").empty()) << "no storm yet";
+  EXPECT_TRUE(lines_of_pid(watch, "disarmed", wl.pid()).empty()) << "the warm-up keeps it armed";
+
+  // The storm: the workload stops itself first, for a checkpoint.
+  wl.signal(SIGUSR1);
+  ASSERT_TRUE(wait_all_stopped(wl.pid(), 60000));
+  if (!kernel_has("vma_iter")) std::this_thread::sleep_for(std::chrono::milliseconds(600));  // its resync
+  auto cp = take(wl.pid(), "just before the storm");
+  kill(wl.pid(), SIGCONT);
+  ASSERT_TRUE(eventually([&] { return watch.events("capture", "ramp").size() == 1; }, 120)) << watch.process().err();
+  json capture = watch.events("capture", "ramp")[0];
+  EXPECT_EQ(capture["before_s"], before);
+  ASSERT_TRUE(eventually([&] { return watch.events("capture_done").size() == 1; }, 120)) << watch.process().err();
+  EXPECT_EQ(watch.events("capture_done")[0]["status"], 0);
+  EXPECT_EQ(metric_sum(watch.metrics(), "vmatrace_captures_total"), 1);
+  wl.signal(SIGUSR1);  // the storm ends; then its calm
+  ASSERT_TRUE(eventually([&] { return last_phase(log) == "calm"; }, 120));
+  wl.signal(SIGUSR1);
+  ASSERT_EQ(wl.wait(120), 0);
+
+  std::string file = capture["file"];
+  EXPECT_EQ(dir_entries(dir), std::vector<std::string>{file.substr(dir.size() + 1)}) << "one capture, nothing else";
+  auto sum = trace_summary(file);
+  EXPECT_EQ(sum["complete"], true) << sum.dump(2);
+  EXPECT_EQ(sum["target"]["pid"], wl.pid());
+  ASSERT_TRUE(sum.contains("flight")) << sum.dump(2);
+  // Its window begins `before` seconds before the storm was seen (less a
+  // second: the line's time is to the millisecond, the recorder's chunks to the second).
+  ASSERT_EQ(watch.events("storm", "ramp").size(), 1u);
+  const uint64_t storm_ns = monotonic_of(watch.events("storm", "ramp")[0]["time"]);
+  const uint64_t t0 = sum["clock_monotonic_ns"];
+  EXPECT_LE(t0 + static_cast<uint64_t>((before - 1) * 1e9), storm_ns)
+      << "the capture begins " << (static_cast<double>(storm_ns) - static_cast<double>(t0)) / 1e9
+      << " s before the storm";
+
+  // Every round whole in it, before the storm and after, has the workload's own count, and none is missing.
+  auto want = ramp_log(log);
+  auto got = rounds_in(file, static_cast<uint32_t>(wl.pid()));
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got.rbegin()->first - got.begin()->first + 1, got.size()) << "rounds in a row";
+  size_t warm_before = 0, storm_rounds = 0;
+  uint64_t faults_before = 0;
+  for (const auto& [r, seen] : got) {
+    ASSERT_TRUE(want.count(r)) << "round " << r << " is not in the workload's log";
+    EXPECT_EQ(seen.faults, want[r].faults) << "round " << r << " (" << want[r].phase << ")";
+    if (seen.begin_ns < storm_ns) faults_before += seen.faults;
+    warm_before += want[r].phase == "warm" && seen.begin_ns < storm_ns;
+    storm_rounds += want[r].phase == "storm";
+  }
+  EXPECT_GT(warm_before, 0u) << "the warm-up before the storm is in the capture";
+  EXPECT_GE(storm_rounds, 1u) << "and the storm after it";
+  EXPECT_GT(faults_before, 0u);
+  // The model from the capture alone is the kernel's at the checkpoint before the storm.
+  EXPECT_EQ(maps_at(file, cp), cp.maps);
+}
+
+TEST(Watch, ACalmedProcessIsDisarmedAndItsRecorderLeavesNothing) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  std::string dir = tmp.path("captures"), log = tmp.path("ramp.log");
+  Watch watch(&tmp, with({"--capture-dir", dir, "--capture-before", "3"}, kArmRamp));
+  Background wl(ramp(log, "0"));
+  ASSERT_TRUE(eventually([&] { return !lines_of_pid(watch, "armed", wl.pid()).empty(); }, 300))
+      << watch.process().err();
+  auto recorders = children_of(watch.process().pid());
+  ASSERT_EQ(recorders.size(), 1u) << "the flight recorder";
+  auto progs = bpf_prog_ids_of(recorders[0]);
+  ASSERT_FALSE(progs.empty());
+
+  wl.signal(SIGUSR1);  // the warm-up ends: calm from now on
+  ASSERT_TRUE(eventually([&] { return !lines_of_pid(watch, "disarmed", wl.pid()).empty(); }, 120))
+      << watch.process().err();
+  EXPECT_EQ(lines_of_pid(watch, "disarmed", wl.pid())[0]["reason"], "calm");
+  EXPECT_TRUE(eventually([&] { return children_of(watch.process().pid()).empty(); }, 60));
+  EXPECT_TRUE(eventually([&] {
+    return std::none_of(progs.begin(), progs.end(), [](unsigned id) { return prog_loaded(id); });
+  }, 10)) << "the recorder's programs left loaded";
+  EXPECT_TRUE(eventually([&] { return metric_sum(watch.metrics(), "vmatrace_capture_recorders_armed") == 0; }));
+  EXPECT_TRUE(dir_entries(dir).empty()) << "an unfired recorder writes nothing";
+  EXPECT_TRUE(watch.events("capture").empty());
+  EXPECT_TRUE(watch.events("error").empty()) << watch.process().err();
+  wl.signal(SIGUSR1);
+  EXPECT_EQ(wl.wait(120), 0);
+}
+
+TEST(Watch, SigtermEndsTheArmedRecordersWithNothingWrittenOrLeftAttached) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  std::string dir = tmp.path("captures"), log = tmp.path("ramp.log");
+  Watch watch(&tmp, with({"--capture-dir", dir, "--capture-before", "30"}, kArmRamp));
+  Background wl(ramp(log, "0"));
+  ASSERT_TRUE(eventually([&] { return !lines_of_pid(watch, "armed", wl.pid()).empty(); }, 300))
+      << watch.process().err();
+  std::set<unsigned> progs = bpf_prog_ids_of(watch.process().pid());
+  auto recorders = children_of(watch.process().pid());
+  ASSERT_EQ(recorders.size(), 1u);
+  auto recorder_progs = bpf_prog_ids_of(recorders[0]);
+  ASSERT_FALSE(recorder_progs.empty());
+  progs.insert(recorder_progs.begin(), recorder_progs.end());
+
+  watch.process().signal(SIGTERM);
+  EXPECT_EQ(watch.process().wait(60), 0) << watch.process().err();
+  auto disarmed = lines_of_pid(watch, "disarmed", wl.pid());
+  ASSERT_EQ(disarmed.size(), 1u);
+  EXPECT_EQ(disarmed[0]["reason"], "stopped");
+  EXPECT_EQ(watch.events("stopped").size(), 1u);
+  EXPECT_TRUE(watch.events("error").empty()) << watch.process().err();
+  EXPECT_TRUE(dir_entries(dir).empty());
+  EXPECT_NE(kill(recorders[0], 0), 0) << "the recorder is gone";
+  EXPECT_TRUE(eventually([&] {
+    return std::none_of(progs.begin(), progs.end(), [](unsigned id) { return prog_loaded(id); });
+  }, 10)) << "programs of the watch and its recorder left loaded";
+  EXPECT_EQ(kill(wl.pid(), 0), 0) << "the workload went on untouched";
+}
+
+// The recorder's side (`--flight-armed`, what the watch runs): nothing
+// written unless SIGUSR1 fired it; once fired, its end writes the window.
+TEST(Watch, AnArmedFlightRecorderWritesOnlyOnceFired) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  std::string unfired = tmp.path("unfired.vmt"), fired = tmp.path("fired.vmt"), log = tmp.path("rounds.log");
+  auto r = run({vmatrace(), "-o", unfired, "--flight", "5", "--flight-armed", "--", workload("rounds"), log, "20"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("not fired"), std::string::npos) << r.err;
+  EXPECT_EQ(dir_entries(tmp.path("")), std::vector<std::string>{"rounds.log"}) << "nothing but the workload's log";
+
+  // Rounds run once the command runs, traced: the recorder's handler is in place.
+  log = tmp.path("rounds2.log");
+  Background rec({vmatrace(), "-o", fired, "--flight", "60", "--flight-armed", "--", workload("rounds"), log, "300"},
+                 true);
+  ASSERT_TRUE(eventually([&] { return count_lines(read_file(log)) >= 20; }, 300)) << rec.err();
+  rec.signal(SIGUSR1);
+  ASSERT_EQ(rec.wait(300), 0) << rec.err();
+  auto sum = trace_summary(fired);
+  EXPECT_EQ(sum["complete"], true);
+  ASSERT_TRUE(sum.contains("flight")) << sum.dump(2);
+  EXPECT_EQ(sum["flight"]["trigger"], "exit");
+  EXPECT_EQ(count_lines(read_file(log)), 300) << "the workload ran to its end";
+  // The window is longer than the run: every round is in it, with the workload's count.
+  std::istringstream in(read_file(log));
+  std::map<uint64_t, uint64_t> want;
+  for (uint64_t round, minflt, majflt; in >> round >> minflt >> majflt;) want[round] = minflt + majflt;
+  auto got = rounds_in(fired, static_cast<uint32_t>(sum["target"]["pid"].get<int>()));
+  EXPECT_EQ(got.size(), 300u);
+  for (const auto& [round, seen] : got) EXPECT_EQ(seen.faults, want[round]) << "round " << round;
+  EXPECT_FALSE(std::ifstream(fired + ".2").good()) << "one dump: SIGUSR1 wrote none of its own";
 }
 
 }  // namespace

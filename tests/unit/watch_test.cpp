@@ -1,6 +1,7 @@
 // The watch's pure logic: /proc/PID/stat parsing, the fault ledger (polls
-// and exit records), the storm trigger, bounded series, the capture
-// directory's bounds, the event log's lines, the latency histogram.
+// and exit records), the storm trigger and its warning level, arming flight
+// recorders before a storm, bounded series, the capture directory's bounds,
+// the event log's lines, the latency histogram.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "util/escape.h"
+#include "watch/arming.h"
 #include "watch/capture_dir.h"
 #include "watch/event_log.h"
 #include "watch/fault_ledger.h"
@@ -222,6 +224,192 @@ TEST(WatchStormTrigger, AProcessThatAlwaysStormsHasNoStorm) {
   StormTrigger t;
   double rate = 0;
   for (int i = 0; i < 50; i++) EXPECT_FALSE(t.add(100000, kInterval, AnalysisOptions{}, &rate)) << i;
+}
+
+// The warning level: a fraction of the storm rule (threshold, floor rate,
+// fault count) and at least twice the baseline. Calm: 12 faults a bin (48/s).
+TEST(WatchStormTrigger, WarmAboveAFractionOfTheRuleBelowTheStorm) {
+  AnalysisOptions rule;
+  double rate = 0;
+  auto calm = [&](StormTrigger& t) {
+    for (int i = 0; i < 40; i++) {
+      t.add(12, kInterval, rule, &rate);
+      EXPECT_FALSE(t.warm(kInterval, rule, 0.25)) << i;
+    }
+  };
+  StormTrigger t;
+  calm(t);
+  // 1,200/s: above a quarter of the rule (max(10 x 48, 2,000)/s), below the storm.
+  for (int i = 0; i < 4; i++) {
+    EXPECT_FALSE(t.add(300, kInterval, rule, &rate));
+    EXPECT_TRUE(t.warm(kInterval, rule, 0.25)) << i;
+  }
+  t.add(12, kInterval, rule, &rate);
+  EXPECT_FALSE(t.warm(kInterval, rule, 0.25)) << "calm again";
+  EXPECT_TRUE(t.add(3000, kInterval, rule, &rate));
+  EXPECT_TRUE(t.warm(kInterval, rule, 0.25)) << "a storm is above its warning level too";
+  EXPECT_FALSE(t.warm(kInterval, rule, 0)) << "no warning level";
+
+  // 400/s: warm at a tenth of the rule (200/s, 100 faults), not at a quarter (500/s).
+  StormTrigger slow;
+  calm(slow);
+  slow.add(100, kInterval, rule, &rate);
+  EXPECT_TRUE(slow.warm(kInterval, rule, 0.1));
+  EXPECT_FALSE(slow.warm(kInterval, rule, 0.25));
+  // The warning's share of the rule's 1,000 faults: one bin of 240 is not enough at a quarter.
+  StormTrigger brief;
+  calm(brief);
+  brief.add(240, kInterval, rule, &rate);
+  EXPECT_FALSE(brief.warm(kInterval, rule, 0.25));
+  brief.add(240, kInterval, rule, &rate);
+  EXPECT_TRUE(brief.warm(kInterval, rule, 0.25)) << "480 faults in the spell";
+}
+
+TEST(WatchStormTrigger, AProcessAlwaysAtOneRateIsNeverWarm) {
+  AnalysisOptions rule;
+  StormTrigger t;
+  double rate = 0;
+  for (int i = 0; i < 130; i++) {
+    t.add(300, kInterval, rule, &rate);
+    // Twice the baseline at least, even where a tenth of the threshold (1x) would take it.
+    EXPECT_FALSE(t.warm(kInterval, rule, 0.1)) << i;
+  }
+}
+
+TEST_F(WatchLedger, WarmProcessesAreListedWithTheirRateOnlyWithAWarningLevel) {
+  FaultLedger warned{1000, kInterval, AnalysisOptions{}, {[](pid_t) { return std::optional<std::string>("/w"); },
+                                                          [](uint64_t) { return std::string("/id"); }},
+                     0.25};
+  std::vector<WarmProcess> warm;
+  uint64_t t = kSec, n = 0;
+  auto step = [&](FaultLedger& l, uint64_t faults_in_interval, std::vector<WarmProcess>* out) {
+    n += faults_in_interval;
+    faults.clear();
+    storms.clear();
+    if (out) out->clear();
+    l.poll({sample(10, "ramp", n, 0, 1100)}, t += kInterval, &faults, &storms, out);
+  };
+  step(warned, 0, &warm);
+  for (int i = 0; i < 20; i++) {
+    step(warned, 12, &warm);
+    EXPECT_TRUE(warm.empty()) << i;
+  }
+  step(warned, 300, &warm);
+  ASSERT_EQ(warm.size(), 1u);
+  EXPECT_EQ(warm[0].pid, 10);
+  EXPECT_EQ(warm[0].start_ticks, 1100u);
+  EXPECT_EQ(warm[0].comm, "ramp");
+  EXPECT_DOUBLE_EQ(warm[0].rate, 1200);
+  EXPECT_TRUE(storms.empty());
+
+  // Without a warning level (the fixture's ledger) nothing is warm.
+  n = 0;
+  step(ledger, 0, &warm);
+  for (int i = 0; i < 20; i++) step(ledger, 12, &warm);
+  step(ledger, 300, &warm);
+  EXPECT_TRUE(warm.empty());
+}
+
+WarmProcess warm_process(pid_t pid, double rate) { return {pid, 1000u + static_cast<uint64_t>(pid), "w", rate}; }
+ProcKey key_of(pid_t pid) { return {pid, 1000u + static_cast<uint64_t>(pid)}; }
+const auto kAnyMayArm = [](const WarmProcess&) { return true; };
+
+std::vector<pid_t> pids(const std::vector<WarmProcess>& v) {
+  std::vector<pid_t> out;
+  for (const auto& w : v) out.push_back(w.pid);
+  return out;
+}
+
+TEST(WatchArming, TheBusiestWarmProcessesAreArmedUpToTheLimit) {
+  ArmedSet armed(2, kSec);
+  auto plan = armed.poll({warm_process(1, 100), warm_process(2, 300), warm_process(3, 200)}, 0, kAnyMayArm);
+  EXPECT_EQ(pids(plan.arm), (std::vector<pid_t>{2, 3}));
+  EXPECT_TRUE(plan.disarm.empty());
+  for (const auto& w : plan.arm) armed.add({w.pid, w.start_ticks}, w.rate, 0);
+  EXPECT_EQ(armed.size(), 2u);
+  EXPECT_TRUE(armed.contains(key_of(2)));
+  EXPECT_FALSE(armed.contains(key_of(1)));
+  EXPECT_FALSE(armed.contains({2, 999})) << "the same pid, another process";
+
+  // Still warm, at about the same rates: nothing changes (no recorder churn).
+  plan = armed.poll({warm_process(1, 390), warm_process(2, 300), warm_process(3, 200)}, kSec / 4, kAnyMayArm);
+  EXPECT_TRUE(plan.arm.empty());
+  EXPECT_TRUE(plan.disarm.empty());
+  // More than twice the lowest armed one's rate: it takes that one's place.
+  plan = armed.poll({warm_process(1, 450), warm_process(2, 300), warm_process(3, 200)}, kSec / 2, kAnyMayArm);
+  EXPECT_EQ(pids(plan.arm), (std::vector<pid_t>{1}));
+  ASSERT_EQ(plan.disarm.size(), 1u);
+  EXPECT_EQ(plan.disarm[0].first, key_of(3));
+  EXPECT_STREQ(plan.disarm[0].second, "displaced");
+  EXPECT_FALSE(armed.contains(key_of(3)));
+}
+
+TEST(WatchArming, AnArmedProcessCalmForAWhileIsDisarmed) {
+  ArmedSet armed(2, kSec);
+  armed.add(key_of(1), 500, 0);
+  armed.add(key_of(2), 500, 0);
+  EXPECT_TRUE(armed.poll({}, kSec / 2, kAnyMayArm).disarm.empty());
+  EXPECT_TRUE(armed.poll({warm_process(2, 400)}, kSec * 3 / 4, kAnyMayArm).disarm.empty()) << "2 is warm again";
+  auto plan = armed.poll({}, kSec, kAnyMayArm);
+  ASSERT_EQ(plan.disarm.size(), 1u);
+  EXPECT_EQ(plan.disarm[0].first, key_of(1));
+  EXPECT_STREQ(plan.disarm[0].second, "calm");
+  EXPECT_TRUE(armed.contains(key_of(2)));
+  plan = armed.poll({}, kSec * 7 / 4, kAnyMayArm);
+  ASSERT_EQ(plan.disarm.size(), 1u);
+  EXPECT_EQ(plan.disarm[0].first, key_of(2));
+  EXPECT_EQ(armed.size(), 0u);
+}
+
+TEST(WatchArming, ACalmArmedProcessGivesWayAndOnlyThoseAllowedAreArmed) {
+  ArmedSet armed(1, 10 * kSec);
+  armed.add(key_of(1), 5000, 0);
+  // 1 is below the warning level in this poll (rate 0): any warm process is busier.
+  // 2 may not be armed (its comm, its cooldown, a capture of it running): 3 is.
+  auto plan = armed.poll({warm_process(2, 900), warm_process(3, 300)}, kSec,
+                         [](const WarmProcess& w) { return w.pid != 2; });
+  EXPECT_EQ(pids(plan.arm), (std::vector<pid_t>{3}));
+  ASSERT_EQ(plan.disarm.size(), 1u);
+  EXPECT_EQ(plan.disarm[0].first, key_of(1));
+  EXPECT_STREQ(plan.disarm[0].second, "displaced");
+  // A recorder that did not start is never added; one whose process ended is removed.
+  armed.add(key_of(3), 300, kSec);
+  armed.remove(key_of(3));
+  EXPECT_EQ(armed.size(), 0u);
+}
+
+using Action = ArmedClock::Action;
+
+TEST(WatchArmedClock, AFiredRecorderIsSignalledThenStoppedAfterTheCaptureSeconds) {
+  ArmedClock c(3 * kSec, 2 * kSec);
+  EXPECT_EQ(c.tick(kSec / 2), Action::None);
+  c.output_seen(kSec);  // recording since about 0
+  EXPECT_TRUE(c.recording());
+  for (uint64_t t = kSec; t < 10 * kSec; t += kSec / 4) EXPECT_EQ(c.tick(t), Action::None) << "not fired: no signal";
+  EXPECT_DOUBLE_EQ(c.fire(10 * kSec), 3.0) << "it has recorded longer than the 3 s asked";
+  EXPECT_TRUE(c.fired());
+  EXPECT_EQ(c.tick(10 * kSec), Action::Fire);
+  EXPECT_EQ(c.tick(10 * kSec), Action::None) << "the stop never comes with the SIGUSR1";
+  EXPECT_EQ(c.tick(12 * kSec - 1), Action::None);
+  EXPECT_EQ(c.tick(12 * kSec), Action::Stop);
+  EXPECT_EQ(c.tick(13 * kSec), Action::None);
+  EXPECT_DOUBLE_EQ(c.fire(14 * kSec), 0) << "fired once";
+}
+
+TEST(WatchArmedClock, BeforeIsWhatItRecordedAndAStormBeforeItRecordsWaitsForIt) {
+  ArmedClock young(3 * kSec, 2 * kSec);
+  young.output_seen(2 * kSec);  // recording since 1 s
+  EXPECT_DOUBLE_EQ(young.fire(kSec * 5 / 2), 1.5);
+
+  // Fired before its first output: no SIGUSR1 yet (it may have no handler);
+  // its seconds after the storm count from when it records.
+  ArmedClock late(3 * kSec, 2 * kSec);
+  EXPECT_DOUBLE_EQ(late.fire(kSec), 0);
+  EXPECT_EQ(late.tick(2 * kSec), Action::None);
+  late.output_seen(4 * kSec);
+  EXPECT_EQ(late.tick(4 * kSec), Action::Fire);
+  EXPECT_EQ(late.tick(6 * kSec - 1), Action::None);
+  EXPECT_EQ(late.tick(6 * kSec), Action::Stop);
 }
 
 TEST(WatchSeriesTable, BusiestPairsGetSeriesTheRestFoldIntoOther) {

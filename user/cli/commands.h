@@ -26,6 +26,7 @@ struct RecordOptions {
   double flight_s = 0;    // --flight: keep only this many seconds, dump on exit/SIGUSR1/trigger
   bool trigger_storm = false;  // --trigger storm
   double after_s = 0;     // --after: seconds recorded after the trigger before the dump
+  bool flight_armed = false;  // --flight-armed: nothing written unless SIGUSR1 fired it; then the exit dump
 };
 
 struct ReportOptions {

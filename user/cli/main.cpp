@@ -72,6 +72,11 @@ int main(int argc, char** argv) {
   app.add_option("--after", rec.after_s, "with --trigger: seconds recorded after the trigger (default 0)")
       ->check(number_in(0, 3600, Low::Closed, "a number of seconds"))
       ->needs(trig);
+  app.add_flag("--flight-armed", rec.flight_armed,
+               "with --flight: SIGUSR1 does not write but fires the recorder; the end of the recording then "
+               "writes the last SECONDS, and without SIGUSR1 nothing is written (what `watch --capture-before` runs)")
+      ->needs(flight)
+      ->excludes(trig);
   app.add_option("command", rec.source.command, "command to run under tracing (after --)");
 
   ReportOptions rep;

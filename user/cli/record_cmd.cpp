@@ -1,5 +1,7 @@
 // `vmatrace [-p PID | -- CMD]`: the live source streaming to the writer,
 // model, summary and whichever of the printer and live view the output wants.
+#include <signal.h>
+
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -26,6 +28,17 @@ namespace {
 int fail(const std::string& msg) {
   fprintf(stderr, "vmatrace: %s\n", msg.c_str());
   return 1;
+}
+
+// --flight-armed: SIGUSR1 fires the recorder instead of asking for a dump.
+volatile sig_atomic_t g_fired = 0;
+void on_fire(int) { g_fired = 1; }
+
+void fire_on_sigusr1() {
+  struct sigaction sa{};
+  sa.sa_handler = on_fire;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGUSR1, &sa, nullptr);
 }
 
 // Everything one recording needs, torn down in reverse order on every path.
@@ -75,7 +88,8 @@ Status Recording::setup() {
     writer_ = std::move(*w);
     // Now, not once the programs are loaded (seconds on a busy machine): an
     // early SIGUSR1 must not end the recording.
-    writer_sink_.emplace(*writer_, opts_.flight_s > 0);
+    writer_sink_.emplace(*writer_, opts_.flight_s > 0 && !opts_.flight_armed);
+    if (opts_.flight_armed) fire_on_sigusr1();
   }
   if (auto st = source_->start(); !st) return st;
   const TraceMeta& meta = source_->meta();
@@ -106,8 +120,10 @@ int Recording::finish(Status st) {
   }
   live_.reset();  // gives the terminal back
   summary_.set_lost(lost);
+  // An armed flight recorder never fired ends writing nothing: its window held no trigger.
+  const bool unfired = opts_.flight_armed && !g_fired;
   if (writer_) {
-    if (st) {
+    if (st && !unfired) {
       Status fst = writer_sink_ ? writer_sink_->finish(lost) : writer_->finish(0, lost);
       if (!fst) st = fst;
     }
@@ -128,7 +144,9 @@ int Recording::finish(Status st) {
     fputs(top_vmas_text(*model_, 10).c_str(), stdout);
   }
   if (writer_ && writer_->ended()) fprintf(stderr, "vmatrace: the trace reached --max-size: recording stopped\n");
-  if (writer_)
+  if (writer_ && unfired)
+    fprintf(stderr, "vmatrace: the armed flight recorder was not fired (SIGUSR1): nothing written\n");
+  else if (writer_)
     fprintf(stderr, "vmatrace: %lu events (%lu faults) recorded: %s\n", (unsigned long)summary_.total_events(),
             (unsigned long)summary_.faults(), writer_->written().c_str());
   return source_->exit_code();

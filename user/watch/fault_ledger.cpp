@@ -5,12 +5,16 @@
 namespace vmatrace {
 
 FaultLedger::FaultLedger(uint64_t watch_start_ticks, uint64_t interval_ns, AnalysisOptions storm_rule,
-                         LedgerHooks hooks)
-    : watch_start_ticks_(watch_start_ticks), interval_ns_(interval_ns), rule_(storm_rule), hooks_(std::move(hooks)) {}
+                         LedgerHooks hooks, double warn_fraction)
+    : watch_start_ticks_(watch_start_ticks),
+      interval_ns_(interval_ns),
+      rule_(storm_rule),
+      hooks_(std::move(hooks)),
+      warn_fraction_(warn_fraction) {}
 
 void FaultLedger::poll(const std::vector<ProcSample>& samples, uint64_t now_ns, std::vector<FaultShare>* faults,
-                       std::vector<StormStart>* storms) {
-  for (const ProcSample& s : samples) update(s, now_ns, faults, storms);
+                       std::vector<StormStart>* storms, std::vector<WarmProcess>* warm) {
+  for (const ProcSample& s : samples) update(s, now_ns, faults, storms, warm);
   // Gone from /proc this long and still no exit record: the record was lost
   // (ring buffer full). Its faults since the last poll are lost with it;
   // counted, never guessed.
@@ -25,7 +29,7 @@ void FaultLedger::poll(const std::vector<ProcSample>& samples, uint64_t now_ns, 
 }
 
 void FaultLedger::update(const ProcSample& s, uint64_t now_ns, std::vector<FaultShare>* faults,
-                         std::vector<StormStart>* storms) {
+                         std::vector<StormStart>* storms, std::vector<WarmProcess>* warm) {
   auto [it, is_new] = procs_.try_emplace(Key{s.pid, s.start_ticks});
   Proc& p = it->second;
   uint64_t base_min = p.min_flt, base_maj = p.maj_flt;
@@ -55,6 +59,10 @@ void FaultLedger::update(const ProcSample& s, uint64_t now_ns, std::vector<Fault
   double rate = 0;
   if (p.storms.add(d_min + d_maj, interval_ns_, rule_, &rate))
     storms->push_back({s.pid, s.start_ticks, p.comm, p.cgroup, rate});
+  if (warm && p.storms.warm(interval_ns_, rule_, warn_fraction_)) {
+    double per_s = 1e9 / static_cast<double>(interval_ns_);
+    warm->push_back({s.pid, s.start_ticks, p.comm, static_cast<double>(d_min + d_maj) * per_s});
+  }
 }
 
 void FaultLedger::exited(const ExitInfo& e, std::vector<FaultShare>* faults) {

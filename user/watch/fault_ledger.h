@@ -35,6 +35,14 @@ struct StormStart {
   double rate = 0;  // faults/s in the interval that started it
 };
 
+// A process whose last interval was above the warning level (StormTrigger::warm).
+struct WarmProcess {
+  pid_t pid = 0;
+  uint64_t start_ticks = 0;
+  std::string comm;
+  double rate = 0;  // faults/s in that interval
+};
+
 struct ExitInfo {
   pid_t pid = 0;
   uint64_t start_ticks = 0;
@@ -54,12 +62,15 @@ class FaultLedger {
 
   // Processes started before watch_start_ticks count from their first poll,
   // later ones from their start (also those born and gone between polls).
-  FaultLedger(uint64_t watch_start_ticks, uint64_t interval_ns, AnalysisOptions storm_rule, LedgerHooks hooks);
+  // warn_fraction: the warning level, as a fraction of the storm rule (0: none).
+  FaultLedger(uint64_t watch_start_ticks, uint64_t interval_ns, AnalysisOptions storm_rule, LedgerHooks hooks,
+              double warn_fraction = 0);
 
-  // One full /proc scan: appends the faults since the previous scan and the
-  // storms that began in this interval.
+  // One full /proc scan: appends the faults since the previous scan, the
+  // storms that began in this interval and (with a warning level) the
+  // processes above it in this interval, storming ones included.
   void poll(const std::vector<ProcSample>& samples, uint64_t now_ns, std::vector<FaultShare>* faults,
-            std::vector<StormStart>* storms);
+            std::vector<StormStart>* storms, std::vector<WarmProcess>* warm = nullptr);
   // A process is gone: appends the faults it took after its last poll.
   void exited(const ExitInfo& e, std::vector<FaultShare>* faults);
 
@@ -85,12 +96,13 @@ class FaultLedger {
 
   bool counts_from_start(uint64_t start_ticks) const { return start_ticks >= watch_start_ticks_; }
   void update(const ProcSample& s, uint64_t now_ns, std::vector<FaultShare>* faults,
-              std::vector<StormStart>* storms);
+              std::vector<StormStart>* storms, std::vector<WarmProcess>* warm);
 
   uint64_t watch_start_ticks_;
   uint64_t interval_ns_;
   AnalysisOptions rule_;
   LedgerHooks hooks_;
+  double warn_fraction_;
   std::unordered_map<Key, Proc, KeyHash> procs_;
   uint64_t exits_missed_ = 0;
 };

@@ -70,6 +70,11 @@ Result<std::unique_ptr<WatchMetrics>> WatchMetrics::serve(const std::string& lis
                   .Register(r);
   for (const char* reason : {"ringbuf", "exit_missed"}) m->lost_->Add({{"reason", reason}});
   m->processes_ = &BuildGauge().Name("vmatrace_watched_processes").Help("Processes watched now").Register(r).Add({});
+  m->armed_ = &BuildGauge()
+                  .Name("vmatrace_capture_recorders_armed")
+                  .Help("Flight recorders armed now, for processes above the warning level (--capture-before)")
+                  .Register(r)
+                  .Add({});
   m->cpu_ = &BuildCounter()
                  .Name("process_cpu_seconds_total")
                  .Help("User and system CPU time the watch spent, in seconds")
@@ -127,6 +132,7 @@ void WatchMetrics::serve_too(std::shared_ptr<prometheus::Collectable> c) {
 }
 
 void WatchMetrics::set_processes(size_t n) { processes_->Set(static_cast<double>(n)); }
+void WatchMetrics::set_armed(size_t n) { armed_->Set(static_cast<double>(n)); }
 
 void WatchMetrics::update_self() {
   rusage ru{};

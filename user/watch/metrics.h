@@ -39,6 +39,7 @@ class WatchMetrics {
   // Totals so far, by reason (ringbuf, exit_missed): set, as they come from counters kept elsewhere.
   void set_lost(const std::string& reason, uint64_t total);
   void set_processes(size_t n);
+  void set_armed(size_t n);  // flight recorders armed now (--capture-before)
   // The agent itself: CPU seconds, resident and virtual memory, open fds.
   void update_self();
   // Metrics computed at scrape time (the fault latency histogram).
@@ -61,6 +62,7 @@ class WatchMetrics {
   prometheus::Gauge* vsize_ = nullptr;
   prometheus::Gauge* fds_ = nullptr;
   prometheus::Gauge* processes_ = nullptr;
+  prometheus::Gauge* armed_ = nullptr;
   double cpu_seen_ = 0;
 };
 

@@ -29,4 +29,29 @@ bool StormTrigger::add(uint64_t faults, uint64_t bin_ns, const AnalysisOptions& 
   return is_new;
 }
 
+namespace {
+
+AnalysisOptions warning_rule(const AnalysisOptions& rule, double fraction) {
+  AnalysisOptions warn = rule;
+  // The rule's own edge (find_storms' hysteresis) is twice the baseline: a
+  // warning never asks for less, nor for more than the storm itself.
+  warn.storm_threshold = std::min(rule.storm_threshold, std::max(rule.storm_threshold * fraction, 2.0));
+  warn.storm_min_rate = rule.storm_min_rate * fraction;
+  warn.storm_min_faults =
+      std::max<uint64_t>(1, static_cast<uint64_t>(static_cast<double>(rule.storm_min_faults) * fraction));
+  return warn;
+}
+
+}  // namespace
+
+bool StormTrigger::warm(uint64_t bin_ns, const AnalysisOptions& rule, double fraction) const {
+  if (bins_.empty() || fraction <= 0) return false;
+  const AnalysisOptions warn = warning_rule(rule, fraction);
+  if (bins_.back() * (1e9 / static_cast<double>(bin_ns)) <= warn.storm_min_rate) return false;
+  std::vector<uint32_t> history(bins_.begin(), bins_.end());
+  double baseline = 0;
+  auto spells = find_storms(history, bin_ns, warn, &baseline);
+  return !spells.empty() && spells.back().end_ns == history.size() * bin_ns;
+}
+
 }  // namespace vmatrace

@@ -18,6 +18,10 @@ class StormTrigger {
   // storm (a storm that only dipped, by the rule's merge gap, is the same
   // storm), with its rate in faults/s.
   bool add(uint64_t faults, uint64_t bin_ns, const AnalysisOptions& rule, double* rate);
+  // Whether the bin added last is above the warning level: `fraction` (0..1]
+  // of the rule's threshold, floor rate and fault count, and at least twice
+  // the baseline (a process that always faults at one rate is never warm).
+  bool warm(uint64_t bin_ns, const AnalysisOptions& rule, double fraction) const;
 
  private:
   std::deque<uint32_t> bins_;

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "bpf/features.h"
@@ -71,7 +72,13 @@ class Watch {
         series_(o.top_k, kIdleIntervals),
         ledger_(boot_ticks_now(), interval_ns_, storm_rule(o),
                 {[](pid_t pid) { return proc_cgroup_path(pid); },
-                 [this](uint64_t id) { return cgroups_.path_of(id, mono_ns()); }}) {}
+                 [this](uint64_t id) { return cgroups_.path_of(id, mono_ns()); }},
+                arming(o) ? o.capture.warn_fraction : 0) {
+    // Below the warning level this long (and two polls at least): disarmed.
+    if (arming(o))
+      armed_.emplace(o.capture.max_armed,
+                     std::max(static_cast<uint64_t>(o.capture.before_s * 1e9), 2 * interval_ns_));
+  }
 
   Status start_probe(const Features& f) {
     auto p = WatchProbe::start(f, opts_.latency, [this](const vt_exit_record& r) { on_exit(r); });
@@ -87,6 +94,7 @@ class Watch {
   int run();
 
  private:
+  static bool arming(const WatchOptions& o) { return !o.capture.dir.empty() && o.capture.before_s > 0; }
   static AnalysisOptions storm_rule(const WatchOptions& o) {
     AnalysisOptions a;
     a.storm_threshold = o.storm_threshold;
@@ -96,6 +104,9 @@ class Watch {
   void poll_processes();
   void charge(const std::vector<FaultShare>& shares);
   void on_storm(const StormStart& s);
+  void log_capture_start(const StormStart& s, CaptureStart r, const std::string& file, double before_s);
+  void arm_and_disarm();
+  void tend_captures();
   void log_captures_done(const std::vector<CaptureDone>& done);
   void update_health();
 
@@ -104,6 +115,7 @@ class Watch {
   std::unique_ptr<WatchMetrics> metrics_;
   EventLog log_;
   std::unique_ptr<Captures> captures_;
+  std::optional<ArmedSet> armed_;  // with --capture-before
   CgroupNames cgroups_;
   SeriesTable series_;
   FaultLedger ledger_;
@@ -111,6 +123,7 @@ class Watch {
   std::vector<ProcSample> samples_;
   std::vector<FaultShare> shares_;
   std::vector<StormStart> storms_;
+  std::vector<WarmProcess> warm_;
   bool disk_full_logged_ = false;
 };
 
@@ -138,14 +151,17 @@ void Watch::poll_processes() {
   scan_processes(&samples_);
   shares_.clear();
   storms_.clear();
-  ledger_.poll(samples_, mono_ns(), &shares_, &storms_);
+  warm_.clear();
+  ledger_.poll(samples_, mono_ns(), &shares_, &storms_, armed_ ? &warm_ : nullptr);
   charge(shares_);
   std::vector<SeriesIncrement> increments;
   std::vector<SeriesKey> removed;
   series_.end_interval(&increments, &removed);
   for (const auto& k : removed) metrics_->remove_series(k);
   for (const auto& inc : increments) metrics_->add_faults(inc.key, inc.minor, inc.major);
+  // Storms first: a storming process's armed recorder is fired, not disarmed.
   for (const auto& s : storms_) on_storm(s);
+  if (armed_) arm_and_disarm();
   update_health();
 }
 
@@ -155,12 +171,23 @@ void Watch::on_storm(const StormStart& s) {
   log_.write("storm", {{"pid", s.pid}, {"comm", s.comm}, {"cgroup", s.cgroup}, {"rate", s.rate}});
   if (!captures_ || s.pid == getpid() || captures_->is_capture(s.pid)) return;
   std::string file;
-  CaptureStart r = captures_->start(s.pid, s.start_ticks, s.comm, mono_ns(), &file);
+  double before_s = 0;
+  const ProcKey target{s.pid, s.start_ticks};
+  // Armed: its flight recorder becomes the capture. Not armed (the storm
+  // came with no warning, or no --capture-before): a capture starts now.
+  CaptureStart r = armed_ && armed_->contains(target)
+                       ? captures_->fire(target, mono_ns(), &file, &before_s)
+                       : captures_->start(s.pid, s.start_ticks, s.comm, mono_ns(), &file);
+  if (r == CaptureStart::Started && armed_) armed_->remove(target);
+  log_capture_start(s, r, file, before_s);
+}
+
+void Watch::log_capture_start(const StormStart& s, CaptureStart r, const std::string& file, double before_s) {
   if (r == CaptureStart::NotSelected) return;
   if (r == CaptureStart::Started) {
     metrics_->add_capture();
     disk_full_logged_ = false;
-    log_.write("capture", {{"pid", s.pid}, {"comm", s.comm}, {"file", file}});
+    log_.write("capture", {{"pid", s.pid}, {"comm", s.comm}, {"file", file}, {"before_s", before_s}});
     return;
   }
   if (r == CaptureStart::Failed) {
@@ -175,13 +202,52 @@ void Watch::on_storm(const StormStart& s) {
   }
 }
 
+void Watch::arm_and_disarm() {
+  const uint64_t now = mono_ns();
+  auto plan = armed_->poll(warm_, now, [&](const WarmProcess& w) { return captures_->may_arm(w, now); });
+  for (const auto& [key, reason] : plan.disarm) {
+    captures_->disarm(key);
+    log_.write("disarmed", {{"pid", key.pid}, {"reason", reason}});
+  }
+  for (const WarmProcess& w : plan.arm) {
+    if (captures_->arm(w) == CaptureStart::Started)
+      armed_->add({w.pid, w.start_ticks}, w.rate, now);
+    else
+      log_.write("error", {{"pid", w.pid}, {"error", "cannot start a flight recorder: fork failed"}});
+  }
+  metrics_->set_armed(armed_->size());
+}
+
+// Every turn of the loop: armed recorders that began recording, signals due, captures ended.
+void Watch::tend_captures() {
+  for (const ArmedNow& a : captures_->tick(mono_ns()))
+    log_.write("armed", {{"pid", a.target.pid}, {"comm", a.comm}, {"rate", a.rate}});
+  log_captures_done(captures_->reap());
+}
+
 void Watch::log_captures_done(const std::vector<CaptureDone>& done) {
   for (const auto& d : done) {
-    if (d.status != 0) metrics_->add_capture_failed();
-    nlohmann::json f = {{"pid", d.target}, {"file", d.file}, {"status", d.status}};
+    if (!d.captured) {
+      // An armed recorder ended unfired: it wrote nothing.
+      // One told to stop while still loading dies of the SIGTERM: no failure.
+      if (armed_) armed_->remove(d.target);
+      if (d.disarmed) continue;
+      if (d.status != 0 && !g_stop)
+        log_.write("error", {{"pid", d.target.pid}, {"status", d.status},
+                             {"error", "the flight recorder failed (its error is on stderr)"}});
+      else
+        log_.write("disarmed", {{"pid", d.target.pid}, {"reason", g_stop ? "stopped" : "ended"}});
+      continue;
+    }
+    // A recorder fired before it recorded, then stopped: no trace at all.
+    const bool missing = d.status == 0 && access(d.file.c_str(), F_OK) != 0;
+    if (d.status != 0 || missing) metrics_->add_capture_failed();
+    nlohmann::json f = {{"pid", d.target.pid}, {"file", d.file}, {"status", d.status}};
     if (d.status != 0) f["error"] = "the capture failed (its error is on stderr); its trace may be cut short";
-    log_.write(d.status == 0 ? "capture_done" : "error", f);
+    if (missing) f["error"] = "the capture ended before it recorded anything: no trace";
+    log_.write(d.status == 0 && !missing ? "capture_done" : "error", f);
   }
+  if (armed_ && !done.empty()) metrics_->set_armed(armed_->size());
 }
 
 void Watch::update_health() {
@@ -210,7 +276,7 @@ int Watch::run() {
     } else if (auto st = probe_->drain(); !st) {
       log_.write("error", {{"error", st.error()}});
     }
-    if (captures_) log_captures_done(captures_->reap());
+    if (captures_) tend_captures();
     uint64_t wait = std::min(kDrainNs, next_poll - std::min(next_poll, mono_ns()));
     timespec ts = {static_cast<time_t>(wait / 1000000000ULL), static_cast<long>(wait % 1000000000ULL)};
     nanosleep(&ts, nullptr);

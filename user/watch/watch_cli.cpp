@@ -41,7 +41,7 @@ CLI::App* add_watch_subcommand(CLI::App* app, WatchOptions* o) {
   w->add_option("--top-k", o->top_k, "(comm, cgroup) series shown; the rest fold into comm=\"other\" (default 50)")
       ->check(CLI::Range(1, 100000));
   w->add_option("--events", o->events, "also append the JSON event lines to this file (SIGHUP reopens it)");
-  w->add_option("--capture-dir", o->capture.dir, "record each storming process into this directory");
+  auto* dir = w->add_option("--capture-dir", o->capture.dir, "record each storming process into this directory");
   w->add_option("--capture-seconds", o->capture.seconds, "length of a capture (default 10)")
       ->check(CLI::Range(0.1, 86400.0));
   w->add_option("--capture-cooldown", o->capture.cooldown_s,
@@ -59,6 +59,19 @@ CLI::App* add_watch_subcommand(CLI::App* app, WatchOptions* o) {
   w->add_option("--capture-comm", o->capture.comm_regex,
                 "capture only processes whose command name matches this regular expression (POSIX ERE)")
       ->check(CLI::Validator(check_regex, "REGEX"));
+  auto* before = w->add_option("--capture-before", o->capture.before_s,
+                "captures also hold this many seconds before the storm: a flight recorder is armed for a process "
+                "whose fault rate crosses the warning level (default 0: off)")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->needs(dir);
+  w->add_option("--capture-warn-fraction", o->capture.warn_fraction,
+                "with --capture-before: the warning level, this fraction of the storm rule (default 0.25)")
+      ->check(CLI::Range(0.01, 1.0))
+      ->needs(before);
+  w->add_option("--capture-armed-max", o->capture.max_armed,
+                "with --capture-before: flight recorders armed at once, the busiest processes first (default 2)")
+      ->check(CLI::Range(1, 64))
+      ->needs(before);
   w->add_flag("--latency", o->latency,
               "also time every page fault on the machine (BPF programs on each fault, a histogram per CPU): "
               "vmatrace_page_fault_latency_seconds");
