@@ -169,7 +169,8 @@ TEST(KernelSide, SyscallsComeInThroughTheBestHookTheKernelAllows) {
     std::vector<std::string> argv = {vmatrace(), "-p", std::to_string(sleeper.pid()), "-o", trace, "--fentry"};
     if (!without.empty()) argv.insert(argv.end(), {"--without", without});
     Background rec(argv, true);
-    ASSERT_TRUE(wait_for_file(trace)) << rec.err();
+    // Loading 21 fexit programs takes half a minute in an emulated guest, more when it is starved.
+    ASSERT_TRUE(wait_for_file(trace, 300000)) << rec.err();
     auto names = programs_held_by(rec.pid());
     rec.signal(SIGINT);
     ASSERT_EQ(rec.wait(), 0) << rec.err();

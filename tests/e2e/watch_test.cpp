@@ -326,7 +326,7 @@ TEST(Watch, OneCapturePerStormWithinTheCooldownAndItsReportNamesTheStorm) {
   ASSERT_TRUE(eventually([&] { return watch.events("storm", "watchstorm").size() >= 2; }))
       << watch.process().err();
   wl.signal(SIGUSR1);
-  ASSERT_EQ(wl.wait(120), 0);
+  ASSERT_EQ(wl.wait(300), 0);
   ASSERT_TRUE(eventually([&] { return watch.events("capture_done").size() == 1; }));
 
   EXPECT_EQ(watch.events("capture").size(), 1u) << "the second storm is within the cooldown";
@@ -382,7 +382,7 @@ TEST(Watch, CaptureDirKeepsTheNewestAndOnlyRemovesItsOwnFiles) {
     ASSERT_TRUE(wait_for_file(watch.events("capture")[seen - 1]["file"], 60000));
     wl.signal(SIGUSR1);
   }
-  ASSERT_EQ(wl.wait(120), 0);
+  ASSERT_EQ(wl.wait(300), 0);
   size_t made = 0;
   ASSERT_TRUE(eventually([&] {
     return watch.events("capture_done").size() == (made = watch.events("capture").size());
@@ -433,7 +433,7 @@ TEST(Watch, SigtermMidCaptureEndsTheCaptureWithACompleteTrace) {
     return std::none_of(progs.begin(), progs.end(), [](unsigned id) { return prog_loaded(id); });
   }, 10)) << "programs of the watch and its capture left loaded";
   wl.signal(SIGUSR1);
-  EXPECT_EQ(wl.wait(120), 0);
+  EXPECT_EQ(wl.wait(300), 0);
 }
 
 TEST(Watch, ThousandsOfShortProcessesAreCountedWithFlatMemory) {
@@ -495,7 +495,7 @@ TEST(Watch, FullDiskStopsCapturesNotTheMetricsUntilThereIsRoomAgain) {
   ASSERT_TRUE(eventually([&] { return watch.events("capture").size() == 1; })) << watch.process().err();
   ASSERT_TRUE(wait_for_file(watch.events("capture")[0]["file"], 60000));
   wl.signal(SIGUSR1);
-  ASSERT_EQ(wl.wait(120), 0);
+  ASSERT_EQ(wl.wait(300), 0);
   ASSERT_TRUE(eventually([&] { return watch.events("capture_done").size() == 1; }));
   EXPECT_EQ(watch.events("capture_done")[0]["status"], 0);
   EXPECT_EQ(watch.events("error").size(), 1u) << "one error for the whole full-disk spell";
@@ -691,7 +691,7 @@ TEST(Watch, AnArmedFlightRecorderGivesTheCaptureTheSecondsBeforeTheStorm) {
   wl.signal(SIGUSR1);  // the storm ends; then its calm
   ASSERT_TRUE(eventually([&] { return last_phase(log) == "calm"; }, 120));
   wl.signal(SIGUSR1);
-  ASSERT_EQ(wl.wait(120), 0);
+  ASSERT_EQ(wl.wait(300), 0);
 
   std::string file = capture["file"];
   EXPECT_EQ(dir_entries(dir), std::vector<std::string>{file.substr(dir.size() + 1)}) << "one capture, nothing else";
@@ -755,7 +755,7 @@ TEST(Watch, ACalmedProcessIsDisarmedAndItsRecorderLeavesNothing) {
   EXPECT_TRUE(watch.events("capture").empty());
   EXPECT_TRUE(watch.events("error").empty()) << watch.process().err();
   wl.signal(SIGUSR1);
-  EXPECT_EQ(wl.wait(120), 0);
+  EXPECT_EQ(wl.wait(300), 0);
 }
 
 TEST(Watch, SigtermEndsTheArmedRecordersWithNothingWrittenOrLeftAttached) {
