@@ -2,12 +2,12 @@
 # Fails when a file under user/ includes a header from a folder at its own
 # level or above (see README, Architecture): dependencies point one way,
 #   util <- events <- model <- pipeline <- bpf <- record <- analysis <- report
-#   <- live, watch <- cli
+#   <- output <- live, watch <- cli
 # A folder may include its own headers and those of any folder below it.
 set -euo pipefail
 cd "$(dirname "$0")/../user"
 declare -A rank=([util]=0 [events]=1 [model]=2 [pipeline]=3 [bpf]=4 [record]=5 [analysis]=6
-                 [report]=7 [live]=8 [watch]=8 [cli]=9)
+                 [report]=7 [output]=8 [live]=9 [watch]=9 [cli]=10)
 bad=0
 for file in */*.h */*.cpp; do
   from=${file%%/*}

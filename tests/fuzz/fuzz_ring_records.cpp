@@ -8,9 +8,9 @@
 #include "events/event.h"
 #include "model/model.h"
 #include "record/codec.h"
-#include "report/event_printer.h"
+#include "output/event_printer.h"
+#include "output/json_output.h"
 #include "report/summary.h"
-#include "util/escape.h"
 
 using namespace vmatrace;
 
@@ -43,6 +43,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (!dec.done()) abort();
   fputs(model.maps_text(7).c_str(), null);
-  fputs(dump_json(summary.to_json(meta, ReadSummary{})).c_str(), null);
+  JsonOutput out;
+  out.summary(meta, ReadSummary{}, "", summary);
+  fputs(out.document().c_str(), null);
   return 0;
 }

@@ -10,14 +10,9 @@
 #include "cli/report_pass.h"
 #include "model/model.h"
 #include "record/trace_file.h"
-#include "report/event_printer.h"
-#include "report/format.h"
+#include "output/event_printer.h"
 #include "report/heatmap_render.h"
 #include "report/perfetto.h"
-#include "report/storm_report.h"
-#include "report/summary.h"
-#include "report/vma_report.h"
-#include "util/escape.h"
 
 namespace vmatrace::fuzz {
 namespace {
@@ -45,19 +40,13 @@ void analysis(const std::string& path, FILE* null) {
   o.storm_min_faults = 20;  // storms small enough for inputs of a few KB
   auto pass = read_trace(path, ReportWants{o, true, true});
   if (!pass) return;
-  const ReportPass& p = **pass;
+  ReportPass& p = **pass;
   const Analysis& a = p.analysis;
-  auto j = p.summary.to_json(a.meta, p.read);
-  j["storms"] = storms_json(a);
-  j["model"] = model_stats_json(a.model->stats());
-  j["vmas"] = vmas_json(*p.model);
-  fputs(dump_json(j, 2).c_str(), null);
-  fputs(storms_text(a).c_str(), null);
-  fputs(p.summary.to_text(meta_for_text(a.meta), p.read, path).c_str(), null);
-  fputs(top_vmas_text(*p.model, 10).c_str(), null);
+  fputs(report_document(p, OutputFormat::Json, path).c_str(), null);
+  fputs(report_document(p, OutputFormat::Text, path).c_str(), null);
   fputs(heatmap_svg(a, a.meta).c_str(), null);
   fputs(heatmap_html(a, a.meta).c_str(), null);
-  fputs((*pass)->perfetto->json(a).c_str(), null);
+  fputs(p.perfetto->json(a).c_str(), null);
   fputs(p.folded->text.c_str(), null);
 }
 

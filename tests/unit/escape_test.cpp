@@ -8,9 +8,9 @@
 #include "events/abi.h"
 #include "model/maps_format.h"
 #include "record/trace_file.h"
-#include "report/event_printer.h"
-#include "report/format.h"
-#include "report/storm_report.h"
+#include "output/event_printer.h"
+#include "output/format.h"
+#include "output/text_output.h"
 #include "util/escape.h"
 
 namespace vmatrace {
@@ -214,7 +214,9 @@ TEST(StormText, NamesAreEscapedAndEveryLineEnds) {
   s.vmas.push_back({"/" + std::string(3000, 'x'), 0x2000, 0x3000, 1000});
   s.code.push_back({"f\n (m)", 0, 0, 5000});
   a.storms.push_back(s);
-  std::string text = storms_text(a);
+  TextOutput out;
+  out.storms(a);
+  std::string text = out.document();
   EXPECT_NE(text.find("1000-2000 /tmp/a\\012fake vma line\n"), std::string::npos) << text;
   EXPECT_NE(text.find("5000  f\\012 (m)\n"), std::string::npos) << text;
   EXPECT_NE(text.find(std::string(3000, 'x') + "\n"), std::string::npos) << "a long name is not cut";

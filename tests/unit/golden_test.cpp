@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/report_pass.h"
 #include "events/abi.h"
 #include "record/trace_file.h"
 #include "temp_trace.h"
@@ -254,6 +255,32 @@ TEST_F(GoldenTest, FilesPerfettoFoldedHeatmaps) {
   folded.folded = dir_ + "/f.txt";
   EXPECT_EQ(report(folded), "");
   expect_golden("folded.txt", without_dir(slurp(folded.folded)));
+}
+
+// Each writer lays out its document itself: the order the sections are
+// written in does not matter, and a section never written is left out.
+TEST_F(GoldenTest, EachFormatLaysOutItsSectionsWhateverTheOrderTheyCameIn) {
+  write();
+  AnalysisOptions ao;
+  ao.storm_min_faults = 100;
+  auto pass = read_trace(path_, ReportWants{ao});
+  ASSERT_TRUE(pass) << pass.error();
+  ReportPass& p = **pass;
+  for (OutputFormat format : {OutputFormat::Text, OutputFormat::Json}) {
+    auto out = make_output(format);
+    out->vmas(*p.model);
+    out->model_stats(p.analysis.model->stats());
+    out->summary(p.analysis.meta, p.read, path_, p.summary);
+    out->storms(p.analysis);
+    EXPECT_EQ(out->document(), report_document(p, format, path_));
+  }
+  auto closing = make_output(OutputFormat::Text);  // what record prints when its live view ends
+  closing->vmas(*p.model);
+  closing->summary(p.analysis.meta, p.read, "(live)", p.summary);
+  std::string text = closing->document();
+  EXPECT_EQ(text.rfind("vmatrace report: (live)\n", 0), 0u) << text;
+  EXPECT_EQ(text.find("fault storms"), std::string::npos) << text;
+  EXPECT_NE(text.find("\ntop VMAs by faults:\n"), std::string::npos) << text;
 }
 
 }  // namespace

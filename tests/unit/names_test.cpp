@@ -4,7 +4,7 @@
 #include <sys/mman.h>
 
 #include "events/abi.h"
-#include "report/format.h"
+#include "model/maps_format.h"
 
 namespace vmatrace {
 namespace {

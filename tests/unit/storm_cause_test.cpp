@@ -14,13 +14,27 @@
 #include "events/abi.h"
 #include "model/maps_format.h"
 #include "report/heatmap_render.h"
-#include "report/storm_report.h"
+#include "output/json_output.h"
+#include "output/text_output.h"
+#include "report/storm_text.h"
 #include "util/escape.h"
 #include "cli/report_pass.h"
 #include "temp_trace.h"
 
 namespace vmatrace {
 namespace {
+
+std::string storms_text(const Analysis& a) {
+  TextOutput out;
+  out.storms(a);
+  return out.document();
+}
+
+nlohmann::ordered_json storms_json(const Analysis& a) {
+  JsonOutput out;
+  out.storms(a);
+  return out.json()["storms"];
+}
 
 constexpr uint64_t kPg = 4096, kMs = 1'000'000, kT0 = 1'000'000'000;
 constexpr uint32_t kParent = 100, kChild = 101;

@@ -8,7 +8,7 @@
 #include "events/abi.h"
 #include "model/maps_format.h"
 #include "model/model.h"
-#include "report/vma_report.h"
+#include "output/json_output.h"
 #include "cli/report_pass.h"
 #include "temp_trace.h"
 
@@ -223,7 +223,9 @@ TEST_F(UncertaintyTraceTest, ReportJsonListsTheUncertainStretches) {
   ASSERT_TRUE(pass) << pass.error();
   const ReportPass* p = pass->get();
   const Analysis* a = &p->analysis;
-  auto j = model_stats_json(a->model->stats());
+  JsonOutput out;
+  out.model_stats(a->model->stats());
+  auto j = out.json()["model"];
   ASSERT_EQ(j["uncertain"].size(), 2u) << j.dump();
   EXPECT_EQ(j["uncertain"][0]["pid"], 7);
   EXPECT_EQ(j["uncertain"][0]["from_s"], 1.0);

@@ -16,10 +16,9 @@
 #include "record/file_start.h"
 #include "record/trace_output.h"
 #include "record/trace_output_sink.h"
-#include "report/event_printer.h"
-#include "report/format.h"
+#include "output/event_printer.h"
+#include "output/text_output.h"
 #include "report/summary.h"
-#include "report/vma_report.h"
 #include "util/escape.h"
 
 namespace vmatrace {
@@ -139,9 +138,10 @@ int Recording::finish(Status st) {
   if (opts_.live == LiveOutput::Screen && model_) {
     ReadSummary whole;
     whole.complete = true;
-    fputs(summary_.to_text(meta_for_text(source_->meta()), whole, opts_.output.empty() ? "(live)" : opts_.output).c_str(),
-          stdout);
-    fputs(top_vmas_text(*model_, 10).c_str(), stdout);
+    TextOutput out;
+    out.summary(source_->meta(), whole, opts_.output.empty() ? "(live)" : opts_.output, summary_);
+    out.vmas(*model_);
+    fputs(out.document().c_str(), stdout);
   }
   if (writer_ && writer_->ended()) fprintf(stderr, "vmatrace: the trace reached --max-size: recording stopped\n");
   if (writer_ && unfired)

@@ -7,14 +7,9 @@
 #include "model/model.h"
 #include "pipeline/model_sink.h"
 #include "record/trace_source.h"
-#include "report/event_printer.h"
+#include "output/event_printer.h"
 #include "report/heatmap_render.h"
 #include "report/perfetto.h"
-#include "report/storm_report.h"
-#include "report/summary.h"
-#include "report/format.h"
-#include "report/vma_report.h"
-#include "util/escape.h"
 #include "util/output_file.h"
 
 namespace vmatrace {
@@ -106,7 +101,7 @@ int run_report(const ReportOptions& opts) {
   if (!perfetto_out) return fail(perfetto_out.error());
   auto pass = read_trace(opts.file, wants);
   if (!pass) return fail(pass.error());
-  const ReportPass& p = **pass;
+  ReportPass& p = **pass;
   const Analysis& a = p.analysis;
   warn_if_cut(opts.file, p.read);
   if (*folded_out) {
@@ -117,21 +112,11 @@ int run_report(const ReportOptions& opts) {
     if (auto st = write_and_finish(**heat_out, text); !st) return fail(st.error());
   }
   if (*perfetto_out) {
-    if (auto st = write_and_finish(**perfetto_out, (*pass)->perfetto->json(a)); !st) return fail(st.error());
+    if (auto st = write_and_finish(**perfetto_out, p.perfetto->json(a)); !st) return fail(st.error());
   }
   // --folded writes the stacks alone.
   if (*folded_out) return 0;
-  if (opts.json) {
-    auto j = p.summary.to_json(a.meta, p.read);
-    j["storms"] = storms_json(a);
-    j["model"] = model_stats_json(a.model->stats());
-    j["vmas"] = vmas_json(*p.model);
-    printf("%s\n", dump_json(j, 2).c_str());
-  } else {
-    fputs(storms_text(a).c_str(), stdout);
-    fputs(p.summary.to_text(meta_for_text(a.meta), p.read, opts.file).c_str(), stdout);
-    fputs(top_vmas_text(*p.model, 10).c_str(), stdout);
-  }
+  fputs(report_document(p, opts.json ? OutputFormat::Json : OutputFormat::Text, opts.file).c_str(), stdout);
   return 0;
 }
 

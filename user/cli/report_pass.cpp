@@ -37,4 +37,14 @@ Result<std::unique_ptr<ReportPass>> read_trace(const std::string& path, const Re
   }
 }
 
+std::string report_document(ReportPass& pass, OutputFormat format, const std::string& file) {
+  auto out = make_output(format);
+  const Analysis& a = pass.analysis;
+  out->storms(a);
+  out->summary(a.meta, pass.read, file, pass.summary);
+  out->model_stats(a.model->stats());
+  out->vmas(*pass.model);
+  return out->document();
+}
+
 }  // namespace vmatrace

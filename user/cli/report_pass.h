@@ -9,6 +9,7 @@
 #include "analysis/analysis.h"
 #include "analysis/folded.h"
 #include "model/model.h"
+#include "output/output.h"
 #include "record/trace_file.h"
 #include "report/perfetto.h"
 #include "report/summary.h"
@@ -33,5 +34,8 @@ struct ReportPass {
 // Reads path's events once (twice where a chunk is damaged inside: then
 // again with the storms of the chunks that could be read).
 Result<std::unique_ptr<ReportPass>> read_trace(const std::string& path, const ReportWants& wants);
+
+// The report of a pass, every section, as text or JSON (file: the trace's name).
+std::string report_document(ReportPass& pass, OutputFormat format, const std::string& file);
 
 }  // namespace vmatrace

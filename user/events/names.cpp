@@ -3,9 +3,9 @@
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
-#include <iomanip>
-#include <sstream>
 
 #include "events/abi.h"
 
@@ -16,12 +16,6 @@ struct Flag {
   uint64_t bit;
   const char* name;
 };
-
-std::string hex(uint64_t v) {
-  std::ostringstream os;
-  os << "0x" << std::hex << v;
-  return os.str();
-}
 
 std::string join_flags(uint64_t v, const std::vector<Flag>& flags, const char* zero) {
   if (v == 0) return zero;
@@ -35,7 +29,7 @@ std::string join_flags(uint64_t v, const std::vector<Flag>& flags, const char* z
   }
   if (v) {
     if (!out.empty()) out += "|";
-    out += hex(v);
+    out += hex_addr(v);
   }
   return out;
 }
@@ -95,6 +89,12 @@ using A = ArgType;
 
 }  // namespace
 
+std::string hex_addr(uint64_t v) {
+  char buf[24];
+  snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
+  return buf;
+}
+
 const char* syscall_name(uint16_t sc) {
   static const char* const kNames[VT_SC_MAX] = {
       "?",          "mmap",     "munmap",    "brk",       "mprotect", "pkey_mprotect",
@@ -144,28 +144,36 @@ const char* kind_name(const Event& e) {
   return "?";
 }
 
-const char* lost_reason_name(size_t reason) {
-  static const char* const kNames[VT_LOST_MAX] = {
-      "syscall (ring buffer full)", "fault (ring buffer full)", "vma (ring buffer full)",
-      "task (ring buffer full)",    "fault (shed to keep room for VMA changes)",
-      "syscall (in-flight map full)", "fault (in-flight map full)", "vma (mmap_lock busy)",
-      "snapshot (ring buffer full)"};
-  return reason < VT_LOST_MAX ? kNames[reason] : "unknown";
-}
+namespace {
 
-const char* lost_reason_key(size_t reason) {
-  static const char* const kKeys[VT_LOST_MAX] = {"syscall",          "fault",          "vma",
-                                                 "task",             "fault_shed",     "syscall_map_full",
-                                                 "fault_map_full",   "vma_busy",       "snapshot"};
-  return reason < VT_LOST_MAX ? kKeys[reason] : "unknown";
-}
+// Each reason once: its JSON key and its words for people.
+struct LostReason {
+  const char* key;
+  const char* text;
+};
+const LostReason kLostReasons[VT_LOST_MAX] = {
+    {"syscall", "syscall (ring buffer full)"},
+    {"fault", "fault (ring buffer full)"},
+    {"vma", "vma (ring buffer full)"},
+    {"task", "task (ring buffer full)"},
+    {"fault_shed", "fault (shed to keep room for VMA changes)"},
+    {"syscall_map_full", "syscall (in-flight map full)"},
+    {"fault_map_full", "fault (in-flight map full)"},
+    {"vma_busy", "vma (mmap_lock busy)"},
+    {"snapshot", "snapshot (ring buffer full)"}};
+
+}  // namespace
+
+const char* lost_reason_name(size_t reason) { return reason < VT_LOST_MAX ? kLostReasons[reason].text : "unknown"; }
+
+const char* lost_reason_key(size_t reason) { return reason < VT_LOST_MAX ? kLostReasons[reason].key : "unknown"; }
 
 std::string format_arg(ArgType type, uint64_t v) {
   switch (type) {
-    case A::Addr: return v ? hex(v) : "NULL";
+    case A::Addr: return v ? hex_addr(v) : "NULL";
     case A::Size: return std::to_string(v);
     case A::Int: return std::to_string(static_cast<int32_t>(v));
-    case A::Hex: return hex(v);
+    case A::Hex: return hex_addr(v);
     case A::Prot: return join_flags(v, kProt, "PROT_NONE");
     case A::MapFlags: {
       // The mapping type is a 2-bit field, not independent flags.
@@ -183,7 +191,7 @@ std::string format_arg(ArgType type, uint64_t v) {
     case A::MremapFlags: return join_flags(v, kMremap, "0");
     case A::MlockFlags: return join_flags(v, kMlock, "0");
   }
-  return hex(v);
+  return hex_addr(v);
 }
 
 int64_t json_arg_value(ArgType type, uint64_t v) {
@@ -205,23 +213,6 @@ std::string errno_name(int64_t ret) {
   if (ret >= 0 || ret < -4095) return "";
   const char* n = strerrorname_np(static_cast<int>(-ret));
   return n ? std::string("-") + n : "-" + std::to_string(-ret);
-}
-
-std::string vma_perms(uint64_t f) {
-  // VM_READ 1, VM_WRITE 2, VM_EXEC 4, VM_MAYSHARE 0x80 (include/linux/mm.h)
-  std::string p = "----";
-  if (f & 0x1) p[0] = 'r';
-  if (f & 0x2) p[1] = 'w';
-  if (f & 0x4) p[2] = 'x';
-  p[3] = (f & 0x80) ? 's' : 'p';
-  return p;
-}
-
-std::string vma_file_name(const VmaInfo& v) {
-  if (!(v.path_flags & VT_PATH_FILE)) return "";
-  std::string name = v.path;
-  if (v.path_flags & VT_PATH_DELETED) name += " (deleted)";
-  return name;
 }
 
 }  // namespace vmatrace

@@ -23,6 +23,7 @@ const char* lost_reason_name(size_t reason);  // for people
 const char* lost_reason_key(size_t reason);   // for JSON
 
 std::string format_arg(ArgType type, uint64_t value);
+std::string hex_addr(uint64_t v);  // "0x7f83de189000"
 // JSON wants numbers, except that an fd or an int is signed.
 int64_t json_arg_value(ArgType type, uint64_t value);
 
@@ -31,10 +32,5 @@ enum class Access : uint8_t { Read, Write, Exec, Unknown };
 Access access_of(const Event& fault);
 const char* fault_access(uint16_t error_code);  // "read", "write", "exec"
 std::string errno_name(int64_t ret);            // "-ENOMEM" style, or ""
-
-// /proc/PID/maps style permission string, from vm_flags.
-std::string vma_perms(uint64_t vm_flags);
-// The name /proc/PID/maps prints for a file VMA ("/path", "/path (deleted)").
-std::string vma_file_name(const VmaInfo& v);
 
 }  // namespace vmatrace

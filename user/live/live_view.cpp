@@ -13,11 +13,11 @@
 #include <tuple>
 #include <vector>
 
-#include "events/names.h"
+#include "model/maps_format.h"
+#include "output/format.h"
+#include "report/storm_text.h"
 #include "util/escape.h"
-#include "report/format.h"
 #include "util/latency_histogram.h"
-#include "report/storm_report.h"
 
 namespace vmatrace {
 namespace {

@@ -5,16 +5,38 @@
 #include <sstream>
 
 #include "events/abi.h"
-#include "events/names.h"
 #include "util/escape.h"
 
 namespace vmatrace {
 
+std::string vma_perms(uint64_t f) {
+  std::string p = "----";
+  if (f & kVmRead) p[0] = 'r';
+  if (f & kVmWrite) p[1] = 'w';
+  if (f & kVmExec) p[2] = 'x';
+  p[3] = (f & kVmMayShare) ? 's' : 'p';
+  return p;
+}
+
+uint64_t vma_offset(const VmaInfo& v) { return (v.path_flags & VT_PATH_FILE) ? v.pgoff << 12 : 0; }
+
+std::string format_dev(uint32_t kdev) {
+  char buf[24];
+  snprintf(buf, sizeof(buf), "%02x:%02x", kdev >> 20, kdev & 0xfffff);
+  return buf;
+}
+
+std::string vma_file_name(const VmaInfo& v) {
+  if (!(v.path_flags & VT_PATH_FILE)) return "";
+  std::string name = v.path;
+  if (v.path_flags & VT_PATH_DELETED) name += " (deleted)";
+  return name;
+}
+
 std::string format_maps_line(const VmaInfo& v, const std::string& name) {
   char buf[128];
-  uint64_t offset = (v.path_flags & VT_PATH_FILE) ? v.pgoff << 12 : 0;
-  int n = snprintf(buf, sizeof(buf), "%08" PRIx64 "-%08" PRIx64 " %s %08" PRIx64 " %02x:%02x %" PRIu64 " ",
-                   v.start, v.end, vma_perms(v.flags).c_str(), offset, v.dev >> 20, v.dev & 0xfffff, v.ino);
+  int n = snprintf(buf, sizeof(buf), "%08" PRIx64 "-%08" PRIx64 " %s %08" PRIx64 " %s %" PRIu64 " ", v.start, v.end,
+                   vma_perms(v.flags).c_str(), vma_offset(v), format_dev(v.dev).c_str(), v.ino);
   std::string line(buf, n > 0 ? static_cast<size_t>(n) : 0);
   if (name.empty()) return line;
   constexpr size_t kNameColumn = 25 + 6 * sizeof(void*) - 1;
@@ -22,6 +44,14 @@ std::string format_maps_line(const VmaInfo& v, const std::string& name) {
   line += ' ';
   line += escape_text(name);
   return line;
+}
+
+std::string maps_line(const VmaInfo& v) {
+  std::string line = format_maps_line(v, "");
+  std::string name = vma_file_name(v);
+  if (name.empty()) name = (v.path_flags & VT_PATH_SPECIAL) ? v.path : "";
+  if (name.empty()) line.pop_back();  // the trailing space
+  return line + escape_text(name);
 }
 
 bool strip_deleted(std::string* path) {

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "report/storm_report.h"
+#include "report/storm_text.h"
 #include "util/escape.h"
 
 namespace vmatrace {

@@ -4,7 +4,7 @@
 
 #include "events/abi.h"
 #include "events/names.h"
-#include "report/storm_report.h"
+#include "report/storm_text.h"
 #include "util/escape.h"
 
 namespace vmatrace {

@@ -1,5 +1,6 @@
 // The numbers behind `vmatrace report`: events by kind, fault mix and
-// latency, what was lost. Fed one event at a time, live or from a file.
+// latency, what was lost. Fed one event at a time, live or from a file;
+// output/ writes them.
 #pragma once
 
 #include <array>
@@ -8,14 +9,19 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "events/event.h"
 #include "pipeline/sink.h"
 #include "record/trace_file.h"
 #include "util/latency_histogram.h"
 
 namespace vmatrace {
+
+// Completed faults by kind; incomplete ones (never handled) apart.
+struct FaultMix {
+  uint64_t minor = 0, major = 0, read = 0, write = 0, exec = 0, unknown_access = 0;
+  uint64_t in_kernel = 0, incomplete = 0, protection = 0;
+  uint64_t total() const { return minor + major; }
+};
 
 class Summary final : public Sink {
  public:
@@ -26,20 +32,19 @@ class Summary final : public Sink {
   uint64_t first_ts() const { return first_ts_; }
   uint64_t last_ts() const { return last_ts_; }
   uint64_t total_events() const { return total_; }
-  uint64_t faults() const { return minor_ + major_; }
+  uint64_t faults() const { return mix_.total(); }
+  const FaultMix& fault_mix() const { return mix_; }
+  // From the trace's start (its header's clock) to its last event.
+  uint64_t duration_ns(const TraceMeta& meta) const;
   std::map<std::string, uint64_t> by_kind() const;
   const LostCounts& lost() const { return lost_; }
   LatencyPercentiles latency() const;
-
-  nlohmann::ordered_json to_json(const TraceMeta& meta, const ReadSummary& read) const;
-  std::string to_text(const TraceMeta& meta, const ReadSummary& read, const std::string& file) const;
 
  private:
   uint64_t first_ts_ = 0, last_ts_ = 0, total_ = 0;
   // Counted by kind_slot(): syscalls by number, other kinds after them.
   std::array<uint64_t, 32> by_slot_{};
-  uint64_t minor_ = 0, major_ = 0, read_ = 0, write_ = 0, exec_ = 0, unknown_access_ = 0;
-  uint64_t in_kernel_ = 0, incomplete_ = 0, protection_ = 0;
+  FaultMix mix_;
   LatencyHistogram latency_;
   LostCounts lost_;
 };

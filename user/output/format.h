@@ -1,4 +1,5 @@
-// Small formatting helpers shared by the reports.
+// The small formatting helpers every writer of user/output/ shares: times,
+// addresses, a VMA as a JSON object, a trace header made printable.
 #pragma once
 
 #include <cstdint>
@@ -7,18 +8,14 @@
 #include <nlohmann/json.hpp>
 
 #include "events/event.h"
-#include "record/trace_file.h"
+#include "events/trace_meta.h"
 
 namespace vmatrace {
 
+std::string strprintf(const char* format, ...) __attribute__((format(printf, 1, 2)));
 double seconds_since(uint64_t ts, uint64_t t0);
-std::string hex_addr(uint64_t v);
 std::string format_duration(uint64_t ns);  // "1.2us", "340ns", "1.50ms"
-// "MAJ:MIN" from a kernel dev_t (major << 20 | minor)
-std::string format_dev(uint32_t kdev);
-// start-end perms offset dev inode name, as /proc/PID/maps prints it (without
-// padding; the name escaped by escape_text).
-std::string maps_line(const VmaInfo& v);
+// The VMA's maps fields as JSON members (the path as bytes, " (deleted)" kept).
 nlohmann::ordered_json vma_json(const VmaInfo& v);
 // The header with its names (command line, hostname, kernel release) escaped
 // by escape_text, for reports that print them as they are.

@@ -1,18 +1,14 @@
-// Storms in the text report (listed first, biggest first, each led by its
-// diagnosis) and in JSON; the diagnosis also labels storms in the heatmap,
-// in Perfetto and in the live view.
+// The sentences that say why a storm happened: its diagnosis leads each
+// storm in the text report and is a member of its JSON; it also labels
+// storms in the heatmap, in Perfetto and in the live view.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "analysis/analysis.h"
 #include "util/escape.h"
 
 namespace vmatrace {
-
-std::string storms_text(const Analysis& a);
-nlohmann::ordered_json storms_json(const Analysis& a);
 
 // One sentence on why: the main cause with its process and evidence, its
 // share, and the other causes above 5%. Names in it are escaped (mode: as
@@ -23,5 +19,7 @@ std::string storm_diagnosis(const Storm& s, TextEscape mode = TextEscape::Kernel
 std::string storm_cause_label(const Storm& s, TextEscape mode = TextEscape::Kernel);
 // One cause with its process and evidence (with its share after the title).
 std::string cause_sentence(const Cause& c, bool with_share = false, TextEscape mode = TextEscape::Kernel);
+// What made a VMA's memory: "mmap", "exec", "before tracing", ...
+std::string origin_name(const VmaOrigin& o);
 
 }  // namespace vmatrace

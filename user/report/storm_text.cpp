@@ -1,4 +1,4 @@
-#include "report/storm_report.h"
+#include "report/storm_text.h"
 
 #include <cinttypes>
 #include <cstdarg>
@@ -6,7 +6,6 @@
 
 #include "events/abi.h"
 #include "events/names.h"
-#include "report/format.h"
 #include "util/escape.h"
 
 namespace vmatrace {
@@ -45,18 +44,6 @@ std::string vma_phrase(const Cause& c, TextEscape mode) {
 std::string size_phrase(uint64_t bytes) {
   if (bytes >= (1ULL << 20)) return fmt("%.1f MiB", static_cast<double>(bytes) / (1 << 20));
   return fmt("%.1f KiB", static_cast<double>(bytes) / 1024);
-}
-
-// What made a VMA's memory, for people and for JSON.
-std::string origin_name(const VmaOrigin& o) {
-  if (o.sc) return syscall_name(o.sc);
-  switch (o.reason) {
-    case VT_SNAP_SEED: return "before tracing";
-    case VT_SNAP_EXEC: return "exec";
-    case VT_SNAP_FORK: return "fork";
-    case kSnapResync: return "/proc resync";
-  }
-  return "unknown";
 }
 
 std::string origin_phrase(const VmaOrigin& o) {
@@ -115,67 +102,6 @@ std::string evidence(const Cause& c, TextEscape mode) {
   return "";
 }
 
-std::string chain_text(const std::vector<std::string>& frames) {
-  std::string out;
-  for (const auto& f : frames) out += (out.empty() ? "" : " <- ") + escape_text(f);
-  return out;
-}
-
-nlohmann::ordered_json origin_json(const VmaOrigin& o) {
-  nlohmann::ordered_json j = {{"by", origin_name(o)}};
-  j["at_s"] = o.reason == VT_SNAP_SEED ? nlohmann::ordered_json() : nlohmann::ordered_json(o.ns / 1e9);
-  return j;
-}
-
-nlohmann::ordered_json parent_json(uint32_t parent) {
-  return parent ? nlohmann::ordered_json(parent) : nlohmann::ordered_json();
-}
-
-nlohmann::ordered_json cause_json(const Cause& c) {
-  nlohmann::ordered_json j;
-  j["kind"] = cause_key(c.kind);
-  j["share"] = c.share;
-  j["faults"] = c.faults;
-  j["read"] = c.read;
-  j["write"] = c.write;
-  j["exec"] = c.exec;
-  j["major"] = c.major;
-  j["pid"] = c.pid;
-  j["command"] = c.command;
-  j["parent"] = parent_json(c.parent);
-  j["vma"] = {{"start", c.vma.start}, {"end", c.vma.end},   {"path", c.vma.name},
-              {"perms", vma_perms(c.vma.flags)}, {"faults", c.vma.faults}, {"made_by", origin_json(c.vma.origin)}};
-  switch (c.kind) {
-    case CauseKind::FirstTouch:
-      j["after_read"] = c.after_read;
-      break;
-    case CauseKind::CowAfterFork:
-      if (c.fork) j["fork"] = {{"parent", c.fork->parent}, {"child", c.fork->child}, {"at_s", c.fork->ns / 1e9}};
-      break;
-    case CauseKind::PageCacheMiss:
-    case CauseKind::CodePageIn:
-    case CauseKind::FileCached:
-      j["file"] = c.vma.name;
-      j["mapped_bytes"] = c.vma.end - c.vma.start;
-      break;
-    case CauseKind::ProtectionChange:
-      j["mprotect_calls"] = c.mprotect_calls;
-      if (c.mprotect)
-        j["mprotect"] = {{"call", syscall_name(c.mprotect->sc)}, {"pid", c.mprotect->pid}, {"tid", c.mprotect->tid},
-                         {"addr", c.mprotect->addr}, {"len", c.mprotect->len}, {"prot", c.mprotect->prot},
-                         {"at_s", c.mprotect->ns / 1e9}};
-      j["refused"] = c.refused;
-      break;
-    default:
-      break;
-  }
-  if (!c.stack.empty()) {
-    j["stack"] = c.stack;
-    j["stack_faults"] = c.stack_faults;
-  }
-  return j;
-}
-
 }  // namespace
 
 std::string cause_sentence(const Cause& c, bool with_share, TextEscape mode) {
@@ -203,61 +129,15 @@ std::string storm_cause_label(const Storm& s, TextEscape mode) {
   return out;
 }
 
-// Sentences come with their names escaped; the other lines escape theirs.
-std::string storms_text(const Analysis& a) {
-  std::string out = fmt("fault storms: %zu (baseline %.0f faults/s)\n", a.storms.size(), a.baseline_rate);
-  int n = 1;
-  for (const Storm& s : a.storms) {
-    out += fmt("  #%d at %.3f s for %.3f s: ", n++, s.start_ns / 1e9, (s.end_ns - s.start_ns) / 1e9);
-    out += storm_diagnosis(s) + "\n";
-    out += fmt("      %" PRIu64 " faults (minor %" PRIu64 ", major %" PRIu64
-               "), peak %.0f/s, mean %.0f/s; latency p50 %s p99 %s max %s\n",
-               s.faults, s.minor, s.major, s.peak_rate, s.mean_rate, format_duration(s.latency.p50).c_str(),
-               format_duration(s.latency.p99).c_str(), format_duration(s.latency.max).c_str());
-    for (const Cause& c : s.causes) {
-      out += fmt("      cause %5.1f%%  ", c.share * 100) + cause_sentence(c) + "\n";
-      if (!c.stack.empty())
-        out += "             stack  " + chain_text(c.stack) +
-               fmt("  (%" PRIu64 " sampled faults)\n", c.stack_faults);
-    }
-    for (const StormProcess& p : s.processes) {
-      out += fmt("      pid  %10" PRIu64 "  %u ", p.faults, p.pid) + escape_text(p.command);
-      out += p.parent ? fmt(" (parent %u)\n", p.parent) : "\n";
-    }
-    for (const Share& v : s.vmas)
-      out += fmt("      vma  %10" PRIu64 "  %" PRIx64 "-%" PRIx64 " ", v.faults, v.start, v.end) + escape_text(v.name) + "\n";
-    for (const Share& c : s.code) out += fmt("      code %10" PRIu64 "  ", c.faults) + escape_text(c.name) + "\n";
+std::string origin_name(const VmaOrigin& o) {
+  if (o.sc) return syscall_name(o.sc);
+  switch (o.reason) {
+    case VT_SNAP_SEED: return "before tracing";
+    case VT_SNAP_EXEC: return "exec";
+    case VT_SNAP_FORK: return "fork";
+    case kSnapResync: return "/proc resync";
   }
-  return out + "\n";
-}
-
-nlohmann::ordered_json storms_json(const Analysis& a) {
-  auto out = nlohmann::ordered_json::array();
-  for (const Storm& s : a.storms) {
-    nlohmann::ordered_json j;
-    j["start_s"] = s.start_ns / 1e9;
-    j["duration_s"] = (s.end_ns - s.start_ns) / 1e9;
-    j["faults"] = s.faults;
-    j["minor"] = s.minor;
-    j["major"] = s.major;
-    j["peak_rate"] = s.peak_rate;
-    j["mean_rate"] = s.mean_rate;
-    j["latency_ns"] = {{"p50", s.latency.p50}, {"p99", s.latency.p99}, {"max", s.latency.max}};
-    j["diagnosis"] = storm_diagnosis(s);
-    j["pids"] = nlohmann::ordered_json::array();
-    for (const StormProcess& p : s.processes)
-      j["pids"].push_back(
-          {{"pid", p.pid}, {"command", p.command}, {"parent", parent_json(p.parent)}, {"faults", p.faults}});
-    j["cause"] = nlohmann::ordered_json::array();
-    for (const Cause& c : s.causes) j["cause"].push_back(cause_json(c));
-    j["vmas"] = nlohmann::ordered_json::array();
-    for (const Share& v : s.vmas)
-      j["vmas"].push_back({{"start", v.start}, {"end", v.end}, {"path", v.name}, {"faults", v.faults}});
-    j["code"] = nlohmann::ordered_json::array();
-    for (const Share& c : s.code) j["code"].push_back({{"symbol", c.name}, {"faults", c.faults}});
-    out.push_back(std::move(j));
-  }
-  return out;
+  return "unknown";
 }
 
 }  // namespace vmatrace
