@@ -7,6 +7,7 @@
 
 #include "events/abi.h"
 #include "model/maps_format.h"
+#include "model/model.h"
 #include "record/trace_file.h"
 #include "output/event_printer.h"
 #include "output/format.h"
@@ -220,6 +221,25 @@ TEST(StormText, NamesAreEscapedAndEveryLineEnds) {
   EXPECT_NE(text.find("1000-2000 /tmp/a\\012fake vma line\n"), std::string::npos) << text;
   EXPECT_NE(text.find("5000  f\\012 (m)\n"), std::string::npos) << text;
   EXPECT_NE(text.find(std::string(3000, 'x') + "\n"), std::string::npos) << "a long name is not cut";
+}
+
+TEST(TopVmas, ALongNameIsNotCut) {
+  TraceMeta meta;
+  meta.target_pid = 7;
+  const std::string name = "/" + std::string(3000, 'x');
+  meta.maps_at_attach = "00400000-00401000 r-xp 00000000 fe:00 1 " + name + "\n";
+  Model model(meta);
+  Event f;
+  f.kind = Kind::Fault;
+  f.pid = f.tid = 7;
+  f.ts = 1;
+  f.addr = 0x400010;
+  f.error_code = VT_PF_USER;
+  model.apply(f);
+  TextOutput out;
+  out.vmas(model);
+  std::string text = out.document();
+  EXPECT_NE(text.find(" " + name + "\n"), std::string::npos) << "the name whole, and its line ended";
 }
 
 TEST(MetaForText, EscapesTheNamesTheSummaryPrints) {
