@@ -29,9 +29,10 @@ struct LiveSourceOptions {
   bool follow_children = false;
   // Measured (2 vCPUs under load): 1 MiB already loses nothing on a 1 GiB
   // fault storm, a syscall storm or stacks on every fault; but four threads
-  // churning their VMAs, attached midway, lost snapshots at 4 MiB. 16 MiB
-  // holds them and keeps an idle recording near 30 MB.
-  size_t ringbuf_mb = 16;
+  // churning their VMAs, attached midway, lost snapshots at 4 MiB; 8 MiB
+  // holds them. The ring counts twice in RSS (the kernel maps its pages
+  // twice): an idle recording is ~29 MB with 8 MiB, ~45 MB with 16.
+  size_t ringbuf_mb = 8;
   std::vector<std::string> without;  // optional kernel features to act as if missing
   // --fentry: syscalls through fentry/fexit where allowed. Opt-in: each of
   // the 21 exit programs carries the whole exit handler (6.1 and 6.12 refuse
