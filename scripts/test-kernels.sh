@@ -133,7 +133,7 @@ fi
 run_kernel() {  # kernel package, log file
   local vmlinuz
   vmlinuz=$(fetch_kernel "$1")
-  local cpu=${VMATRACE_VM_CPU:-max}
+  local cpu=max
   [ "$accel" = kvm ] && cpu=host
   local disk=$work/$1.disk
   rm -f "$disk" && truncate -s 1G "$disk" && mkfs.ext4 -q -F "$disk"
@@ -160,10 +160,10 @@ for k in "${kernels[@]}"; do
   fetch_kernel "$k" >/dev/null  # downloads one at a time, before any guest runs
   echo "test-kernels: booting $k" >&2
   if [ "$parallel" = 1 ]; then
-    run_kernel "$k" "build/kernel-logs/$k${VMATRACE_VM_CPU:+.$VMATRACE_VM_CPU}.console" &
+    run_kernel "$k" "build/kernel-logs/$k.console" &
     pids+=($!)
   else
-    run_kernel "$k" "build/kernel-logs/$k${VMATRACE_VM_CPU:+.$VMATRACE_VM_CPU}.console"
+    run_kernel "$k" "build/kernel-logs/$k.console"
   fi
 done
 for p in "${pids[@]}"; do wait "$p" || true; done
@@ -171,7 +171,7 @@ secs=$(( $(date +%s) - start ))
 for k in "${kernels[@]}"; do
   log=$work/$k.log
   # The serial console's carriage returns and terminal resets, gone.
-  tr -d '\r' < "build/kernel-logs/$k${VMATRACE_VM_CPU:+.$VMATRACE_VM_CPU}.console" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' > "$log"
+  tr -d '\r' < "build/kernel-logs/$k.console" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' > "$log"
   mkdir -p build/kernel-logs && cp "$log" "build/kernel-logs/$k.log"
   # Results as gtest printed them, one line per test.
   # The last word on each test counts (a retried test's second run).
