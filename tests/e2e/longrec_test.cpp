@@ -19,10 +19,6 @@ namespace {
 
 constexpr uint64_t kPage = 4096, kRoundBegin = 0x100000000000ULL, kRoundEnd = 0x200000000000ULL;
 
-std::vector<std::string> model_flags() {
-  if (kernel_has("vma_iter")) return {"--no-resync"};
-  return {};
-}
 // Without the VMA iterator the recorder resyncs at its next poll: let it.
 void settle() {
   if (!kernel_has("vma_iter")) std::this_thread::sleep_for(std::chrono::milliseconds(600));
@@ -125,7 +121,6 @@ std::vector<std::string> record_cmd(const std::string& trace, const std::vector<
                                     const std::vector<std::string>& command) {
   std::vector<std::string> argv = {vmatrace(), "-o", trace};
   argv.insert(argv.end(), opts.begin(), opts.end());
-  for (const auto& f : model_flags()) argv.push_back(f);
   argv.push_back("--");
   argv.insert(argv.end(), command.begin(), command.end());
   return argv;

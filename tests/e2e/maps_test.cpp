@@ -21,14 +21,12 @@
 namespace e2e {
 namespace {
 
-// How the model is recorded on this kernel. With the VMA iterator (6.7+) the
-// kernel's snapshots alone must give every line (--no-resync). Without it the
-// degraded variant runs: prediction plus /proc resyncs, exact once the
-// recorder has caught up with a stopped target (`settle`).
-std::vector<std::string> model_flags() {
-  if (kernel_has("vma_iter")) return {"--no-resync"};
-  return {};
-}
+// How the model is recorded: as a user would. With the VMA iterator (6.7+)
+// the kernel's snapshots give every line, and /proc is read only to repair a
+// snapshot that failed (its try-lock found mmap_lock taken: khugepaged, a
+// starved guest). Without it the degraded variant runs: prediction plus
+// /proc resyncs, exact once the recorder has caught up with a stopped target
+// (`settle`).
 std::chrono::milliseconds settle() {
   return std::chrono::milliseconds(kernel_has("vma_iter") ? 0 : 600);
 }
@@ -116,7 +114,6 @@ void expect_same_maps(const std::string& trace, const std::vector<Checkpoint>& c
 std::vector<Checkpoint> run_self_stopping(const std::vector<std::string>& argv, const std::string& trace,
                                           const std::string& step_file) {
   std::vector<std::string> cmd = {vmatrace(), "-o", trace};
-  for (const auto& f : model_flags()) cmd.push_back(f);
   cmd.push_back("--");
   cmd.insert(cmd.end(), argv.begin(), argv.end());
   Background rec(cmd, true);
@@ -172,8 +169,7 @@ TEST(Maps, EveryKindOfChangeMatchesProcMaps) {
 }
 
 // Random churn in one and in several threads, traced from exec (--) and
-// attached in the middle of it (-p). Where the kernel has the VMA iterator,
-// --no-resync: its snapshots alone must give every line.
+// attached in the middle of it (-p).
 class Churn : public ::testing::TestWithParam<std::tuple<bool, int>> {};
 
 INSTANTIATE_TEST_SUITE_P(Maps, Churn, ::testing::Combine(::testing::Bool(), ::testing::Values(1, 4)),
@@ -195,11 +191,9 @@ TEST_P(Churn, ModelMatchesProcMapsAtEveryStop) {
     pid = target->pid();
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     std::vector<std::string> argv = {vmatrace(), "-p", std::to_string(pid), "-o", trace};
-    for (const auto& f : model_flags()) argv.push_back(f);
     rec = std::make_unique<Background>(argv, true);
   } else {
     std::vector<std::string> argv = {vmatrace(), "-o", trace};
-    for (const auto& f : model_flags()) argv.push_back(f);
     argv.push_back("--");
     argv.insert(argv.end(), churn.begin(), churn.end());
     rec = std::make_unique<Background>(argv, true);
@@ -224,7 +218,8 @@ TEST_P(Churn, ModelMatchesProcMapsAtEveryStop) {
   auto sum = trace_summary(trace);
   if (kernel_has("vma_iter")) {
     EXPECT_EQ(sum["lost_total"], 0);
-    EXPECT_EQ(sum["model"]["resyncs"], 0);
+    // The snapshots alone, but for one /proc read per snapshot that failed.
+    EXPECT_LE(sum["model"]["resyncs"].get<int>(), sum["model"]["snapshots_failed"].get<int>());
     EXPECT_GT(sum["model"]["snapshots"].get<int>(), 1000);
   } else {
     // bpf_find_vma only try-locks: threads changing their mappings make it
@@ -354,7 +349,6 @@ TEST(Maps, WithoutKernelSnapshotsTheCommandIsModelledFromItsExec) {
 void real_program(const TempDir& tmp, const std::vector<std::string>& argv, int stops) {
   auto trace = tmp.path("t.vmt");
   std::vector<std::string> cmd = {vmatrace(), "-o", trace};
-  for (const auto& f : model_flags()) cmd.push_back(f);
   cmd.push_back("--");
   cmd.insert(cmd.end(), argv.begin(), argv.end());
   Background rec(cmd, true);
