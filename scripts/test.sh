@@ -3,10 +3,11 @@
 # BPF programs (root required; in CI a missing root is a failure, not a skip);
 # then the unit tests under ASan and UBSan, the fuzzers (two at a time,
 # VMATRACE_FUZZ_SECONDS each, 30 by default), and the e2e suite again inside
-# Debian's 6.1 and 6.12 kernels (scripts/test-kernels.sh), which runs beside
-# the host's stages: its emulated guests mostly wait in the tests' own
-# sleeps. The host's compile-heavy stages run niced, so that they take the
-# CPU the guests leave rather than starve an emulated clock.
+# Debian's 6.1 and 6.12 kernels (scripts/test-kernels.sh). The host's e2e
+# tests run alone (two busy emulated CPUs beside them made watch and flight
+# timings fail); the kernel matrix then runs beside the sanitizer and fuzz
+# stages, which run niced so that they take the CPU the guests leave rather
+# than starve an emulated clock.
 # VMATRACE_SKIP_KERNELS=1 leaves the kernels out; VMATRACE_KERNELS_GATE=0
 # makes their failures advisory. Every stage says how long it took; the
 # script fails if any failed.
@@ -25,6 +26,7 @@ if [[ " ${failed[*]} " == *" build "* ]]; then
   echo "test.sh: FAILED: build"
   exit 1
 fi
+stage ctest bash -c 'cd build && ctest --output-on-failure --timeout 600'
 kernels=0
 if [ "${VMATRACE_SKIP_KERNELS:-0}" != 1 ]; then
   kernels=1
@@ -34,14 +36,13 @@ if [ "${VMATRACE_SKIP_KERNELS:-0}" != 1 ]; then
   matrix_pid=$!
   echo "test.sh: the kernel matrix runs in the background (guest consoles as they run: build/kernel-logs/*.console)"
 fi
-stage ctest bash -c 'cd build && ctest --output-on-failure --timeout 600'
 stage sanitizers nice -n 10 scripts/sanitize.sh
 stage fuzzers nice -n 10 scripts/fuzz.sh "${VMATRACE_FUZZ_SECONDS:-30}"
 if [ $kernels = 1 ]; then
   wait "$matrix_pid"
   matrix_rc=$?
   cat "$matrix_log"
-  timings+=("$(printf '%-14s %5ds (beside the stages above)' "kernel matrix" $((SECONDS - matrix_began)))")
+  timings+=("$(printf '%-14s %5ds (beside sanitizers and fuzzers)' "kernel matrix" $((SECONDS - matrix_began)))")
   if [ $matrix_rc != 0 ]; then
     if [ "${VMATRACE_KERNELS_GATE:-1}" = 1 ]; then
       failed+=("kernel matrix")

@@ -211,11 +211,11 @@ TEST(LongRec, FlightDumpOnAStormHoldsTheSecondsBeforeAndAfter) {
   REQUIRE_ROOT();
   TempDir tmp;
   auto trace = tmp.path("t.vmt"), log = tmp.path("rounds.log");
-  // ~3 s of quiet rounds, the storm round stops itself, 64 MiB, ~5 s of quiet.
-  // The storm is found while it runs; 3 s after that reach past its end even
-  // where faults are emulated (16 k faults take ~1.5 s under TCG).
-  Background rec(record_cmd(trace, {"--flight", "5", "--trigger", "storm", "--after", "3"},
-                            {workload("rounds"), log, "400", "20", "150", "64"}),
+  // ~3 s of quiet rounds, the storm round stops itself, 64 MiB, ~11 s of quiet.
+  // The storm is found while it runs; 6 s after that reach past its end even
+  // where faults are emulated on a starved CPU (16 k faults: 1.5 s to 4 s).
+  Background rec(record_cmd(trace, {"--flight", "5", "--trigger", "storm", "--after", "6"},
+                            {workload("rounds"), log, "700", "20", "150", "64"}),
                  true);
   pid_t pid = child_of(rec.pid());
   ASSERT_GT(pid, 0);
