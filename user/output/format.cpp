@@ -1,22 +1,12 @@
 #include "output/format.h"
 
 #include <cinttypes>
-#include <cstdarg>
 #include <cstdio>
 
 #include "model/maps_format.h"
 #include "util/escape.h"
 
 namespace vmatrace {
-
-std::string strprintf(const char* format, ...) {
-  char buf[1024];
-  va_list ap;
-  va_start(ap, format);
-  vsnprintf(buf, sizeof(buf), format, ap);
-  va_end(ap);
-  return buf;
-}
 
 double seconds_since(uint64_t ts, uint64_t t0) {
   return static_cast<double>(static_cast<int64_t>(ts - t0)) / 1e9;

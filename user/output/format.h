@@ -9,10 +9,10 @@
 
 #include "events/event.h"
 #include "events/trace_meta.h"
+#include "util/strprintf.h"
 
 namespace vmatrace {
 
-std::string strprintf(const char* format, ...) __attribute__((format(printf, 1, 2)));
 double seconds_since(uint64_t ts, uint64_t t0);
 std::string format_duration(uint64_t ns);  // "1.2us", "340ns", "1.50ms"
 // The VMA's maps fields as JSON members (the path as bytes, " (deleted)" kept).

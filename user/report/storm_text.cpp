@@ -1,12 +1,12 @@
 #include "report/storm_text.h"
 
 #include <cinttypes>
-#include <cstdarg>
 #include <cstdio>
 
 #include "events/abi.h"
 #include "events/names.h"
 #include "util/escape.h"
+#include "util/strprintf.h"
 
 namespace vmatrace {
 namespace {
@@ -16,17 +16,7 @@ std::string base_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-std::string fmt(const char* f, ...) __attribute__((format(printf, 1, 2)));
-std::string fmt(const char* f, ...) {
-  char buf[1024];
-  va_list ap;
-  va_start(ap, f);
-  vsnprintf(buf, sizeof(buf), f, ap);
-  va_end(ap);
-  return buf;
-}
-
-std::string percent(double share) { return fmt("%.0f%%", share * 100); }
+std::string percent(double share) { return strprintf("%.0f%%", share * 100); }
 
 std::string process_phrase(uint32_t pid, const std::string& command, TextEscape mode) {
   std::string out = "pid " + std::to_string(pid);
@@ -36,30 +26,30 @@ std::string process_phrase(uint32_t pid, const std::string& command, TextEscape 
 
 // The VMA with most of a cause's faults, and how many if not all.
 std::string vma_phrase(const Cause& c, TextEscape mode) {
-  std::string out = escape_text(c.vma.name, mode) + fmt(" %" PRIx64 "-%" PRIx64, c.vma.start, c.vma.end);
-  if (c.vma.faults != c.faults) out += fmt(" (%" PRIu64 " of them)", c.vma.faults);
+  std::string out = escape_text(c.vma.name, mode) + strprintf(" %" PRIx64 "-%" PRIx64, c.vma.start, c.vma.end);
+  if (c.vma.faults != c.faults) out += strprintf(" (%" PRIu64 " of them)", c.vma.faults);
   return out;
 }
 
 std::string size_phrase(uint64_t bytes) {
-  if (bytes >= (1ULL << 20)) return fmt("%.1f MiB", static_cast<double>(bytes) / (1 << 20));
-  return fmt("%.1f KiB", static_cast<double>(bytes) / 1024);
+  if (bytes >= (1ULL << 20)) return strprintf("%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return strprintf("%.1f KiB", static_cast<double>(bytes) / 1024);
 }
 
 std::string origin_phrase(const VmaOrigin& o) {
   if (o.reason == VT_SNAP_SEED) return "mapped before tracing began";
-  if (o.reason == VT_SNAP_FORK) return fmt("inherited at fork at %.3f s", o.ns / 1e9);
-  return fmt("mapped by %s at %.3f s", origin_name(o).c_str(), o.ns / 1e9);
+  if (o.reason == VT_SNAP_FORK) return strprintf("inherited at fork at %.3f s", o.ns / 1e9);
+  return strprintf("mapped by %s at %.3f s", origin_name(o).c_str(), o.ns / 1e9);
 }
 
 std::string fork_phrase(const Cause& c) {
   if (!c.fork) return "";
-  if (c.fork->child == c.pid) return fmt(", forked from %u at %.3f s", c.fork->parent, c.fork->ns / 1e9);
-  return fmt(", which forked %u at %.3f s", c.fork->child, c.fork->ns / 1e9);
+  if (c.fork->child == c.pid) return strprintf(", forked from %u at %.3f s", c.fork->parent, c.fork->ns / 1e9);
+  return strprintf(", which forked %u at %.3f s", c.fork->child, c.fork->ns / 1e9);
 }
 
 std::string mprotect_phrase(const ProtectCall& m) {
-  return fmt("%s(0x%" PRIx64 ", %" PRIu64 ", %s) at %.3f s", syscall_name(m.sc), m.addr, m.len,
+  return strprintf("%s(0x%" PRIx64 ", %" PRIu64 ", %s) at %.3f s", syscall_name(m.sc), m.addr, m.len,
              format_arg(ArgType::Prot, m.prot).c_str(), m.ns / 1e9);
 }
 
@@ -94,7 +84,7 @@ std::string evidence(const Cause& c, TextEscape mode) {
       return n + " minor faults mapping pages of " + file + " (" + mapped + ") from the page cache";
     case CauseKind::UnexplainedProtection:
       return n + " faults on present pages of " + vma +
-             fmt(" (%" PRIu64 " read, %" PRIu64 " write, %" PRIu64 " exec)", c.read, c.write, c.exec) +
+             strprintf(" (%" PRIu64 " read, %" PRIu64 " write, %" PRIu64 " exec)", c.read, c.write, c.exec) +
              " with no fork or mprotect behind them (NUMA balancing, userfaultfd, KSM, soft-dirty?)";
     case CauseKind::NoErrorCode:
       return n + " minor faults on " + vma + " whose entry was not traced (access unknown)";
