@@ -7,19 +7,26 @@
 #   scripts/bench.sh [RUNS]     (default 7)
 #   BENCH_QUICK=1 scripts/bench.sh   tiny sizes: checks the script end to end,
 #                                    its numbers mean nothing
+#   BENCH_SECTIONS="report memory" scripts/bench.sh   only those sections, of:
+#     overhead (fault and syscall storms), bystander, report, memory, micro
 # Peers (scripts/install-deps.sh installs them): perf (linux-perf) and
 # bpftrace; one that is absent or does not work here gets a note, its row none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
 quick=${BENCH_QUICK:-0}
+sections=" ${BENCH_SECTIONS:-overhead bystander report memory micro} "
+for s in $sections; do
+  case $s in overhead | bystander | report | memory | micro) ;; *) echo "bench.sh: unknown section $s" >&2; exit 2 ;; esac
+done
+section() { [[ "$sections" == *" $1 "* ]]; }
 runs=${1:-$([ "$quick" = 1 ] && echo 3 || echo 7)}
 if [ "$quick" = 1 ]; then
   fault_mib=8 syscall_rounds=2000 getppid_calls=100000 bystander_mib=8 report_events=100000
-  storm_mib=8 storms=4 mem_rounds=(2 4) big_report_events=1000000
+  storm_mib=8 storms=4 mem_rounds=(2 4) big_report_events=1000000 idle_s=1
 else
   fault_mib=128 syscall_rounds=50000 getppid_calls=2000000 bystander_mib=128 report_events=10000000
-  storm_mib=256 storms=153 mem_rounds=(16 153) big_report_events=100000000
+  storm_mib=256 storms=153 mem_rounds=(16 153) big_report_events=100000000 idle_s=5
 fi
 storm=build/workloads/storm
 tmp=$(mktemp -d)
@@ -155,31 +162,29 @@ watch_on() {
   kill "$watch_pid"; wait "$watch_pid" || true
 }
 
-echo "vmatrace overhead, $runs alternating runs each, kernel $(uname -r), $(nproc) CPUs$([ "$quick" = 1 ] && echo ", BENCH_QUICK: tiny sizes, numbers meaningless")"
+echo "vmatrace benchmarks ($(echo $sections)), $runs alternating runs each, kernel $(uname -r), $(nproc) CPUs$([ "$quick" = 1 ] && echo ", BENCH_QUICK: tiny sizes, numbers meaningless")"
 echo
 for n in "${notes[@]}"; do echo "note: $n"; done
 [ ${#notes[@]} -gt 0 ] && echo
-table_header "Fault storm: $fault_mib MiB of first touches of fresh 4 KiB pages (ns per fault)"
-[ "$have_perf" = 1 ] && row "perf record -e page-faults -c 1 -d" perf_record faults "$fault_mib"
-[ "$have_perf_trace" = 1 ] && row "perf trace --pf=all" perf_trace_faults faults "$fault_mib"
-[ "$have_bpftrace" = 1 ] && row "bpftrace counting (fault entry, min, maj)" bpftrace_faults faults "$fault_mib"
-vmatrace_rows faults "$fault_mib"
-# The flight recorder: the same storm kept in memory (compressed chunks, the
-# VMA set taken at each) and written once at exit.
-vmatrace_opts=(--flight 10)
-row "vmatrace -o --flight 10" vmatrace_rec faults "$fault_mib"
-vmatrace_opts=()
-row "vmatrace watch beside it (whole machine)" watch_on faults "$fault_mib"
-watch_args=--latency row "vmatrace watch --latency beside it" watch_on faults "$fault_mib"
-echo
-table_header "Syscall storm: $syscall_rounds rounds of 2 mprotect flips (split, merge) + mmap + munmap (ns per call)"
-[ "$have_perf_trace" = 1 ] && row "perf trace -e mprotect,mmap,munmap" perf_trace_syscalls syscalls "$syscall_rounds"
-[ "$have_bpftrace" = 1 ] && row "bpftrace counting ($(hook_in_use))" bpftrace_syscalls syscalls "$syscall_rounds"
-vmatrace_rows syscalls "$syscall_rounds"
-echo
-echo "untraced, traced: medians over the runs; ratio: their quotient; pair-med: median of per-pair"
-echo "ratios; lost: most events a vmatrace run lost (must be 0); B/fault: trace bytes per recorded fault."
-echo
+
+overhead_tables() {
+  table_header "Fault storm: $fault_mib MiB of first touches of fresh 4 KiB pages (ns per fault)"
+  [ "$have_perf" = 1 ] && row "perf record -e page-faults -c 1 -d" perf_record faults "$fault_mib"
+  [ "$have_perf_trace" = 1 ] && row "perf trace --pf=all" perf_trace_faults faults "$fault_mib"
+  [ "$have_bpftrace" = 1 ] && row "bpftrace counting (fault entry, min, maj)" bpftrace_faults faults "$fault_mib"
+  vmatrace_rows faults "$fault_mib"
+  row "vmatrace watch beside it (whole machine)" watch_on faults "$fault_mib"
+  watch_args=--latency row "vmatrace watch --latency beside it" watch_on faults "$fault_mib"
+  echo
+  table_header "Syscall storm: $syscall_rounds rounds of 2 mprotect flips (split, merge) + mmap + munmap (ns per call)"
+  [ "$have_perf_trace" = 1 ] && row "perf trace -e mprotect,mmap,munmap" perf_trace_syscalls syscalls "$syscall_rounds"
+  [ "$have_bpftrace" = 1 ] && row "bpftrace counting ($(hook_in_use))" bpftrace_syscalls syscalls "$syscall_rounds"
+  vmatrace_rows syscalls "$syscall_rounds"
+  echo
+  echo "untraced, traced: medians over the runs; ratio: their quotient; pair-med: median of per-pair"
+  echo "ratios; lost: most events a vmatrace run lost (must be 0); B/fault: trace bytes per recorded fault."
+  echo
+}
 
 # What the rest of the machine pays: a getppid loop and a fault storm in a
 # process nobody traces, while a tracer traces one sleeping process.
@@ -222,24 +227,30 @@ beside_sleeper() {  # name, tracer: vmatrace or bpftrace
   printf "| %-44s | %7.1f | %7.1f | %+7.1f | %7.1f | %7.1f | %6.3fx |\n" "$name" "$sb" "$st" \
     "$(awk -v b="$sb" -v t="$st" 'BEGIN {print t - b}')" "$pb" "$pt" "$(awk -v b="$pb" -v t="$pt" 'BEGIN {print t / b}')"
 }
-echo "Another process, not traced, while one sleeping process is (getppid: $getppid_calls calls; faults: $bystander_mib MiB)"
-echo
-echo "| tracing the sleeper                          | getppid | traced  | extra ns| fault ns| traced  | ratio   |"
-echo "|----------------------------------------------|---------|---------|---------|---------|---------|---------|"
-vmatrace_opts=()
-beside_sleeper "vmatrace ($(hook_in_use))" vmatrace
-if [ "$(feature syscall_fentry)" = opt-in ]; then
-  vmatrace_opts=(--fentry)
-  beside_sleeper "vmatrace --fentry" vmatrace
-fi
-vmatrace_opts=(--without syscall_tracepoints)
-beside_sleeper "vmatrace, raw sys_enter/exit" vmatrace
-vmatrace_opts=()
-[ "$have_bpftrace" = 1 ] && beside_sleeper "bpftrace, one tracepoint (sys_enter_mprotect)" bpftrace
-echo
+bystander_table() {
+  echo "Another process, not traced, while one sleeping process is (getppid: $getppid_calls calls; faults: $bystander_mib MiB)"
+  echo
+  echo "| tracing the sleeper                          | getppid | traced  | extra ns| fault ns| traced  | ratio   |"
+  echo "|----------------------------------------------|---------|---------|---------|---------|---------|---------|"
+  vmatrace_opts=()
+  beside_sleeper "vmatrace ($(hook_in_use))" vmatrace
+  if [ "$(feature syscall_fentry)" = opt-in ]; then
+    vmatrace_opts=(--fentry)
+    beside_sleeper "vmatrace --fentry" vmatrace
+  fi
+  vmatrace_opts=(--without syscall_tracepoints)
+  beside_sleeper "vmatrace, raw sys_enter/exit" vmatrace
+  vmatrace_opts=()
+  [ "$have_bpftrace" = 1 ] && beside_sleeper "bpftrace, one tracepoint (sys_enter_mprotect)" bpftrace
+  echo
+}
+
 # report (summary, storms and heatmap) over 10 M-event traces: a real
-# recording of periodic fault storms, and a synthetic worst case for the VMA
-# model (faults spread over 1,000 VMAs, a VMA split and merged back every 100 faults).
+# recording of periodic fault storms with calm between (a page every 20 ms
+# for as long as the storm took and QUIET_MS more: storms back to back would
+# be the trace's baseline, and no storm), and a synthetic worst case for the
+# VMA model (faults spread over 1,000 VMAs, a VMA split and merged back every
+# 100 faults, a storm every 5 s).
 report_bench() {  # name, trace
   : >"$tmp/rep"
   for ((i = 0; i < 5; i++)); do
@@ -253,13 +264,18 @@ report_bench() {  # name, trace
   printf "| %-34s | %9s | %6.2f s | %6.1f M/s | %5d MiB | %s |\n" "$1" "$events" "$secs" \
     "$(awk -v s="$secs" -v n="$events" 'BEGIN {print n / s / 1e6}')" "$((rss / 1024))" "$(head -1 "$tmp/out")"
 }
-build/vmatrace -o "$tmp/real.vmt" -- "$storm" faults "$storm_mib" "$storms" 150 >/dev/null 2>&1
-build/tests/make_trace "$tmp/synthetic.vmt" "$report_events" >/dev/null
-echo "| report (summary+storms+heatmap)    | events    | median   | events/s   | peak RSS  | storms |"
-echo "|------------------------------------|-----------|----------|------------|-----------|--------|"
-report_bench "recorded: $storms storms of $storm_mib MiB" "$tmp/real.vmt"
-report_bench "synthetic: VMA churn every 100 faults" "$tmp/synthetic.vmt"
-echo
+report_table() {
+  build/vmatrace -o "$tmp/real.vmt" -- build/workloads/watchstorm "$storm_mib" 150 "$storms" 1 "$tmp/ws.json" \
+    >/dev/null 2>&1
+  build/tests/make_trace "$tmp/synthetic.vmt" "$report_events" 5 >/dev/null
+  echo "| report (summary+storms+heatmap)    | events    | median   | events/s   | peak RSS  | storms |"
+  echo "|------------------------------------|-----------|----------|------------|-----------|--------|"
+  report_bench "recorded: $storms storms of $storm_mib MiB" "$tmp/real.vmt"
+  report_bench "synthetic: VMA churn every 100 faults" "$tmp/synthetic.vmt"
+  rm -f "$tmp/real.vmt" "$tmp/synthetic.vmt"
+  echo
+}
+
 # Memory. The recorder's peak RSS is its own VmHWM, read until it exits
 # (/usr/bin/time would count the workload's 256 MiB: it is the recorder's
 # child); report's is /usr/bin/time's. Growth is per million faults between
@@ -274,29 +290,68 @@ peak_rss_kib() {  # command...: runs it quietly, prints its peak RSS in KiB
   wait "$pid" || true
   echo "$last"
 }
+# An idle recording's resident memory: a sleeping process traced for idle_s.
+idle_rss_kib() {
+  build/workloads/sleeper 300 & local sleeper=$!
+  build/vmatrace -p "$sleeper" -o "$tmp/idle.vmt" --plain >/dev/null 2>&1 & local rec=$!
+  while [ ! -e "$tmp/idle.vmt" ]; do sleep 0.05; done
+  sleep "$idle_s"
+  awk '/^VmRSS/ {print $2}' "/proc/$rec/status"
+  kill -INT "$rec"; wait "$rec" || true
+  kill "$sleeper"; wait "$sleeper" 2>/dev/null || true
+  rm -f "$tmp/idle.vmt"
+}
 faults_in() { build/vmatrace report "$1" --json | sed -n 's/^    "total": \([0-9]*\).*/\1/p'; }
 memory_row() {  # name, count, KiB
-  printf "| %-40s | %13s | %5.1f MiB |\n" "$1" "$2" "$(awk -v k="$3" 'BEGIN {print k / 1024}')"
+  printf "| %-44s | %13s | %6.1f MiB |\n" "$1" "$2" "$(awk -v k="$3" 'BEGIN {print k / 1024}')"
 }
-rec1=$(peak_rss_kib build/vmatrace -o "$tmp/m1.vmt" --plain -- "$storm" faults "$storm_mib" "${mem_rounds[0]}")
-rec10=$(peak_rss_kib build/vmatrace -o "$tmp/m10.vmt" --plain -- "$storm" faults "$storm_mib" "${mem_rounds[1]}")
-f1=$(faults_in "$tmp/m1.vmt")
-f10=$(faults_in "$tmp/m10.vmt")
-rm -f "$tmp/m1.vmt" "$tmp/m10.vmt"
-/usr/bin/time -f "%M" -o "$tmp/rss10" build/vmatrace report "$tmp/synthetic.vmt" --heatmap "$tmp/h.svg" >/dev/null
-rm -f "$tmp/real.vmt"
-build/tests/make_trace "$tmp/synthetic100.vmt" "$big_report_events" >/dev/null
-/usr/bin/time -f "%M" -o "$tmp/rss100" build/vmatrace report "$tmp/synthetic100.vmt" --heatmap "$tmp/h.svg" >/dev/null
-rm -f "$tmp/synthetic100.vmt"
-echo "| memory                                   | faults/events | peak RSS  |"
-echo "|------------------------------------------|---------------|-----------|"
-memory_row "recorder, $storm_mib MiB fault storm x${mem_rounds[0]}" "$f1" "$rec1"
-memory_row "recorder, $storm_mib MiB fault storm x${mem_rounds[1]}" "$f10" "$rec10"
-printf "| %-40s | %13s | %5.2f MiB |\n" "recorder growth per million faults" "" \
-  "$(awk -v a="$rec1" -v b="$rec10" -v fa="$f1" -v fb="$f10" 'BEGIN {print (b - a) / 1024 / ((fb - fa) / 1e6)}')"
-memory_row "report + heatmap, synthetic" "$report_events" "$(cat "$tmp/rss10")"
-memory_row "report + heatmap, synthetic" "$big_report_events" "$(cat "$tmp/rss100")"
-echo
-if [ -x build/tests/micro_bench ] && [ "$quick" != 1 ]; then
-  build/tests/micro_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true 2>/dev/null
-fi
+report_rss_kib() {  # events: report + heatmap over a synthetic trace of that many
+  build/tests/make_trace "$tmp/mem.vmt" "$1" 5 >/dev/null
+  /usr/bin/time -f "%M" -o "$tmp/rss" build/vmatrace report "$tmp/mem.vmt" --heatmap "$tmp/h.svg" >/dev/null
+  rm -f "$tmp/mem.vmt"
+  cat "$tmp/rss"
+}
+memory_table() {
+  local rec1 rec10 f1 f10 idle flight rep10 rep100
+  rec1=$(peak_rss_kib build/vmatrace -o "$tmp/m1.vmt" --plain -- "$storm" faults "$storm_mib" "${mem_rounds[0]}")
+  f1=$(faults_in "$tmp/m1.vmt"); rm -f "$tmp/m1.vmt"
+  rec10=$(peak_rss_kib build/vmatrace -o "$tmp/m10.vmt" --plain -- "$storm" faults "$storm_mib" "${mem_rounds[1]}")
+  f10=$(faults_in "$tmp/m10.vmt"); rm -f "$tmp/m10.vmt"
+  flight=$(peak_rss_kib build/vmatrace -o "$tmp/f.vmt" --plain --flight 10 -- "$storm" faults "$storm_mib" "${mem_rounds[1]}")
+  rm -f "$tmp/f.vmt"
+  idle=$(idle_rss_kib)
+  rep10=$(report_rss_kib "$report_events")
+  rep100=$(report_rss_kib "$big_report_events")
+  echo "| memory                                       | faults/events | RSS        |"
+  echo "|----------------------------------------------|---------------|------------|"
+  memory_row "recorder, $storm_mib MiB fault storm x${mem_rounds[0]}, peak" "$f1" "$rec1"
+  memory_row "recorder, $storm_mib MiB fault storm x${mem_rounds[1]}, peak" "$f10" "$rec10"
+  memory_row "recorder growth per million faults" "" \
+    "$(awk -v a="$rec1" -v b="$rec10" -v fa="$f1" -v fb="$f10" 'BEGIN {print (fb > fa) ? (b - a) / ((fb - fa) / 1e6) : 0}')"
+  memory_row "recorder --flight 10, the same x${mem_rounds[1]}, peak" "$f10" "$flight"
+  memory_row "idle recording (sleeping target), resident" "" "$idle"
+  memory_row "report + heatmap, synthetic, peak" "$report_events" "$rep10"
+  memory_row "report + heatmap, synthetic, peak" "$big_report_events" "$rep100"
+  memory_row "report growth per 10 M events" "" \
+    "$(awk -v a="$rep10" -v b="$rep100" -v na="$report_events" -v nb="$big_report_events" 'BEGIN {print (b - a) / ((nb - na) / 1e7)}')"
+  echo
+  # What keeping the last 10 s in memory costs the fault storm.
+  table_header "Flight recorder on the fault storm: $fault_mib MiB of first touches (ns per fault)"
+  vmatrace_opts=(--flight 10)
+  row "vmatrace -o --flight 10" vmatrace_rec faults "$fault_mib"
+  vmatrace_opts=()
+  echo
+}
+
+micro() {
+  if [ -x build/tests/micro_bench ] && [ "$quick" != 1 ]; then
+    build/tests/micro_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true 2>/dev/null
+  fi
+}
+
+section overhead && overhead_tables
+section bystander && bystander_table
+section report && report_table
+section memory && memory_table
+section micro && micro
+exit 0

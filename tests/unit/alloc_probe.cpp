@@ -1,5 +1,7 @@
 #include "alloc_probe.h"
 
+#include <malloc.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -8,15 +10,30 @@ namespace {
 
 std::atomic<int> probes{0};
 std::atomic<size_t> largest{0};
+// Bytes in use (as malloc counts them) and their peak, always kept: a probe
+// only reads them.
+std::atomic<size_t> in_use{0}, peak{0};
+size_t peak_base = 0;  // in use when the last PeakHeap began
+
+void raise_to(std::atomic<size_t>* max, size_t n) {
+  size_t seen = max->load(std::memory_order_relaxed);
+  while (n > seen && !max->compare_exchange_weak(seen, n)) {
+  }
+}
 
 void* allocate(size_t n) {
-  if (probes.load(std::memory_order_relaxed) > 0) {
-    size_t seen = largest.load(std::memory_order_relaxed);
-    while (n > seen && !largest.compare_exchange_weak(seen, n)) {
-    }
-  }
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
+  if (probes.load(std::memory_order_relaxed) > 0) raise_to(&largest, n);
+  void* p = std::malloc(n ? n : 1);
+  if (!p) throw std::bad_alloc();
+  const size_t size = malloc_usable_size(p);
+  raise_to(&peak, in_use.fetch_add(size, std::memory_order_relaxed) + size);
+  return p;
+}
+
+void release(void* p) {
+  if (!p) return;
+  in_use.fetch_sub(malloc_usable_size(p), std::memory_order_relaxed);
+  std::free(p);
 }
 
 }  // namespace
@@ -33,12 +50,12 @@ void* operator new(size_t n, const std::nothrow_t&) noexcept {
   }
 }
 void* operator new[](size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p) noexcept { release(p); }
+void operator delete[](void* p) noexcept { release(p); }
+void operator delete(void* p, size_t) noexcept { release(p); }
+void operator delete[](void* p, size_t) noexcept { release(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { release(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { release(p); }
 
 namespace vmatrace {
 
@@ -50,5 +67,14 @@ LargestAllocation::LargestAllocation() {
 LargestAllocation::~LargestAllocation() { probes--; }
 
 size_t LargestAllocation::bytes() const { return largest.load(); }
+
+PeakHeap::PeakHeap() {
+  peak_base = in_use.load();
+  peak = peak_base;
+}
+
+PeakHeap::~PeakHeap() = default;
+
+size_t PeakHeap::bytes() const { return peak.load() - peak_base; }
 
 }  // namespace vmatrace

@@ -30,10 +30,12 @@ void Analyzer::on_event(const Event& e) {
   if (!e.complete_fault()) return;
   const auto& at = model_.last_fault_vma();
   if (o_.want_heatmap && r >= o_.from_ns && r < heat_to_ && heat_counts(heat_kind_, e)) {
-    if (at)
+    if (at) {
       heat_.add(r, *at, e.addr);
-    else
+      heat_.fold_ended(model_);
+    } else {
       heat_.add_outside();
+    }
   }
   if (storm) {
     storms_.add(*storm, e, at, code_lifetime(e), model_);

@@ -14,32 +14,50 @@ constexpr size_t kChainFrames = 6;
 
 }  // namespace
 
-// The VMA with most faults. Lifetimes of one process starting at the same
-// address under the same name are one VMA that kept changing (a heap grown by
-// brk, a region opened page by page with mprotect): their faults add up and
-// the range is their union.
-CauseVma CauseTally::top_vma(const RunCounts<uint64_t>& by_lifetime) const {
-  struct Group {
-    CauseVma vma;
-    uint64_t best = 0;  // faults of the lifetime whose flags and origin stand for the group
-  };
-  std::map<std::tuple<uint32_t, uint64_t, std::string>, Group> groups;
-  for (const auto& [id, n] : by_lifetime.map()) {
-    const SeenVma& seen = seen_.at(id);
-    Group& g = groups[{seen.pid, seen.vma.start, seen.vma.name}];
-    if (!g.vma.faults) g.vma = seen.vma;
-    g.vma.end = std::max(g.vma.end, seen.vma.end);
-    g.vma.faults += n;
-    if (n > g.best) {
-      g.best = n;
-      g.vma.flags = seen.vma.flags;
-      g.vma.origin = seen.vma.origin;
-    }
+void CauseTally::VmaGroup::join(const CauseVma& v, uint64_t faults, uint64_t best_of_v) {
+  if (!vma.faults) {
+    vma = v;
+    vma.faults = 0;
   }
-  const Group* top = nullptr;
+  vma.end = std::max(vma.end, v.end);
+  vma.faults += faults;
+  if (best_of_v > best) {
+    best = best_of_v;
+    vma.flags = v.flags;
+    vma.origin = v.origin;
+  }
+}
+
+// The VMA (group of lifetimes, VmaKey) with most faults.
+CauseVma CauseTally::top_vma(const PerKind& k) const {
+  std::map<VmaKey, VmaGroup> groups = k.ended_vmas;
+  for (const auto& [id, n] : k.by_lifetime.map()) {
+    const SeenVma& seen = seen_.at(id);
+    groups[{seen.pid, seen.vma.start, seen.vma.name}].join(seen.vma, n, n);
+  }
+  const VmaGroup* top = nullptr;
   for (const auto& [key, g] : groups)
     if (!top || g.vma.faults > top->vma.faults) top = &g;
   return top ? top->vma : CauseVma{};
+}
+
+// Ended lifetimes take no more faults: their counts are final, and join
+// their group now.
+void CauseTally::fold_ended(const Model& model) {
+  auto ended = [&](uint64_t id) {
+    const Lifetime& l = model.lifetimes()[id];
+    return l.ended_ns || l.info.end <= l.info.start;  // or folded by the model
+  };
+  for (PerKind& k : kinds_)
+    k.by_lifetime.erase_if([&](uint64_t id, uint64_t n) {
+      if (!ended(id)) return false;
+      const SeenVma& seen = seen_.at(id);
+      k.ended_vmas[{seen.pid, seen.vma.start, seen.vma.name}].join(seen.vma, n, n);
+      return true;
+    });
+  for (auto it = seen_.begin(); it != seen_.end();) it = ended(it->first) ? seen_.erase(it) : std::next(it);
+  fold_at_seen_ = std::max<size_t>(1024, 2 * seen_.size());
+  fold_at_lifetimes_ = model.lifetimes().size() + Lifetimes::kWindow / 2;
 }
 
 uint64_t CauseTally::call_id(const ProtectCall& c) {
@@ -74,6 +92,7 @@ void CauseTally::add(const FaultCause& c, const Event& e, const std::optional<Vm
   if (c.refused) k.refused++;
   if (c.after_read) k.after_read++;
   if (e.stack_id >= 0) k.by_stack.add(e.stack_id);
+  if (seen_.size() >= fold_at_seen_ || model.lifetimes().size() >= fold_at_lifetimes_) fold_ended(model);
 }
 
 void CauseTally::merge(const CauseTally& o) {
@@ -91,6 +110,7 @@ void CauseTally::merge(const CauseTally& o) {
     k.refused += ok.refused;
     k.after_read += ok.after_read;
     for (const auto& [id, n] : ok.by_lifetime.map()) k.by_lifetime.add(id, n);
+    for (const auto& [key, g] : ok.ended_vmas) k.ended_vmas[key].join(g.vma, g.vma.faults, g.best);
     for (const auto& [pid, n] : ok.by_pid.map()) k.by_pid.add(pid, n);
     for (const auto& [id, n] : ok.by_stack.map()) k.by_stack.add(id, n);
     // Call indexes are each tally's own.
@@ -152,7 +172,7 @@ std::vector<Cause> CauseTally::causes(const CauseClassifier& cc, const CallChain
         c.parent = p->parent;
       }
     }
-    c.vma = top_vma(k.by_lifetime);
+    c.vma = top_vma(k);
     fill_evidence(k, cc, &c);
     if (chains && sym) fill_stack(k, *chains, sym, &c);
     out.push_back(std::move(c));

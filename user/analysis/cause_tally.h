@@ -5,9 +5,11 @@
 
 #include <array>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -81,6 +83,12 @@ class RunCounts {
     return best;
   }
   const std::unordered_map<K, uint64_t>& map() const { return map_; }
+  // Removes the keys for which drop(key, n) is true.
+  template <class Drop>
+  void erase_if(Drop drop) {
+    for (auto it = map_.begin(); it != map_.end();) it = drop(it->first, it->second) ? map_.erase(it) : std::next(it);
+    last_ = nullptr;
+  }
 
  private:
   std::unordered_map<K, uint64_t> map_;
@@ -91,9 +99,13 @@ class RunCounts {
 class CauseTally {
  public:
   // A completed fault with its cause; vma: the model's last_fault_vma().
+  // Lifetimes that have ended are folded into their VMA (below) once enough
+  // piled up: memory follows the live VMAs and the ranges, not the churn.
   void add(const FaultCause& c, const Event& e, const std::optional<VmaSpan>& vma, const Model& model);
   void merge(const CauseTally& o);
   uint64_t faults() const { return total_; }
+  // Lifetimes whose counts are kept on their own (not yet folded into their VMA).
+  size_t lifetimes_kept() const { return seen_.size(); }
 
   // Biggest first. chains/sym: name call chains (none: no stacks).
   std::vector<Cause> causes(const CauseClassifier& cc, const CallChains* chains, Symbolizer* sym) const;
@@ -101,15 +113,26 @@ class CauseTally {
   std::vector<StormProcess> processes(const CauseClassifier& cc, size_t n) const;
 
  private:
+  // Lifetimes of one process starting at the same address under the same
+  // name: one VMA that kept changing (a heap grown by brk, a region opened
+  // page by page with mprotect).
+  using VmaKey = std::tuple<uint32_t, uint64_t, std::string>;  // pid, start, name
+  struct VmaGroup {
+    CauseVma vma;       // the range is the union, faults the sum
+    uint64_t best = 0;  // faults of the lifetime whose flags and origin stand for the group
+    void join(const CauseVma& v, uint64_t faults, uint64_t best_of_v);
+  };
   struct PerKind {
     uint64_t faults = 0, read = 0, write = 0, exec = 0, major = 0, refused = 0, after_read = 0;
     RunCounts<uint64_t> by_lifetime, by_evidence;  // evidence: a fork's index, or a call's in calls_
     RunCounts<uint32_t> by_pid;
     RunCounts<int32_t> by_stack;
+    std::map<VmaKey, VmaGroup> ended_vmas;  // lifetimes that had ended, folded
   };
   uint64_t call_id(const ProtectCall& c);
   void fill_evidence(const PerKind& k, const CauseClassifier& cc, Cause* out) const;
   void fill_stack(const PerKind& k, const CallChains& chains, Symbolizer* sym, Cause* out) const;
+  void fold_ended(const Model& model);
 
   // A VMA as it was when its first fault here came: by the end of the trace
   // the model may have folded its lifetime into a summary.
@@ -117,7 +140,7 @@ class CauseTally {
     uint32_t pid = 0;
     CauseVma vma;  // faults: 0
   };
-  CauseVma top_vma(const RunCounts<uint64_t>& by_lifetime) const;
+  CauseVma top_vma(const PerKind& k) const;
 
   std::array<PerKind, kCauseKinds> kinds_;
   std::unordered_map<uint64_t, SeenVma> seen_;  // by lifetime
@@ -125,6 +148,8 @@ class CauseTally {
   uint64_t total_ = 0;
   std::vector<ProtectCall> calls_;
   std::map<std::pair<uint64_t, uint32_t>, uint64_t> call_ids_;  // (ns, tid) -> index in calls_
+  size_t fold_at_seen_ = 1024;
+  uint64_t fold_at_lifetimes_ = 0;
 };
 
 }  // namespace vmatrace

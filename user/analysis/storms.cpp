@@ -10,6 +10,12 @@
 namespace vmatrace {
 namespace {
 
+// fold_ended() looks once the lifetimes seen are twice as many as after its
+// last look (at least this many): amortised, a fault pays O(1).
+constexpr size_t kFoldAtLeast = 1024;
+
+bool has_ended(const Lifetime& l) { return l.ended_ns || l.info.end <= l.info.start; }  // or folded
+
 std::vector<Share> top(std::vector<Share> v, size_t n) {
   std::stable_sort(v.begin(), v.end(), [](const Share& a, const Share& b) { return a.faults > b.faults; });
   if (v.size() > n) v.resize(n);
@@ -81,7 +87,8 @@ std::vector<Storm> find_storms(const std::vector<uint32_t>& bins, uint64_t bin_n
   return big;
 }
 
-StormTally::StormTally(std::vector<Storm> storms) : storms_(std::move(storms)), tallies_(storms_.size()) {}
+StormTally::StormTally(std::vector<Storm> storms)
+    : storms_(std::move(storms)), tallies_(storms_.size()), fold_at_seen_(kFoldAtLeast) {}
 
 std::optional<size_t> StormTally::storm_at(uint64_t r) {
   if (storms_.empty()) return std::nullopt;
@@ -120,15 +127,51 @@ void StormTally::add(size_t i, const Event& e, const std::optional<VmaSpan>& vma
   }
   if (!ip_lifetime) {
     t.code_outside_vmas++;
-    return;
+  } else {
+    IpKey key{*ip_lifetime, e.ip};
+    if (!(key == t.last_ip)) {
+      t.last_ip = key;
+      t.last_ip_count = &t.by_ip[key];
+      see(key.lifetime, e.pid, model);
+    }
+    ++*t.last_ip_count;
   }
-  IpKey key{*ip_lifetime, e.ip};
-  if (!(key == t.last_ip)) {
-    t.last_ip = key;
-    t.last_ip_count = &t.by_ip[key];
-    see(key.lifetime, e.pid, model);
+  if (seen_.size() >= fold_at_seen_ || model.lifetimes().size() >= fold_at_lifetimes_) fold_ended(model);
+}
+
+void StormTally::fold_ended(const Model& model) {
+  // Also before the model folds a lifetime (kWindow ids after it), while
+  // its range and name at its end are known.
+  std::unordered_map<uint64_t, Seen> open;
+  for (auto& [id, seen] : seen_)
+    if (!has_ended(model.lifetimes()[id])) open.emplace(id, std::move(seen));
+  for (Tally& t : tallies_) {
+    for (auto it = t.by_lifetime.begin(); it != t.by_lifetime.end();) {
+      if (open.count(it->first)) {
+        ++it;
+        continue;
+      }
+      Seen v = last_known(it->first, model);
+      t.by_range[{v.info.start, v.info.end, v.name}] += it->second;
+      it = t.by_lifetime.erase(it);
+    }
+    for (auto it = t.by_ip.begin(); it != t.by_ip.end();) {
+      if (open.count(it->first.lifetime)) {
+        ++it;
+        continue;
+      }
+      Seen code = last_known(it->first.lifetime, model);
+      auto& [first, n] = t.by_code_range[{it->first.ip, code.info.start, code.info.end, code.info.pgoff, code.name}];
+      if (!n) first = std::move(code);
+      n += it->second;
+      it = t.by_ip.erase(it);
+    }
+    t.last_lifetime = UINT64_MAX;
+    t.last_ip = {UINT64_MAX, 0};
   }
-  ++*t.last_ip_count;
+  seen_.swap(open);
+  fold_at_seen_ = std::max(kFoldAtLeast, 2 * seen_.size());
+  fold_at_lifetimes_ = model.lifetimes().size() + Lifetimes::kWindow / 2;
 }
 
 // The lifetime as the model knows it at the end (a heap grown since, the
@@ -148,19 +191,24 @@ std::vector<Storm> StormTally::finish(const Model& model, Symbolizer* sym) {
     s.latency = t.latency.percentiles();
     double secs = static_cast<double>(s.end_ns - s.start_ns) / 1e9;
     s.mean_rate = secs > 0 ? static_cast<double>(s.faults) / secs : 0;
-    std::vector<Share> vmas;
     for (const auto& [id, n] : t.by_lifetime) {
       Seen v = last_known(id, model);
-      vmas.push_back({v.name.empty() ? "[anon]" : v.name, v.info.start, v.info.end, n});
+      t.by_range[{v.info.start, v.info.end, v.name}] += n;
     }
-    // Ties go to the lower address, whatever order the hash map kept.
-    std::sort(vmas.begin(), vmas.end(), [](const Share& a, const Share& b) { return a.start < b.start; });
+    // By address (ties go to the lower one).
+    std::vector<Share> vmas;
+    for (const auto& [key, n] : t.by_range) {
+      const auto& [start, end, name] = key;
+      vmas.push_back({name.empty() ? "[anon]" : name, start, end, n});
+    }
     s.vmas = top(std::move(vmas), 5);
     std::map<std::string, uint64_t> by_symbol;
     for (const auto& [key, n] : t.by_ip) {
       Seen code = last_known(key.lifetime, model);
       by_symbol[sym->symbolize(key.ip, code.info, code.name)] += n;
     }
+    for (const auto& [key, code] : t.by_code_range)
+      by_symbol[sym->symbolize(std::get<0>(key), code.first.info, code.first.name)] += code.second;
     if (t.code_outside_vmas) by_symbol["[unknown]"] += t.code_outside_vmas;
     std::vector<Share> code;
     for (const auto& [name, n] : by_symbol) code.push_back({name, 0, 0, n});

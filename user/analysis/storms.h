@@ -4,8 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -31,7 +33,10 @@ class StormTally {
   void add(size_t s, const Event& e, const std::optional<VmaSpan>& vma, std::optional<uint64_t> ip_lifetime,
            const Model& model);
   // The storms with their shares (model: after refresh_open_names()), biggest first.
+  // VMAs of the same range and name are one share.
   std::vector<Storm> finish(const Model& model, Symbolizer* sym);
+  // Lifetimes whose counts are kept on their own (not yet folded by range).
+  size_t lifetimes_kept() const { return seen_.size(); }
 
  private:
   struct IpKey {
@@ -41,9 +46,20 @@ class StormTally {
   struct IpHash {
     size_t operator()(const IpKey& k) const { return k.ip * 0x9e3779b97f4a7c15ULL ^ k.lifetime; }
   };
+  // A lifetime as it was when a storm first hit it: by the report's end
+  // it may have been folded (model/lifetimes.h), its range and name gone.
+  struct Seen {
+    VmaInfo info;
+    std::string name;
+  };
+  using ShareKey = std::tuple<uint64_t, uint64_t, std::string>;  // start, end, name
+  using CodeKey = std::tuple<uint64_t, uint64_t, uint64_t, uint64_t, std::string>;  // ip, start, end, pgoff, name
   struct Tally {
     std::unordered_map<uint64_t, uint64_t> by_lifetime;
     std::unordered_map<IpKey, uint64_t, IpHash> by_ip;  // by (lifetime of the ip's VMA, ip)
+    // Counts of lifetimes that had ended, by range and name (fold_ended()).
+    std::map<ShareKey, uint64_t> by_range;
+    std::map<CodeKey, std::pair<Seen, uint64_t>> by_code_range;  // the code's VMA, faults
     LatencyHistogram latency;
     uint64_t code_outside_vmas = 0;
     // Faults come in runs from one VMA and one instruction: the last counters hit.
@@ -51,19 +67,19 @@ class StormTally {
     IpKey last_ip{UINT64_MAX, 0};
     uint64_t* last_ip_count = nullptr;
   };
-  // A lifetime as it was when a storm first hit it: by the report's end
-  // it may have been folded (model/lifetimes.h), its range and name gone.
-  struct Seen {
-    VmaInfo info;
-    std::string name;
-  };
   void see(uint64_t lifetime, uint32_t pid, const Model& model);
   Seen last_known(uint64_t lifetime, const Model& model) const;
+  // Moves the counts of lifetimes that have ended into by_range and
+  // by_code_range, once enough lifetimes may have piled up: what is kept
+  // then follows the live VMAs and the ranges, not the churn.
+  void fold_ended(const Model& model);
 
   std::vector<Storm> storms_;
   std::vector<Tally> tallies_;
   std::unordered_map<uint64_t, Seen> seen_;
   size_t at_ = 0;
+  size_t fold_at_seen_;
+  uint64_t fold_at_lifetimes_ = 0;
 };
 
 }  // namespace vmatrace

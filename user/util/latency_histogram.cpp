@@ -40,10 +40,44 @@ void LatencyHistogram::cover(uint32_t b) {
   }
 }
 
+// From the list to the counts of every bucket between its first and last.
+void LatencyHistogram::to_counts() {
+  for (uint32_t e : list_) {
+    uint32_t b = e >> kListCountBits;
+    cover(b);
+    counts_[b - first_] += e & kListCountMax;
+  }
+  std::vector<uint32_t>().swap(list_);
+}
+
+void LatencyHistogram::add_to_bucket(uint32_t b, uint64_t n) {
+  if (counts_.empty()) {
+    const uint32_t key = b << kListCountBits;
+    auto it = std::lower_bound(list_.begin(), list_.end(), key);
+    const bool there = it != list_.end() && (*it >> kListCountBits) == b;
+    if ((there ? *it & kListCountMax : 0) + n <= kListCountMax) {
+      if (there) {
+        *it += static_cast<uint32_t>(n);
+        return;
+      }
+      list_.insert(it, key | static_cast<uint32_t>(n));
+      // The counts cost 8 bytes a bucket of the span, the list 4 a bucket in use.
+      const uint32_t span = (list_.back() >> kListCountBits) - (list_.front() >> kListCountBits) + 1;
+      if (list_.size() >= kListAtLeast && 2 * list_.size() >= span) to_counts();
+      return;
+    }
+    to_counts();
+  }
+  if (b < first_ || b >= first_ + counts_.size()) cover(b);
+  counts_[b - first_] += n;
+}
+
 void LatencyHistogram::add(uint32_t v) {
   uint32_t b = bucket_of(v);
-  if (counts_.empty() || b < first_ || b >= first_ + counts_.size()) cover(b);
-  counts_[b - first_]++;
+  if (!counts_.empty() && b >= first_ && b < first_ + counts_.size())
+    counts_[b - first_]++;
+  else
+    add_to_bucket(b, 1);
   count_++;
   min_ = std::min(min_, v);
   max_ = std::max(max_, v);
@@ -51,9 +85,13 @@ void LatencyHistogram::add(uint32_t v) {
 
 void LatencyHistogram::merge(const LatencyHistogram& o) {
   if (!o.count_) return;
-  cover(o.first_);
-  cover(o.first_ + static_cast<uint32_t>(o.counts_.size()) - 1);
-  for (size_t i = 0; i < o.counts_.size(); i++) counts_[o.first_ - first_ + i] += o.counts_[i];
+  for (uint32_t e : o.list_) add_to_bucket(e >> kListCountBits, e & kListCountMax);
+  if (!o.counts_.empty()) {
+    if (counts_.empty()) to_counts();
+    cover(o.first_);
+    cover(o.first_ + static_cast<uint32_t>(o.counts_.size()) - 1);
+    for (size_t i = 0; i < o.counts_.size(); i++) counts_[o.first_ - first_ + i] += o.counts_[i];
+  }
   count_ += o.count_;
   min_ = std::min(min_, o.min_);
   max_ = std::max(max_, o.max_);
@@ -63,14 +101,18 @@ uint32_t LatencyHistogram::value_at_rank(uint64_t r) const {
   if (!count_) return 0;
   if (r == 0) return min_;
   if (r + 1 >= count_) return max_;
+  auto middle = [&](uint32_t b) {
+    uint64_t mid = bucket_low(b) + (bucket_width(b) - 1) / 2;
+    return static_cast<uint32_t>(std::clamp<uint64_t>(mid, min_, max_));
+  };
   uint64_t seen = 0;
+  for (uint32_t e : list_) {
+    seen += e & kListCountMax;
+    if (r < seen) return middle(e >> kListCountBits);
+  }
   for (size_t i = 0; i < counts_.size(); i++) {
     seen += counts_[i];
-    if (r < seen) {
-      uint32_t b = first_ + static_cast<uint32_t>(i);
-      uint64_t mid = bucket_low(b) + (bucket_width(b) - 1) / 2;
-      return static_cast<uint32_t>(std::clamp<uint64_t>(mid, min_, max_));
-    }
+    if (r < seen) return middle(first_ + static_cast<uint32_t>(i));
   }
   return max_;
 }
