@@ -378,5 +378,57 @@ TEST(Model, AMmapOverWhatAResyncShowedIsNewMemory) {
   EXPECT_EQ(m.lifetimes().size(), 2u);
 }
 
+// A thread's snapshot taken before a resync's /proc read, but reaching the
+// ring after it (a starved CPU between taking and sending it), says less
+// than the read: left out, it cannot bring back what another thread unmapped.
+TEST(Model, ASnapshotOlderThanAResyncIsLeftOut) {
+  Model m{TraceMeta{}};
+  const uint64_t a = 0x10000000, b = 0x20000000;
+  snapshot(&m, 0, ~0ULL, {anon(a, 1), anon(b, 1)}, 10);
+  snapshot(&m, 0, ~0ULL, {anon(a, 1)}, 30, 0, kSnapResync);  // b is gone
+  snapshot(&m, b, b + kPg - 1, {anon(b, 1)}, 20);  // taken before the read
+  EXPECT_EQ(m.space_of(7)->size(), 1u);
+  EXPECT_EQ(m.stats().superseded, 1u);
+  // A failed one as old marks nothing: the read came after it.
+  Event failed;
+  failed.kind = Kind::Snapshot;
+  failed.pid = failed.tid = 7;
+  failed.mm = 0x1000;
+  failed.ts = 25;
+  failed.status = -16;
+  m.apply(failed);
+  EXPECT_TRUE(m.uncertainties().empty());
+  // Newer than the read: applied.
+  snapshot(&m, b, b + kPg - 1, {anon(b, 1)}, 31);
+  EXPECT_EQ(m.space_of(7)->size(), 2u);
+}
+
+// Without kernel snapshots the same holds for a prediction: a munmap the
+// /proc read already shows is not applied a second time over it.
+TEST(Model, APredictionOlderThanAResyncIsLeftOut) {
+  TraceMeta meta;
+  meta.kernel_snapshots = false;
+  Model m(meta);
+  const uint64_t a = 0x10000000;
+  Event exec;
+  exec.kind = Kind::Exec;
+  exec.pid = exec.tid = 7;
+  exec.mm = 0x1000;
+  exec.ts = 1;
+  m.apply(exec);
+  snapshot(&m, 0, ~0ULL, {anon(a, 4)}, 30, 0, kSnapResync);
+  // A munmap of a's first page done before the read, which shows a mapped
+  // again since: applied now it would unmap a live page.
+  Event munmap = syscall(VT_SC_MUNMAP, {a, kPg}, 0);
+  munmap.ts = 20;
+  m.apply(munmap);
+  EXPECT_NE(m.space_of(7)->find(a), nullptr);
+  EXPECT_EQ(m.stats().superseded, 1u);
+  munmap.ts = 31;
+  m.apply(munmap);
+  EXPECT_EQ(m.space_of(7)->size(), 1u) << "the rest of the VMA stays";
+  EXPECT_EQ(m.space_of(7)->find(a), nullptr);
+}
+
 }  // namespace
 }  // namespace vmatrace

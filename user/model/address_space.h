@@ -68,6 +68,7 @@ class AddressSpace {
   uint64_t start_brk = 0, brk = 0, start_stack = 0;
   bool heap_strict = true;  // 6.6+: a VMA only touching the heap range is not [heap]
   bool brk_known = false;   // false until a kernel snapshot: /proc names stand in
+  uint64_t resynced_at = 0;  // when /proc was last read for this set
   // While the set may differ from the kernel's (events about it were lost):
   // the Model's record of it (index into Model::uncertainties()).
   std::optional<size_t> uncertain;

@@ -296,6 +296,17 @@ void Model::apply_snapshot(const Event& e) {
     stats_.orphan_vma_records += orphans;
     records.erase(records.begin(), records.begin() + static_cast<long>(orphans));
   }
+  // A /proc read that came before it in the stream but after it in time
+  // already shows what it shows, and more: on a busy machine one thread's
+  // snapshot can reach the ring after another's failed one was resynced.
+  if (e.snap_reason != kSnapResync) {
+    const AddressSpace* space = space_named(e.pid, e.mm);
+    if (space && e.ts < space->resynced_at) {
+      stats_.superseded++;
+      records.clear();
+      return;
+    }
+  }
   if (e.status != 0 || records.size() != e.count) {
     stats_.snapshots_failed++;
     stats_.orphan_vma_records += records.size();
@@ -319,6 +330,7 @@ void Model::apply_snapshot(const Event& e) {
     return;
   }
   e.snap_reason == kSnapResync ? stats_.resyncs++ : stats_.snapshots++;
+  if (e.snap_reason == kSnapResync) space.resynced_at = std::max(space.resynced_at, e.ts);
   if (e.snap_reason != kSnapResync) {
     space.start_brk = e.start_brk;
     space.brk = e.brk;
@@ -440,9 +452,14 @@ void Model::apply_prediction(const Event& e) {
   auto m = mm_of_pid_.find(e.pid);
   if (m == mm_of_pid_.end()) return;
   AddressSpace& space = space_at(m->second, e.pid);
+  auto mapped = mapped_.find(e.tid);
+  if (e.ts < space.resynced_at) {  // the /proc read already shows it (see apply_snapshot)
+    if (mapped != mapped_.end()) mapped_.erase(mapped);
+    stats_.superseded++;
+    return;
+  }
   // The kernel's word on a new mapping (bpf_find_vma) beats a prediction.
   std::optional<Vma> truth;
-  auto mapped = mapped_.find(e.tid);
   if (mapped != mapped_.end()) {
     uint64_t ret = static_cast<uint64_t>(e.ret);
     if (e.ret >= 0 && mapped->second.start <= ret && ret < mapped->second.end) {

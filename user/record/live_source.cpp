@@ -223,9 +223,11 @@ void LiveSource::resync_due() {
 }
 
 void LiveSource::resync(uint32_t pid, uint32_t tid, uint64_t at_ts) {
+  // Stamped before the read: every record older than this is in what /proc
+  // shows, and the model leaves such records out when they come later.
+  const uint64_t now = at_ts ? at_ts : clock_ns(CLOCK_MONOTONIC);
   auto maps = read_proc_maps(static_cast<pid_t>(pid));
   if (!maps) return;  // gone: its exit is on its way
-  uint64_t now = at_ts ? at_ts : clock_ns(CLOCK_MONOTONIC);
   Event v;
   v.kind = Kind::Vma;
   v.ts = now;
