@@ -8,9 +8,9 @@
 
 namespace vmatrace {
 
-void StormWatch::extend_to(uint64_t bin) {
-  if (bins_.empty()) first_bin_ = bin;
-  if (bin < first_bin_) return;
+void StormWatch::advance(uint64_t now) {
+  const uint64_t bin = now / kFaultBinNs;
+  if (bins_.empty() || bin < first_bin_) return;  // the history starts at the first fault
   if (bin - first_bin_ >= 2 * kHistoryBins) {  // idle for long: start afresh
     bins_.clear();
     first_bin_ = bin - kHistoryBins + 1;
@@ -25,20 +25,35 @@ void StormWatch::extend_to(uint64_t bin) {
 void StormWatch::add(const Event& e) {
   if (!e.complete_fault()) return;
   const uint64_t bin = e.ts / kFaultBinNs;
-  extend_to(bin);
+  if (bins_.empty()) {
+    first_bin_ = bin;
+    bins_.push_back(0);
+  }
+  advance(e.ts);
   if (bin < first_bin_) return;
   uint32_t& n = bins_[bin - first_bin_];
   if (n < std::numeric_limits<uint32_t>::max()) n++;
 }
 
-std::optional<StormWatch::Span> StormWatch::latest_storm(uint64_t now) {
-  extend_to(now / kFaultBinNs);
+std::optional<Storm> StormWatch::latest() const {
   std::vector<uint32_t> history(bins_.begin(), bins_.end());
   double baseline = 0;
   auto storms = find_storms(history, kFaultBinNs, AnalysisOptions{}, &baseline);
   if (storms.empty()) return std::nullopt;
+  Storm s = std::move(storms.back());
+  for (uint64_t b = s.start_ns / kFaultBinNs; b < s.end_ns / kFaultBinNs && b < history.size(); b++)
+    s.faults += history[b];
   const uint64_t base = first_bin_ * kFaultBinNs;
-  return Span{base + storms.back().start_ns, base + storms.back().end_ns};
+  s.start_ns += base;
+  s.end_ns += base;
+  return s;
+}
+
+std::optional<StormWatch::Span> StormWatch::latest_storm(uint64_t now) {
+  advance(now);
+  auto s = latest();
+  if (!s) return std::nullopt;
+  return Span{s->start_ns, s->end_ns};
 }
 
 }  // namespace vmatrace

@@ -11,8 +11,6 @@ constexpr uint64_t kSecond = 1000000000ULL;
 // find_storms() merges dips of up to this many bins: a storm is still on
 // until that long after its last busy bin.
 constexpr uint64_t kStormGapBins = 10;
-// Events far ahead of the clock would grow the timeline without bound.
-constexpr uint64_t kMaxBins = 100ULL * 3600 * 24 * 7;
 
 }  // namespace
 
@@ -29,14 +27,12 @@ void LiveStats::on_event(const Event& e, const Model& model) {
   const auto& at = model.last_fault_vma();
   if (at) now.by_lifetime[at->lifetime]++;
   if (cause) now.causes.add(*cause, e, at, model);
-  uint64_t bin = (e.ts > t0_ns_ ? e.ts - t0_ns_ : 0) / kFaultBinNs;
-  if (bin >= kMaxBins) return;
-  if (bin >= bins_.size()) bins_.resize(bin + 1);
-  bins_[bin]++;
+  timeline_.add(e);
 }
 
 void LiveStats::advance(uint64_t now_ns) {
   now_ns_ = std::max(now_ns_, now_ns);
+  timeline_.advance(now_ns_);
   while (now_ns >= start_ns_ + kSecond) {
     start_ns_ += kSecond;
     seconds_.emplace_back();
@@ -50,23 +46,20 @@ const SecondCounts& LiveStats::last_second() const {
 }
 
 std::optional<Storm> LiveStats::running_storm() const {
-  double baseline = 0;
-  std::vector<Storm> storms = find_storms(bins_, kFaultBinNs, AnalysisOptions{}, &baseline);
-  if (storms.empty()) return std::nullopt;
-  Storm s = storms.back();
-  const uint64_t now = now_ns_ > t0_ns_ ? now_ns_ - t0_ns_ : 0;
-  if (s.end_ns + kStormGapBins * kFaultBinNs < now) return std::nullopt;
-  for (uint64_t b = s.start_ns / kFaultBinNs; b < s.end_ns / kFaultBinNs && b < bins_.size(); b++) s.faults += bins_[b];
+  std::optional<Storm> s = timeline_.latest();
+  if (!s || s->end_ns + kStormGapBins * kFaultBinNs < now_ns_) return std::nullopt;
+  s->start_ns -= std::min(s->start_ns, t0_ns_);
+  s->end_ns -= std::min(s->end_ns, t0_ns_);
   CauseTally tally;
   const uint64_t progress_start = start_ns_ - t0_ns_;
   for (size_t i = 0; i < seconds_.size(); i++) {
     uint64_t back = seconds_.size() - 1 - i;
     if (back * kSecond > progress_start) continue;  // before the start
     uint64_t second_start = progress_start - back * kSecond;
-    if (second_start + kSecond > s.start_ns) tally.merge(seconds_[i].causes);
+    if (second_start + kSecond > s->start_ns) tally.merge(seconds_[i].causes);
   }
-  s.causes = tally.causes(classifier_, nullptr, nullptr);
-  s.processes = tally.processes(classifier_, 3);
+  s->causes = tally.causes(classifier_, nullptr, nullptr);
+  s->processes = tally.processes(classifier_, 3);
   return s;
 }
 

@@ -11,6 +11,7 @@
 
 #include "analysis/analysis.h"
 #include "analysis/storm_cause.h"
+#include "analysis/storm_watch.h"
 #include "events/event.h"
 #include "model/model.h"
 
@@ -39,9 +40,9 @@ class LiveStats {
   const std::deque<SecondCounts>& seconds() const { return seconds_; }
   uint64_t total_faults() const { return total_faults_; }
 
-  // The storm going on now, by the report's rule over the faults so far
-  // (nothing if the last one ended over 100 ms ago), with the causes of its
-  // faults in the last kSeconds. Times relative to the start.
+  // The storm going on now, by the report's rule over the last minute's
+  // faults (nothing if the last one ended over 100 ms ago), with the causes
+  // of its faults in the last kSeconds. Times relative to the start.
   std::optional<Storm> running_storm() const;
 
  private:
@@ -49,7 +50,7 @@ class LiveStats {
   uint64_t start_ns_;                 // of the second in progress
   uint64_t t0_ns_, now_ns_ = 0;
   uint64_t total_faults_ = 0;
-  std::vector<uint32_t> bins_;  // complete faults per kFaultBinNs since t0
+  StormWatch timeline_;
   CauseClassifier classifier_;
 };
 
