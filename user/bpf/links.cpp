@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
+#include <thread>
 
 #include "bpf/libbpf_log.h"
 
@@ -29,6 +31,22 @@ int open_fault_event(unsigned long long config, int cpu) {
 
 void BpfLinkDeleter::operator()(bpf_link* l) const { bpf_link__destroy(l); }
 void RingBufferDeleter::operator()(ring_buffer* r) const { ring_buffer__free(r); }
+
+void destroy_links(std::vector<BpfLinkPtr>* links) {
+  // Concurrent waiters share grace periods: a thread per link costs one or
+  // two periods in all. A link whose thread cannot start is destroyed with
+  // the failed thread's function, at once.
+  std::vector<std::thread> closers;
+  closers.reserve(links->size());
+  for (auto& link : *links) {
+    try {
+      closers.emplace_back([l = std::move(link)]() mutable { l.reset(); });
+    } catch (const std::system_error&) {
+    }
+  }
+  for (auto& t : closers) t.join();
+  links->clear();
+}
 
 Error libbpf_error(const std::string& what, int err) {
   std::string msg = what + ": " + strerror(err < 0 ? -err : err);

@@ -28,7 +28,7 @@ void BpfSession::SkelDeleter::operator()(vmatrace_bpf* s) const { vmatrace_bpf__
 
 BpfSession::~BpfSession() {
   // Detach before the maps and programs go away.
-  links_.clear();
+  destroy_links(&links_);
   ring_.reset();
   skel_.reset();
 }

@@ -32,7 +32,7 @@ void WatchProbe::SkelDeleter::operator()(watch_bpf* s) const { watch_bpf__destro
 
 WatchProbe::~WatchProbe() {
   // Detach before the maps and the programs go away.
-  links_.clear();
+  destroy_links(&links_);
   ring_.reset();
   skel_.reset();
 }
