@@ -92,6 +92,20 @@ inline void feed(Model* m, const std::vector<Event>& events) {
   for (const Event& e : events) m->apply(e);
 }
 
+// The three VMAs an mprotect of whole's second page to flags leaves (whole
+// spans three pages or more).
+inline std::array<VmaInfo, 3> protect_second_page(const VmaInfo& whole, uint64_t flags) {
+  VmaInfo left = whole, mid = whole, right = whole;
+  left.end = whole.start + kSyntheticPage;
+  mid.start = left.end;
+  mid.end = mid.start + kSyntheticPage;
+  mid.flags = flags;
+  mid.pgoff = mid.start / kSyntheticPage;
+  right.start = mid.end;
+  right.pgoff = right.start / kSyntheticPage;
+  return {left, mid, right};
+}
+
 inline Event fault_event(uint32_t pid, uint64_t ts, uint64_t addr, uint16_t error_code = kUserWrite,
                          uint16_t fault_flags = 0) {
   Event f = event_at(Kind::Fault, pid, ts);
