@@ -58,6 +58,14 @@ TraceMeta predicting_meta() {
   return meta;
 }
 
+// ... starting from the target's /proc maps at attach: one VMA.
+TraceMeta predicting_meta_from_maps() {
+  TraceMeta meta = predicting_meta();
+  meta.target_pid = kPid;
+  meta.maps_at_attach = "10000000-10004000 rw-p 00000000 00:00 0 \n";
+  return meta;
+}
+
 TEST(Model, SnapshotsReplaceRangesAndLifetimesFollowChanges) {
   TraceMeta meta;
   meta.kernel_release = "6.18.0";
@@ -236,11 +244,7 @@ TEST(Model, MalformedSnapshotsAreLeftOutAndMarkTheProcess) {
 // Predictions from syscalls whose arguments no kernel accepts (ranges that
 // wrap) are left out the same way.
 TEST(Model, PredictionsThatWrapAreLeftOut) {
-  TraceMeta meta;
-  meta.kernel_snapshots = false;
-  meta.target_pid = 7;
-  meta.maps_at_attach = "10000000-10004000 rw-p 00000000 00:00 0 \n";
-  Model m(meta);
+  Model m(predicting_meta_from_maps());
   m.apply(syscall(VT_SC_MUNMAP, {0x10000000, UINT64_MAX - 10}, 0));  // length rounds up to 0: hi below lo
   m.apply(syscall(VT_SC_MMAP, {0, 8 * kPg, 3, 0x22}, static_cast<int64_t>(UINT64_MAX - kPg + 1)));  // ends past 2^64
   const std::string maps = m.maps_text(7);
@@ -271,11 +275,7 @@ TEST(Model, TheSeedSpaceClaimedByAnotherProcess) {
 // Without kernel snapshots a child's VMAs are its parent's, from the fork on:
 // its first faults are charged (copy-on-write needs to know the memory).
 TEST(Model, WithoutKernelSnapshotsAForkedChildStartsWithItsParentsVmas) {
-  TraceMeta meta;
-  meta.kernel_snapshots = false;
-  meta.target_pid = 7;
-  meta.maps_at_attach = "10000000-10004000 rw-p 00000000 00:00 0 \n";
-  Model m(meta);
+  Model m(predicting_meta_from_maps());
   Event fork = fork_event(kPid, 5, 8, 0x6000);
   m.apply(fork);
   EXPECT_EQ(m.maps_text(8), m.maps_text(7));
