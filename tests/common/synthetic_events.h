@@ -2,6 +2,8 @@
 // one builder per kind: each sets what a recorded event of that kind always
 // carries, so that a test spells out only the fields it is about.
 // Header-only: the fuzz seed maker and the benchmarks link no test library.
+// In namespace vmatrace, not vmatrace::testing: that would hide gtest's
+// ::testing from the tests' testing::internal::CaptureStdout().
 #pragma once
 
 #include <array>
@@ -18,10 +20,10 @@
 namespace vmatrace {
 
 // The fault most tests make: a user-mode write to a page not present.
-constexpr uint16_t kUserWrite = VT_PF_USER | VT_PF_WRITE;
+inline constexpr uint16_t kUserWrite = VT_PF_USER | VT_PF_WRITE;
 
-// The tests' pages; the model itself knows no page size but the kernel's.
-constexpr uint64_t kSyntheticPage = 4096;
+// x86-64's, as the recorded traces have it.
+inline constexpr uint64_t kSyntheticPage = 4096;
 
 // Single-threaded processes are the common case: the main thread (tid ==
 // pid) emits the event.

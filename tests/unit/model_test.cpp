@@ -74,7 +74,8 @@ TEST(Model, SnapshotsReplaceRangesAndLifetimesFollowChanges) {
   snapshot(&m, 0, ~0ULL, {anon_vma(a, 16)}, 1);
   m.apply(fault_at(a + kPg, 2));
   // mprotect of pages 4..5: the kernel reports the three pieces.
-  snapshot(&m, a + 4 * kPg - 1, a + 6 * kPg, {anon_vma(a, 4), anon_vma(a + 4 * kPg, 2, kVmRead), anon_vma(a + 6 * kPg, 10)}, 3);
+  snapshot(&m, a + 4 * kPg - 1, a + 6 * kPg,
+           {anon_vma(a, 4), anon_vma(a + 4 * kPg, 2, kVmRead), anon_vma(a + 6 * kPg, 10)}, 3);
   m.apply(fault_at(a + 7 * kPg, 4));
   EXPECT_EQ(m.maps_text(7),
             "10000000-10004000 rw-p 00000000 00:00 0 \n"
