@@ -8,6 +8,7 @@
 
 #include "events/abi.h"
 #include "model/model.h"
+#include "synthetic_events.h"
 
 namespace vmatrace {
 namespace {
@@ -19,51 +20,25 @@ constexpr uint64_t kVmas = 10000;
 constexpr uint64_t kPg = 4096;
 
 // VMA i: 4 pages at kBase + i * 8 pages (gaps keep them apart).
-VmaInfo vma_at(uint64_t i, uint64_t flags) {
-  VmaInfo v;
-  v.start = kBase + i * 8 * kPg;
-  v.end = v.start + 4 * kPg;
-  v.flags = flags;
-  v.pgoff = v.start >> 12;
-  v.reason = VT_VMA_SNAPSHOT;
-  return v;
-}
+VmaInfo vma_at(uint64_t i, uint64_t flags) { return anon_vma(kBase + i * 8 * kPg, 4, flags); }
 
-Event snapshot_record(uint64_t lo, uint64_t hi, uint32_t count) {
-  Event e;
-  e.kind = Kind::Snapshot;
-  e.pid = e.tid = kPid;
-  e.mm = kMm;
-  e.lo = lo;
-  e.hi = hi;
-  e.count = count;
-  e.snap_reason = VT_SNAP_SYSCALL;
-  return e;
-}
+// Timestamps stay 0: the model orders nothing here by them.
+Event bench_vma(const VmaInfo& v) { return vma_record(kPid, 0, v); }
 
-Event vma_record(const VmaInfo& v) {
-  Event e;
-  e.kind = Kind::Vma;
-  e.pid = e.tid = kPid;
-  e.vma = v;
-  return e;
+Event bench_snapshot(uint64_t lo, uint64_t hi, uint32_t count, uint16_t reason = VT_SNAP_SYSCALL) {
+  return snapshot_record(kPid, 0, kMm, lo, hi, count, reason);
 }
 
 void seed(Model* m) {
-  for (uint64_t i = 0; i < kVmas; i++) m->apply(vma_record(vma_at(i, 0x73)));
-  Event s = snapshot_record(0, ~0ULL, kVmas);
-  s.snap_reason = VT_SNAP_SEED;
-  m->apply(s);
+  for (uint64_t i = 0; i < kVmas; i++) m->apply(bench_vma(vma_at(i, 0x73)));
+  m->apply(bench_snapshot(0, ~0ULL, kVmas, VT_SNAP_SEED));
 }
 
 void BM_ModelFaults(benchmark::State& state) {
   Model m{TraceMeta{}};
   seed(&m);
   std::mt19937_64 rng(1);
-  Event f;
-  f.kind = Kind::Fault;
-  f.pid = f.tid = kPid;
-  f.error_code = VT_PF_USER | VT_PF_WRITE;
+  Event f = fault_event(kPid, 0, 0);
   f.latency_ns = 1000;
   for (auto _ : state) {
     f.addr = vma_at(rng() % kVmas, 0).start + (rng() % 4) * kPg;
@@ -77,17 +52,10 @@ BENCHMARK(BM_ModelFaults);
 // An mprotect of one page inside a VMA and back: 3 VMA records + 1 snapshot,
 // then 1 + 1: 6 events per round, prepared beforehand.
 std::vector<Event> mprotect_round(uint64_t i) {
-  VmaInfo whole = vma_at(i, 0x73);
-  VmaInfo left = whole, mid = whole, right = whole;
-  left.end = whole.start + kPg;
-  mid.start = left.end;
-  mid.end = mid.start + kPg;
-  mid.flags = 0x71;
-  mid.pgoff = mid.start >> 12;
-  right.start = mid.end;
-  right.pgoff = right.start >> 12;
-  return {vma_record(left), vma_record(mid), vma_record(right), snapshot_record(mid.start - 1, mid.end, 3),
-          vma_record(whole), snapshot_record(mid.start - 1, mid.end, 1)};
+  const VmaInfo whole = vma_at(i, 0x73);
+  const auto [left, mid, right] = protect_second_page(whole, 0x71);
+  return {bench_vma(left), bench_vma(mid), bench_vma(right), bench_snapshot(mid.start - 1, mid.end, 3),
+          bench_vma(whole), bench_snapshot(mid.start - 1, mid.end, 1)};
 }
 
 void BM_ModelSnapshots(benchmark::State& state) {

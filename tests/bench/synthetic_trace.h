@@ -13,6 +13,7 @@
 
 #include "events/abi.h"
 #include "record/trace_file.h"
+#include "synthetic_events.h"
 
 namespace vmatrace {
 namespace synthetic {
@@ -29,15 +30,7 @@ struct Options {
   uint64_t fault_every_ns = 1000;
 };
 
-inline VmaInfo vma(uint64_t i, uint64_t flags) {
-  VmaInfo v;
-  v.start = kBase + i * 64 * kPg;
-  v.end = v.start + 32 * kPg;
-  v.flags = flags;
-  v.pgoff = v.start >> 12;
-  v.reason = VT_VMA_SNAPSHOT;
-  return v;
-}
+inline VmaInfo vma(uint64_t i, uint64_t flags) { return anon_vma(kBase + i * 64 * kPg, 32, flags); }
 
 inline bool in_storm(uint64_t t, const Options& o) {
   if (t < kStormAt) return false;
@@ -60,32 +53,14 @@ inline uint64_t write(TraceWriter& w, const Options& o) {
   if (!w.write_header(meta()) || !w.publish()) return 0;
   uint64_t written = 0, ts = kStart;
   bool ok = true;
-  auto put = [&](Event& ev) {
-    ev.ts = ts;
+  auto put = [&](const Event& ev) {
     ok = ok && w.append(ev);
     written++;
   };
-  Event v;
-  v.kind = Kind::Vma;
-  v.pid = v.tid = kPid;
-  for (uint64_t i = 0; i < kVmas; i++) {
-    v.vma = vma(i, 0x73);
-    put(v);
-  }
-  Event s;
-  s.kind = Kind::Snapshot;
-  s.pid = s.tid = kPid;
-  s.mm = kMm;
-  s.lo = 0;
-  s.hi = ~0ULL;
-  s.count = kVmas;
-  s.snap_reason = VT_SNAP_SEED;
-  put(s);
+  for (uint64_t i = 0; i < kVmas; i++) put(vma_record(kPid, ts, vma(i, 0x73)));
+  put(snapshot_record(kPid, ts, kMm, 0, ~0ULL, kVmas, VT_SNAP_SEED));
   std::mt19937_64 rng(1);
-  Event f;
-  f.kind = Kind::Fault;
-  f.pid = f.tid = kPid;
-  f.error_code = VT_PF_USER | VT_PF_WRITE;
+  Event f = fault_event(kPid, ts, 0);
   f.ip = 0x401000;
   uint64_t faults = 0;
   for (uint64_t iter = 0; ok && written < o.events; iter++) {
@@ -93,32 +68,19 @@ inline uint64_t write(TraceWriter& w, const Options& o) {
     const bool storm = in_storm(t, o);
     ts = kStart + t;
     for (int k = 0; k < (storm ? 20 : 1) && written < o.events; k++) {
+      f.ts = ts;
       f.addr = vma(storm ? rng() % kStormVmas : rng() % kVmas, 0).start + (rng() % 32) * kPg;
       f.latency_ns = 1000 + rng() % 10000;
       put(f);
       if (++faults % o.churn_every) continue;
       // mprotect one page of a VMA, and back
-      VmaInfo whole = vma(rng() % kVmas, 0x73), a = whole, b = whole, c = whole;
-      a.end = whole.start + kPg;
-      b.start = a.end;
-      b.end = b.start + kPg;
-      b.flags = 0x71;
-      b.pgoff = b.start >> 12;
-      c.start = b.end;
-      c.pgoff = c.start >> 12;
-      for (const auto& x : {a, b, c}) {
-        v.vma = x;
-        put(v);
-      }
-      s.snap_reason = VT_SNAP_SYSCALL;
-      s.lo = b.start - 1;
-      s.hi = b.end;
-      s.count = 3;
-      put(s);
-      v.vma = whole;
-      put(v);
-      s.count = 1;
-      put(s);
+      const VmaInfo whole = vma(rng() % kVmas, 0x73);
+      const auto pieces = protect_second_page(whole, 0x71);
+      const uint64_t lo = pieces[1].start - 1, hi = pieces[1].end;
+      for (const VmaInfo& x : pieces) put(vma_record(kPid, ts, x));
+      put(snapshot_record(kPid, ts, kMm, lo, hi, 3));
+      put(vma_record(kPid, ts, whole));
+      put(snapshot_record(kPid, ts, kMm, lo, hi, 1));
     }
   }
   return ok ? written : 0;

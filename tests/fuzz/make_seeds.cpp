@@ -11,6 +11,7 @@
 #include "chunk_input.h"
 #include "events/abi.h"
 #include "record/codec.h"
+#include "synthetic_events.h"
 
 using namespace vmatrace;
 using vmatrace::fuzz::kFuzzPid;
@@ -28,14 +29,6 @@ const char* kMaps =
     "7ffff0000000-7ffff0021000 rw-p 00000000 00:00 0                          [stack]\n"
     "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]\n";
 
-Event base(Kind kind, uint64_t ts, uint32_t pid = kFuzzPid) {
-  Event e;
-  e.kind = kind;
-  e.ts = ts;
-  e.pid = e.tid = pid;
-  return e;
-}
-
 VmaInfo vma(uint64_t start, uint64_t end, uint64_t flags, const char* path = "", uint32_t path_flags = 0) {
   VmaInfo v;
   v.start = start;
@@ -43,7 +36,6 @@ VmaInfo vma(uint64_t start, uint64_t end, uint64_t flags, const char* path = "",
   v.flags = flags;
   v.path = path;
   v.path_flags = path_flags;
-  v.reason = VT_VMA_SNAPSHOT;
   if (path_flags & VT_PATH_FILE) {
     v.dev = 0xfe00000;
     v.ino = 1234;
@@ -53,47 +45,30 @@ VmaInfo vma(uint64_t start, uint64_t end, uint64_t flags, const char* path = "",
 
 void snapshot(std::vector<Event>* out, uint64_t ts, uint64_t lo, uint64_t hi, const std::vector<VmaInfo>& vmas,
               uint16_t reason, uint16_t sc = 0, int32_t status = 0, uint32_t pid = kFuzzPid, uint64_t mm = kMm) {
-  for (const auto& v : vmas) {
-    Event e = base(Kind::Vma, ts, pid);
-    e.vma = v;
-    out->push_back(e);
-  }
-  Event s = base(Kind::Snapshot, ts, pid);
-  s.mm = mm;
-  s.lo = lo;
-  s.hi = hi;
+  for (Event& e : snapshot_events(pid, ts, mm, lo, hi, vmas, reason, sc)) out->push_back(std::move(e));
+  Event& s = out->back();
   s.start_brk = kHeap;
   s.brk = kHeap + 0x21000;
   s.start_stack = kStack + 0x20000;
-  s.count = static_cast<uint32_t>(vmas.size());
   s.status = status;
-  s.snap_reason = reason;
-  s.sc = sc;
-  out->push_back(s);
 }
 
 Event syscall(uint64_t ts, uint16_t sc, std::array<uint64_t, 6> args, int64_t ret) {
-  Event e = base(Kind::Syscall, ts);
-  e.sc = sc;
-  e.args = args;
-  e.ret = ret;
+  Event e = syscall_event(kFuzzPid, ts, sc, args, ret);
   e.duration_ns = 1500;
   return e;
 }
 
 Event fault(uint64_t ts, uint64_t addr, uint16_t flags = 0, int32_t stack = -1) {
-  Event e = base(Kind::Fault, ts);
-  e.addr = addr;
+  Event e = fault_event(kFuzzPid, ts, addr, kUserWrite, flags);
   e.ip = kCode + 0x1234;
   e.latency_ns = 900 + static_cast<uint32_t>(addr % 777);
-  e.error_code = VT_PF_USER | VT_PF_WRITE;
-  e.fault_flags = flags;
   e.stack_id = stack;
   return e;
 }
 
 Event stats(uint64_t ts, uint64_t lost_snapshots, bool final) {
-  Event e = base(Kind::Stats, ts);
+  Event e = event_at(Kind::Stats, kFuzzPid, ts);
   e.lost.by_reason.assign(VT_LOST_MAX, 0);
   e.lost.by_reason[VT_LOST_RINGBUF_SNAPSHOT] = lost_snapshots;
   e.lost.by_reason[VT_LOST_RINGBUF_FAULT] = 3;
@@ -115,7 +90,7 @@ std::vector<Event> snapshot_trace() {
                       static_cast<int64_t>(kAnon + 256 * kPg)));
   for (uint64_t i = 0; i < 40; i++) v.push_back(fault(t + 600 * kMs + i * 10 * kMs, kAnon + (i % 256) * kPg));
   v.push_back(fault(t + 1000 * kMs, kAnon, 0, 3));
-  Event stack = base(Kind::Stack, t + 1000 * kMs);
+  Event stack = event_at(Kind::Stack, kFuzzPid, t + 1000 * kMs);
   stack.stack_id = 3;
   stack.stack = {kCode + 0x1234, kCode + 0x2000, kCode + 0x3000};
   v.push_back(stack);
@@ -127,21 +102,13 @@ std::vector<Event> snapshot_trace() {
   snapshot(&v, t + 1200 * kMs, kAnon, kAnon + kPg, {}, VT_SNAP_SYSCALL, VT_SC_MPROTECT, -16);
   v.push_back(syscall(t + 1200 * kMs, VT_SC_MPROTECT, {kAnon, kPg, 1}, 0));
   snapshot(&v, t + 1201 * kMs, 0, ~0ULL, {vma(kCode, kCode + 16 * kPg, 0x75, "/bin/fuzz", VT_PATH_FILE)}, kSnapResync);
-  Event fork = base(Kind::Fork, t + 1300 * kMs);
-  fork.child_pid = fork.child_tid = kFuzzPid + 1;
-  fork.mm = kMm + 0x1000;
-  v.push_back(fork);
+  v.push_back(fork_event(kFuzzPid, t + 1300 * kMs, kFuzzPid + 1, kMm + 0x1000));
   snapshot(&v, t + 1300 * kMs, 0, ~0ULL, {vma(kAnon, kAnon + kPg, 0x73)}, VT_SNAP_FORK, 0, 0, kFuzzPid + 1,
            kMm + 0x1000);
-  Event exec = base(Kind::Exec, t + 1400 * kMs, kFuzzPid + 1);
-  exec.filename = "/bin/other";
-  exec.mm = kMm + 0x2000;
-  v.push_back(exec);
+  v.push_back(exec_event(kFuzzPid + 1, t + 1400 * kMs, kMm + 0x2000, "/bin/other"));
   snapshot(&v, t + 1400 * kMs, 0, ~0ULL, {vma(kCode, kCode + kPg, 0x75, "/bin/other", VT_PATH_FILE)}, VT_SNAP_EXEC,
            0, 0, kFuzzPid + 1, kMm + 0x2000);
-  Event exit = base(Kind::Exit, t + 1500 * kMs, kFuzzPid + 1);
-  exit.exit_flags = VT_EXIT_GROUP_DEAD;
-  v.push_back(exit);
+  v.push_back(exit_event(kFuzzPid + 1, t + 1500 * kMs));
   v.push_back(stats(t + 1600 * kMs, 1, false));
   v.push_back(stats(0, 1, true));
   return v;
@@ -152,11 +119,7 @@ std::vector<Event> snapshot_trace() {
 std::vector<Event> predicting_trace() {
   std::vector<Event> v;
   uint64_t t = kFuzzT0;
-  VmaInfo mapped = vma(kAnon + 256 * kPg, kAnon + 512 * kPg, 0x73);
-  mapped.reason = VT_VMA_MAPPED;
-  Event m = base(Kind::Vma, t + kMs);
-  m.vma = mapped;
-  v.push_back(m);
+  v.push_back(vma_record(kFuzzPid, t + kMs, vma(kAnon + 256 * kPg, kAnon + 512 * kPg, 0x73), VT_VMA_MAPPED));
   v.push_back(syscall(t + kMs, VT_SC_MMAP, {0, 256 * kPg, 3, 0x22, static_cast<uint64_t>(-1), 0},
                       static_cast<int64_t>(kAnon + 256 * kPg)));
   v.push_back(syscall(t + 2 * kMs, VT_SC_MPROTECT, {kAnon + 300 * kPg, 4 * kPg, 1}, 0));

@@ -16,6 +16,7 @@
 #include "analysis/symbolizer.h"
 #include "events/abi.h"
 #include "cli/report_pass.h"
+#include "synthetic_events.h"
 #include "temp_trace.h"
 
 namespace vmatrace {
@@ -28,16 +29,7 @@ constexpr uint64_t kQuietVma = 0x7f0000000000, kStormVma = 0x7f0001000000, kCode
 class AnalysisTest : public TempTraceTest {
  protected:
   Event vma(uint64_t start, uint64_t pages, uint64_t flags) {
-    Event e;
-    e.kind = Kind::Vma;
-    e.pid = e.tid = kPid;
-    e.ts = kT0;
-    e.vma.start = start;
-    e.vma.end = start + pages * kPg;
-    e.vma.flags = flags;
-    e.vma.pgoff = start >> 12;
-    e.vma.reason = VT_VMA_SNAPSHOT;
-    return e;
+    return vma_record(kPid, kT0, anon_vma(start, pages, flags));
   }
 
   // 1 s quiet (a fault every 10 ms), a storm of 5,000 faults in 50 ms on
@@ -52,20 +44,9 @@ class AnalysisTest : public TempTraceTest {
     ASSERT_TRUE((*w)->write_header(meta));
     for (const Event& v : {vma(kCode, 16, 0x75), vma(kQuietVma, 256, 0x73), vma(kStormVma, 4096, 0x73)})
       ASSERT_TRUE((*w)->append(v));
-    Event snap;
-    snap.kind = Kind::Snapshot;
-    snap.pid = snap.tid = kPid;
-    snap.ts = kT0;
-    snap.mm = 0xffff888000001000;
-    snap.hi = ~0ULL;
-    snap.count = 3;
-    snap.snap_reason = VT_SNAP_SEED;
-    ASSERT_TRUE((*w)->append(snap));
-    Event f;
-    f.kind = Kind::Fault;
-    f.pid = f.tid = kPid;
+    ASSERT_TRUE((*w)->append(snapshot_record(kPid, kT0, 0xffff888000001000, 0, ~0ULL, 3, VT_SNAP_SEED)));
+    Event f = fault_event(kPid, 0, 0);  // each put() sets where and when
     f.ip = kCode + 0x100;
-    f.error_code = VT_PF_USER | VT_PF_WRITE;
     f.latency_ns = 2000;
     uint64_t chunks = 0, next_flush = kT0 + 100 * kMs;
     auto put = [&](uint64_t ts, uint64_t addr) {

@@ -20,6 +20,7 @@
 #include "cli/report_pass.h"
 #include "events/abi.h"
 #include "record/trace_file.h"
+#include "synthetic_events.h"
 #include "temp_trace.h"
 
 namespace vmatrace {
@@ -39,55 +40,35 @@ class GoldenTest : public TempTraceTest {
     TempTraceTest::TearDown();
   }
 
+  static uint64_t ms_in(uint64_t ms) { return kT0 + ms * kMs; }
   static Event at(Kind kind, uint64_t ms, uint32_t tid = kPid) {
-    Event e;
-    e.kind = kind;
-    e.pid = tid == kThread ? kPid : tid;
+    Event e = event_at(kind, tid == kThread ? kPid : tid, ms_in(ms));
     e.tid = tid;
-    e.ts = kT0 + ms * kMs;
     return e;
   }
   static Event vma(uint64_t ms, uint64_t start, uint64_t pages, uint64_t flags, const std::string& path,
                    uint32_t path_flags, uint16_t reason = VT_VMA_SNAPSHOT) {
-    Event e = at(Kind::Vma, ms);
-    e.vma.start = start;
-    e.vma.end = start + pages * kPg;
-    e.vma.flags = flags;
-    e.vma.path = path;
-    e.vma.path_flags = path_flags;
-    e.vma.reason = reason;
+    VmaInfo v = anon_vma(start, pages, flags);
+    v.path = path;
+    v.path_flags = path_flags;
     if (path_flags & VT_PATH_FILE) {
-      e.vma.dev = (254u << 20) | 1;
-      e.vma.ino = 1234 + start % 97;
-      e.vma.pgoff = 2;
+      v.dev = (254u << 20) | 1;
+      v.ino = 1234 + start % 97;
+      v.pgoff = 2;
     }
-    return e;
+    return vma_record(kPid, ms_in(ms), v, reason);
   }
   static Event snapshot(uint64_t ms, uint64_t lo, uint64_t hi, uint32_t count, uint16_t reason, uint16_t sc = 0) {
-    Event s = at(Kind::Snapshot, ms);
-    s.mm = 0xffff888000001000;
-    s.lo = lo;
-    s.hi = hi;
-    s.count = count;
-    s.snap_reason = reason;
-    s.sc = sc;
-    return s;
+    return snapshot_record(kPid, ms_in(ms), 0xffff888000001000, lo, hi, count, reason, sc);
   }
   static Event syscall(uint64_t ms, uint16_t sc, std::array<uint64_t, 6> args, int64_t ret) {
-    Event e = at(Kind::Syscall, ms);
-    e.sc = sc;
-    e.args = args;
-    e.ret = ret;
+    Event e = syscall_event(kPid, ms_in(ms), sc, args, ret);
     e.duration_ns = 1500;
     return e;
   }
   static Event fault(uint64_t us, uint64_t addr, uint16_t error_code, uint16_t flags = 0, int32_t stack = -1) {
-    Event f = at(Kind::Fault, 0);
-    f.ts = kT0 + us * 1000;
-    f.addr = addr;
+    Event f = fault_event(kPid, kT0 + us * 1000, addr, error_code, flags);
     f.ip = kCode + 0x120;
-    f.error_code = error_code;
-    f.fault_flags = flags;
     f.latency_ns = 700 + static_cast<uint32_t>(us % 5000);
     f.stack_id = stack;
     return f;

@@ -19,6 +19,7 @@
 #include "record/trace_file.h"
 #include "record/trace_files.h"
 #include "record/trace_output.h"
+#include "synthetic_events.h"
 
 namespace vmatrace {
 namespace {
@@ -44,14 +45,6 @@ TraceMeta meta_at(uint64_t t0) {
   return m;
 }
 
-VmaInfo anon(uint64_t start, uint64_t pages) {
-  VmaInfo v;
-  v.start = start;
-  v.end = start + pages * kPg;
-  v.flags = 0x3;
-  return v;
-}
-
 // A process mapping and unmapping one VMA after another while it faults:
 // events as the kernel sends them (a snapshot after every change).
 class Workload {
@@ -63,31 +56,13 @@ class Workload {
       uint64_t a = 0x10000000 + (step_ / 50 % 7) * 0x100000;
       bool map = (step_ / 50) % 2 == 0;
       if (map) {
-        Event v;
-        v.kind = Kind::Vma;
-        v.ts = ts;
-        v.pid = v.tid = kPid;
-        v.vma = anon(a, 1 + step_ % 13);
-        v.vma.reason = VT_VMA_SNAPSHOT;
-        if (step_ % 3 == 0) v.vma.path = "/lib/x" + std::to_string(step_);
-        out.push_back(v);
+        VmaInfo v = anon_vma(a, 1 + step_ % 13);
+        if (step_ % 3 == 0) v.path = "/lib/x" + std::to_string(step_);
+        out.push_back(vma_record(kPid, ts, v));
       }
-      Event s;
-      s.kind = Kind::Snapshot;
-      s.ts = ts;
-      s.pid = s.tid = kPid;
-      s.mm = kMm;
-      s.lo = a;
-      s.hi = a + 0x100000 - 1;
-      s.count = map ? 1 : 0;
-      s.snap_reason = VT_SNAP_SYSCALL;
-      out.push_back(s);
+      out.push_back(snapshot_record(kPid, ts, kMm, a, a + 0x100000 - 1, map ? 1 : 0));
     }
-    Event f;
-    f.kind = Kind::Fault;
-    f.ts = ts;
-    f.pid = f.tid = kPid;
-    f.addr = 0x20000000 + (step_ * 7919 % 4096) * kPg;
+    Event f = fault_event(kPid, ts, 0x20000000 + (step_ * 7919 % 4096) * kPg, 0);
     f.ip = 0x400000 + step_ % 64;
     f.latency_ns = 1000 + static_cast<uint32_t>(step_ % 777);
     out.push_back(f);
@@ -95,27 +70,10 @@ class Workload {
   }
   // The whole address space the process starts with.
   static std::vector<Event> seed(uint64_t ts) {
-    std::vector<Event> out;
-    for (uint64_t a : {0x20000000ull, 0x7ff000000000ull}) {
-      Event v;
-      v.kind = Kind::Vma;
-      v.ts = ts;
-      v.pid = v.tid = kPid;
-      v.vma = anon(a, 4096);
-      v.vma.reason = VT_VMA_SNAPSHOT;
-      out.push_back(v);
-    }
-    Event s;
-    s.kind = Kind::Snapshot;
-    s.ts = ts;
-    s.pid = s.tid = kPid;
-    s.mm = kMm;
-    s.lo = 0;
-    s.hi = ~0ULL;
-    s.count = 2;
-    s.snap_reason = VT_SNAP_SEED;
-    s.start_brk = s.brk = 0x30000000;
-    out.push_back(s);
+    std::vector<Event> out =
+        snapshot_events(kPid, ts, kMm, 0, ~0ULL, {anon_vma(0x20000000, 4096), anon_vma(0x7ff000000000, 4096)},
+                        VT_SNAP_SEED);
+    out.back().start_brk = out.back().brk = 0x30000000;
     return out;
   }
 
@@ -325,26 +283,10 @@ TEST_F(LongRecTest, ASnapshotCutByARotationIsWholeInTheNewFile) {
   uint64_t ts = kT0;
   while ((*files)->rotations() < 4) {
     ts += 1000;
-    std::vector<Event> snap;
-    for (uint64_t i = 0; i < 100; i++) {  // the whole space, as after an exec
-      Event v;
-      v.kind = Kind::Vma;
-      v.ts = ts;
-      v.pid = v.tid = kPid;
-      v.vma = anon(0x10000000 + i * 2 * kPg + (ts / 1000 % 2) * kPg, 1);
-      v.vma.reason = VT_VMA_SNAPSHOT;
-      snap.push_back(v);
-    }
-    Event s;
-    s.kind = Kind::Snapshot;
-    s.ts = ts;
-    s.pid = s.tid = kPid;
-    s.mm = kMm;
-    s.hi = ~0ULL;
-    s.count = 100;
-    s.snap_reason = VT_SNAP_EXEC;
-    snap.push_back(s);
-    for (const Event& e : snap) {
+    std::vector<VmaInfo> space;
+    for (uint64_t i = 0; i < 100; i++)  // the whole space, as after an exec
+      space.push_back(anon_vma(0x10000000 + i * 2 * kPg + (ts / 1000 % 2) * kPg, 1));
+    for (const Event& e : snapshot_events(kPid, ts, kMm, 0, ~0ULL, space, VT_SNAP_EXEC)) {
       ASSERT_TRUE((*files)->append(e));
       model.apply(e);
     }

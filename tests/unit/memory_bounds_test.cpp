@@ -17,6 +17,7 @@
 #include "events/abi.h"
 #include "model/maps_format.h"
 #include "model/model.h"
+#include "synthetic_events.h"
 #include "synthetic_trace.h"
 #include "temp_trace.h"
 #include "util/latency_histogram.h"
@@ -223,31 +224,8 @@ void churn(Model* m, uint64_t rounds, OnFault on_fault) {
   const uint64_t page = 0x10000000;
   for (uint64_t i = 0; i < rounds; i++) {
     uint64_t at = page + (i % 64) * 4096;
-    Event v;
-    v.kind = Kind::Vma;
-    v.pid = v.tid = 7;
-    v.ts = 2 * i;
-    v.vma.start = at;
-    v.vma.end = at + 4096;
-    v.vma.flags = kVmRead | kVmWrite;
-    v.vma.reason = VT_VMA_SNAPSHOT;
-    m->apply(v);
-    Event s;
-    s.kind = Kind::Snapshot;
-    s.pid = s.tid = 7;
-    s.ts = 2 * i;
-    s.mm = 0x1000;
-    s.lo = page;
-    s.hi = page + 64 * 4096;
-    s.count = 1;
-    s.snap_reason = VT_SNAP_SYSCALL;
-    m->apply(s);
-    Event f;
-    f.kind = Kind::Fault;
-    f.pid = f.tid = 7;
-    f.ts = 2 * i + 1;
-    f.addr = at;
-    f.error_code = VT_PF_USER | VT_PF_WRITE;
+    feed(m, snapshot_events(7, 2 * i, 0x1000, page, page + 64 * 4096, {anon_vma(at, 1)}));
+    Event f = fault_event(7, 2 * i + 1, at);
     f.latency_ns = 500;
     m->apply(f);
     ASSERT_TRUE(m->last_fault_vma().has_value());
@@ -341,12 +319,7 @@ TEST(StormTally, ChurnInAStormKeepsOnlyOpenLifetimesAndCountsEveryFault) {
   size_t heap_at_half = 0, most_kept = 0;
   PeakHeap probe;
   churn(&m, rounds, [&](uint64_t ts, const VmaSpan& vma, uint64_t addr) {
-    Event f;
-    f.kind = Kind::Fault;
-    f.pid = f.tid = 7;
-    f.ts = ts;
-    f.addr = addr;
-    f.error_code = VT_PF_USER | VT_PF_WRITE;
+    Event f = fault_event(7, ts, addr);
     storms.add(0, f, vma, std::nullopt, m);
     causes.add(first_touch, f, vma, m);
     most_kept = std::max({most_kept, storms.lifetimes_kept(), causes.lifetimes_kept()});

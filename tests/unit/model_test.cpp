@@ -4,11 +4,14 @@
 #include "model/maps_format.h"
 #include "model/model.h"
 #include "model/predict.h"
+#include "synthetic_events.h"
 
 namespace vmatrace {
 namespace {
 
 constexpr uint64_t kPg = 4096;
+constexpr uint32_t kPid = 7;
+constexpr uint64_t kMm = 0x1000;
 
 TEST(MapsFormat, PadsNamesToColumn73LikeTheKernel) {
   // Lines as this kernel printed them.
@@ -40,46 +43,27 @@ TEST(MapsFormat, ParsesFilesDeletedAndSpecialNames) {
 // Feeds the model a kernel snapshot of [lo, hi] holding vmas (or a resync).
 void snapshot(Model* m, uint64_t lo, uint64_t hi, const std::vector<VmaInfo>& vmas, uint64_t ts,
               uint64_t brk = 0, uint16_t reason = VT_SNAP_SYSCALL) {
-  for (const auto& v : vmas) {
-    Event e;
-    e.kind = Kind::Vma;
-    e.pid = e.tid = 7;
-    e.ts = ts;
-    e.vma = v;
-    e.vma.reason = VT_VMA_SNAPSHOT;
-    m->apply(e);
-  }
-  Event s;
-  s.kind = Kind::Snapshot;
-  s.pid = s.tid = 7;
-  s.ts = ts;
-  s.mm = 0x1000;
-  s.lo = lo;
-  s.hi = hi;
-  s.count = static_cast<uint32_t>(vmas.size());
-  s.snap_reason = reason;
-  s.start_brk = brk;
-  s.brk = brk ? brk + 4 * kPg : 0;
-  m->apply(s);
+  std::vector<Event> events = snapshot_events(kPid, ts, kMm, lo, hi, vmas, reason);
+  events.back().start_brk = brk;
+  events.back().brk = brk ? brk + 4 * kPg : 0;
+  feed(m, events);
 }
 
-VmaInfo anon(uint64_t start, uint64_t pages, uint64_t flags = kVmRead | kVmWrite) {
-  VmaInfo v;
-  v.start = start;
-  v.end = start + pages * kPg;
-  v.flags = flags;
-  v.pgoff = start / kPg;
-  return v;
+Event fault_at(uint64_t addr, uint64_t ts) { return fault_event(kPid, ts, addr); }
+
+// Without kernel snapshots the model predicts the VMAs from the syscalls.
+TraceMeta predicting_meta() {
+  TraceMeta meta;
+  meta.kernel_snapshots = false;
+  return meta;
 }
 
-Event fault_at(uint64_t addr, uint64_t ts) {
-  Event f;
-  f.kind = Kind::Fault;
-  f.pid = f.tid = 7;
-  f.ts = ts;
-  f.addr = addr;
-  f.error_code = VT_PF_USER | VT_PF_WRITE;
-  return f;
+// ... starting from the target's /proc maps at attach: one VMA.
+TraceMeta predicting_meta_from_maps() {
+  TraceMeta meta = predicting_meta();
+  meta.target_pid = kPid;
+  meta.maps_at_attach = "10000000-10004000 rw-p 00000000 00:00 0 \n";
+  return meta;
 }
 
 TEST(Model, SnapshotsReplaceRangesAndLifetimesFollowChanges) {
@@ -87,10 +71,11 @@ TEST(Model, SnapshotsReplaceRangesAndLifetimesFollowChanges) {
   meta.kernel_release = "6.18.0";
   Model m(meta);
   const uint64_t a = 0x10000000;
-  snapshot(&m, 0, ~0ULL, {anon(a, 16)}, 1);
+  snapshot(&m, 0, ~0ULL, {anon_vma(a, 16)}, 1);
   m.apply(fault_at(a + kPg, 2));
   // mprotect of pages 4..5: the kernel reports the three pieces.
-  snapshot(&m, a + 4 * kPg - 1, a + 6 * kPg, {anon(a, 4), anon(a + 4 * kPg, 2, kVmRead), anon(a + 6 * kPg, 10)}, 3);
+  snapshot(&m, a + 4 * kPg - 1, a + 6 * kPg,
+           {anon_vma(a, 4), anon_vma(a + 4 * kPg, 2, kVmRead), anon_vma(a + 6 * kPg, 10)}, 3);
   m.apply(fault_at(a + 7 * kPg, 4));
   EXPECT_EQ(m.maps_text(7),
             "10000000-10004000 rw-p 00000000 00:00 0 \n"
@@ -103,7 +88,7 @@ TEST(Model, SnapshotsReplaceRangesAndLifetimesFollowChanges) {
   EXPECT_EQ(l[3].faults.write, 1u);
   EXPECT_FALSE(l[3].ended_ns.has_value());
   // The same VMAs again: nothing ends.
-  snapshot(&m, a, a + 16 * kPg, {anon(a, 4), anon(a + 4 * kPg, 2, kVmRead), anon(a + 6 * kPg, 10)}, 5);
+  snapshot(&m, a, a + 16 * kPg, {anon_vma(a, 4), anon_vma(a + 4 * kPg, 2, kVmRead), anon_vma(a + 6 * kPg, 10)}, 5);
   EXPECT_EQ(m.lifetimes().size(), 4u);
   // Unmapped: the range reported empty.
   snapshot(&m, a - 1, a + 16 * kPg, {}, 6);
@@ -117,7 +102,7 @@ TEST(Model, HeapAndStackLabelsFollowTheKernelsRules) {
   meta.kernel_release = "6.18.0";
   Model m(meta);
   const uint64_t heap = 0x20000000;
-  snapshot(&m, 0, ~0ULL, {anon(heap - 2 * kPg, 2), anon(heap, 4)}, 1, heap);
+  snapshot(&m, 0, ~0ULL, {anon_vma(heap - 2 * kPg, 2), anon_vma(heap, 4)}, 1, heap);
   // 6.6+: the VMA that only touches start_brk is not [heap].
   EXPECT_EQ(m.maps_text(7),
             "1fffe000-20000000 rw-p 00000000 00:00 0 \n"
@@ -130,7 +115,7 @@ TEST(Model, HeapAndStackLabelsFollowTheKernelsRules) {
 TEST(Model, StackGrowsDownToTheFaultingPage) {
   Model m{TraceMeta{}};
   const uint64_t stack = 0x7ff000000000;
-  snapshot(&m, 0, ~0ULL, {anon(stack, 8, kVmRead | kVmWrite | kVmGrowsDown)}, 1);
+  snapshot(&m, 0, ~0ULL, {anon_vma(stack, 8, kVmRead | kVmWrite | kVmGrowsDown)}, 1);
   m.apply(fault_at(stack - 3 * kPg + 100, 2));
   EXPECT_EQ(m.space_of(7)->vmas().begin()->second.info.start, stack - 3 * kPg);
   EXPECT_EQ(m.stats().stack_growths, 1u);
@@ -139,12 +124,8 @@ TEST(Model, StackGrowsDownToTheFaultingPage) {
 
 TEST(Model, AFailedSnapshotChangesNothing) {
   Model m{TraceMeta{}};
-  snapshot(&m, 0, ~0ULL, {anon(0x1000000, 1)}, 1);
-  Event s;
-  s.kind = Kind::Snapshot;
-  s.pid = s.tid = 7;
-  s.mm = 0x1000;
-  s.hi = ~0ULL;
+  snapshot(&m, 0, ~0ULL, {anon_vma(0x1000000, 1)}, 1);
+  Event s = snapshot_record(kPid, 0, kMm, 0, ~0ULL, 0, 0);
   s.status = -16;
   m.apply(s);
   EXPECT_EQ(m.stats().snapshots_failed, 1u);
@@ -152,13 +133,7 @@ TEST(Model, AFailedSnapshotChangesNothing) {
 }
 
 Event syscall(uint16_t sc, std::array<uint64_t, 6> args, int64_t ret) {
-  Event e;
-  e.kind = Kind::Syscall;
-  e.pid = e.tid = 7;
-  e.sc = sc;
-  e.args = args;
-  e.ret = ret;
-  return e;
+  return syscall_event(kPid, 0, sc, args, ret);
 }
 
 AddressSpace space_with(std::vector<VmaInfo> vmas) {
@@ -175,7 +150,7 @@ AddressSpace space_with(std::vector<VmaInfo> vmas) {
 
 TEST(Predict, MprotectSplitsMunmapPunchesAHole) {
   const uint64_t a = 0x30000000;
-  auto s = space_with({anon(a, 8)});
+  auto s = space_with({anon_vma(a, 8)});
   auto p = predict(s, syscall(VT_SC_MPROTECT, {a + 2 * kPg, 2 * kPg, 1}, 0));
   ASSERT_EQ(p.size(), 1u);
   EXPECT_EQ(p[0].lo, a + 2 * kPg);
@@ -192,7 +167,7 @@ TEST(Predict, MprotectSplitsMunmapPunchesAHole) {
 // RELRO: ld.so makes the first page of a file's data segment read-only.
 TEST(Predict, MprotectOfAFileMappingsHeadLeavesTheRestFurtherIntoTheFile) {
   const uint64_t a = 0x30000000;
-  VmaInfo data = anon(a, 2);
+  VmaInfo data = anon_vma(a, 2);
   data.pgoff = 2;
   data.path_flags = VT_PATH_FILE;
   auto s = space_with({data});
@@ -211,7 +186,7 @@ TEST(Predict, MprotectOfAFileMappingsHeadLeavesTheRestFurtherIntoTheFile) {
 
 TEST(Predict, MremapMovesAndKeepsAttributes) {
   const uint64_t a = 0x30000000, to = 0x40000000;
-  auto s = space_with({anon(a, 4, kVmRead)});
+  auto s = space_with({anon_vma(a, 4, kVmRead)});
   auto p = predict(s, syscall(VT_SC_MREMAP, {a, 4 * kPg, 8 * kPg, 1, 0}, static_cast<int64_t>(to)));
   ASSERT_EQ(p.size(), 2u);
   EXPECT_TRUE(p[0].fresh.empty());  // the source goes
@@ -238,21 +213,21 @@ TEST(Model, MalformedSnapshotsAreLeftOutAndMarkTheProcess) {
     uint64_t lo, hi;
     std::vector<VmaInfo> vmas;
   };
-  VmaInfo empty = anon(a, 0), unaligned = anon(a + 100, 1), wrapped = anon(a, 1);
+  VmaInfo empty = anon_vma(a, 0), unaligned = anon_vma(a + 100, 1), wrapped = anon_vma(a, 1);
   wrapped.end = a - kPg;
   const std::vector<Case> cases = {
-      {"lo above hi", a + 8 * kPg, a, {anon(a + 8 * kPg, 1)}},
+      {"lo above hi", a + 8 * kPg, a, {anon_vma(a + 8 * kPg, 1)}},
       {"lo above hi, empty", a + 0x5000, a + 0x1000, {}},
-      {"out of order", a, a + 8 * kPg, {anon(a + 4 * kPg, 1), anon(a, 1)}},
-      {"overlapping", a, a + 8 * kPg, {anon(a, 4), anon(a + 2 * kPg, 4)}},
-      {"same start twice", a, a + 8 * kPg, {anon(a, 1), anon(a, 2)}},
+      {"out of order", a, a + 8 * kPg, {anon_vma(a + 4 * kPg, 1), anon_vma(a, 1)}},
+      {"overlapping", a, a + 8 * kPg, {anon_vma(a, 4), anon_vma(a + 2 * kPg, 4)}},
+      {"same start twice", a, a + 8 * kPg, {anon_vma(a, 1), anon_vma(a, 2)}},
       {"empty VMA", a, a + 8 * kPg, {empty}},
       {"end before start", a, a + 8 * kPg, {wrapped}},
       {"not page-aligned", a, a + 8 * kPg, {unaligned}},
   };
   for (const Case& c : cases) {
     Model m{TraceMeta{}};
-    snapshot(&m, 0, ~0ULL, {anon(a, 2), anon(a + 4 * kPg, 2)}, 1);
+    snapshot(&m, 0, ~0ULL, {anon_vma(a, 2), anon_vma(a + 4 * kPg, 2)}, 1);
     const std::string before = m.maps_text(7);
     snapshot(&m, c.lo, c.hi, c.vmas, 2);
     EXPECT_EQ(m.stats().snapshots_failed, 1u) << c.what;
@@ -270,11 +245,7 @@ TEST(Model, MalformedSnapshotsAreLeftOutAndMarkTheProcess) {
 // Predictions from syscalls whose arguments no kernel accepts (ranges that
 // wrap) are left out the same way.
 TEST(Model, PredictionsThatWrapAreLeftOut) {
-  TraceMeta meta;
-  meta.kernel_snapshots = false;
-  meta.target_pid = 7;
-  meta.maps_at_attach = "10000000-10004000 rw-p 00000000 00:00 0 \n";
-  Model m(meta);
+  Model m(predicting_meta_from_maps());
   m.apply(syscall(VT_SC_MUNMAP, {0x10000000, UINT64_MAX - 10}, 0));  // length rounds up to 0: hi below lo
   m.apply(syscall(VT_SC_MMAP, {0, 8 * kPg, 3, 0x22}, static_cast<int64_t>(UINT64_MAX - kPg + 1)));  // ends past 2^64
   const std::string maps = m.maps_text(7);
@@ -291,17 +262,8 @@ TEST(Model, TheSeedSpaceClaimedByAnotherProcess) {
   meta.target_pid = 7;
   meta.maps_at_attach = "10000000-10004000 rw-p 00000000 00:00 0 \n";
   Model m(meta);
-  Event fork;
-  fork.kind = Kind::Fork;
-  fork.pid = fork.tid = 7;
-  fork.child_pid = fork.child_tid = 8;
-  fork.mm = 1;  // the placeholder's key
-  m.apply(fork);
-  Event s;
-  s.kind = Kind::Snapshot;
-  s.pid = s.tid = 7;
-  s.mm = 0x5000;
-  s.hi = ~0ULL;
+  m.apply(fork_event(kPid, 0, 8, 1));  // 1: the placeholder's key
+  Event s = snapshot_record(kPid, 0, 0x5000, 0, ~0ULL, 0, 0);
   m.apply(s);  // 7's space becomes 0x5000, empty now
   s.pid = s.tid = 8;
   s.mm = 0x6000;
@@ -314,17 +276,8 @@ TEST(Model, TheSeedSpaceClaimedByAnotherProcess) {
 // Without kernel snapshots a child's VMAs are its parent's, from the fork on:
 // its first faults are charged (copy-on-write needs to know the memory).
 TEST(Model, WithoutKernelSnapshotsAForkedChildStartsWithItsParentsVmas) {
-  TraceMeta meta;
-  meta.kernel_snapshots = false;
-  meta.target_pid = 7;
-  meta.maps_at_attach = "10000000-10004000 rw-p 00000000 00:00 0 \n";
-  Model m(meta);
-  Event fork;
-  fork.kind = Kind::Fork;
-  fork.pid = fork.tid = 7;
-  fork.child_pid = fork.child_tid = 8;
-  fork.mm = 0x6000;
-  fork.ts = 5;
+  Model m(predicting_meta_from_maps());
+  Event fork = fork_event(kPid, 5, 8, 0x6000);
   m.apply(fork);
   EXPECT_EQ(m.maps_text(8), m.maps_text(7));
   Event f = fault_at(0x10001000, 6);
@@ -346,24 +299,11 @@ TEST(Model, WithoutKernelSnapshotsAForkedChildStartsWithItsParentsVmas) {
 // A resync that read /proc after the exec shows the loader's mappings before
 // their mmap events come: each mmap still makes new memory, with its origin.
 TEST(Model, AMmapOverWhatAResyncShowedIsNewMemory) {
-  TraceMeta meta;
-  meta.kernel_snapshots = false;
-  Model m(meta);
+  Model m(predicting_meta());
+  m.apply(exec_event(kPid, 1, kMm));
   const uint64_t a = 0x10000000;
-  Event exec;
-  exec.kind = Kind::Exec;
-  exec.pid = exec.tid = 7;
-  exec.mm = 0x1000;
-  exec.ts = 1;
-  m.apply(exec);
-  snapshot(&m, 0, ~0ULL, {anon(a, 16)}, 1, 0, kSnapResync);
-  Event v;
-  v.kind = Kind::Vma;
-  v.pid = v.tid = 7;
-  v.ts = 2;
-  v.vma = anon(a, 16);
-  v.vma.reason = VT_VMA_MAPPED;
-  m.apply(v);
+  snapshot(&m, 0, ~0ULL, {anon_vma(a, 16)}, 1, 0, kSnapResync);
+  m.apply(vma_record(kPid, 2, anon_vma(a, 16), VT_VMA_MAPPED));
   Event mmap = syscall(VT_SC_MMAP, {0, 16 * kPg, 3, 0x22}, static_cast<int64_t>(a));
   mmap.ts = 2;
   m.apply(mmap);
@@ -374,7 +314,7 @@ TEST(Model, AMmapOverWhatAResyncShowedIsNewMemory) {
   EXPECT_EQ(l[1].origin.sc, VT_SC_MMAP);
   EXPECT_FALSE(l[1].ended_ns.has_value());
   // The same mapping seen again by a resync goes on as it was.
-  snapshot(&m, 0, ~0ULL, {anon(a, 16)}, 3, 0, kSnapResync);
+  snapshot(&m, 0, ~0ULL, {anon_vma(a, 16)}, 3, 0, kSnapResync);
   EXPECT_EQ(m.lifetimes().size(), 2u);
 }
 
@@ -384,39 +324,28 @@ TEST(Model, AMmapOverWhatAResyncShowedIsNewMemory) {
 TEST(Model, ASnapshotOlderThanAResyncIsLeftOut) {
   Model m{TraceMeta{}};
   const uint64_t a = 0x10000000, b = 0x20000000;
-  snapshot(&m, 0, ~0ULL, {anon(a, 1), anon(b, 1)}, 10);
-  snapshot(&m, 0, ~0ULL, {anon(a, 1)}, 30, 0, kSnapResync);  // b is gone
-  snapshot(&m, b, b + kPg - 1, {anon(b, 1)}, 20);  // taken before the read
+  snapshot(&m, 0, ~0ULL, {anon_vma(a, 1), anon_vma(b, 1)}, 10);
+  snapshot(&m, 0, ~0ULL, {anon_vma(a, 1)}, 30, 0, kSnapResync);  // b is gone
+  snapshot(&m, b, b + kPg - 1, {anon_vma(b, 1)}, 20);  // taken before the read
   EXPECT_EQ(m.space_of(7)->size(), 1u);
   EXPECT_EQ(m.stats().superseded, 1u);
   // A failed one as old marks nothing: the read came after it.
-  Event failed;
-  failed.kind = Kind::Snapshot;
-  failed.pid = failed.tid = 7;
-  failed.mm = 0x1000;
-  failed.ts = 25;
+  Event failed = snapshot_record(kPid, 25, kMm, 0, 0, 0, 0);
   failed.status = -16;
   m.apply(failed);
   EXPECT_TRUE(m.uncertainties().empty());
   // Newer than the read: applied.
-  snapshot(&m, b, b + kPg - 1, {anon(b, 1)}, 31);
+  snapshot(&m, b, b + kPg - 1, {anon_vma(b, 1)}, 31);
   EXPECT_EQ(m.space_of(7)->size(), 2u);
 }
 
 // Without kernel snapshots the same holds for a prediction: a munmap the
 // /proc read already shows is not applied a second time over it.
 TEST(Model, APredictionOlderThanAResyncIsLeftOut) {
-  TraceMeta meta;
-  meta.kernel_snapshots = false;
-  Model m(meta);
+  Model m(predicting_meta());
+  m.apply(exec_event(kPid, 1, kMm));
   const uint64_t a = 0x10000000;
-  Event exec;
-  exec.kind = Kind::Exec;
-  exec.pid = exec.tid = 7;
-  exec.mm = 0x1000;
-  exec.ts = 1;
-  m.apply(exec);
-  snapshot(&m, 0, ~0ULL, {anon(a, 4)}, 30, 0, kSnapResync);
+  snapshot(&m, 0, ~0ULL, {anon_vma(a, 4)}, 30, 0, kSnapResync);
   // A munmap of a's first page done before the read, which shows a mapped
   // again since: applied now it would unmap a live page.
   Event munmap = syscall(VT_SC_MUNMAP, {a, kPg}, 0);

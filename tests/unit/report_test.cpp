@@ -11,6 +11,7 @@
 #include "cli/report_pass.h"
 #include "events/abi.h"
 #include "record/trace_file.h"
+#include "synthetic_events.h"
 #include "temp_trace.h"
 
 namespace vmatrace {
@@ -29,28 +30,12 @@ class ReportTest : public TempTraceTest {
   }
 
   static Event vma(uint64_t start, uint64_t pages, uint64_t flags, const char* path) {
-    Event e;
-    e.kind = Kind::Vma;
-    e.pid = e.tid = kPid;
-    e.ts = kT0;
-    e.vma.start = start;
-    e.vma.end = start + pages * kPg;
-    e.vma.flags = flags;
-    e.vma.path = path;
-    e.vma.reason = VT_VMA_SNAPSHOT;
-    return e;
+    VmaInfo v = anon_vma(start, pages, flags);
+    v.path = path;
+    return vma_record(kPid, kT0, v);
   }
   static Event snapshot(uint64_t ts, uint64_t lo, uint64_t hi, uint32_t count) {
-    Event s;
-    s.kind = Kind::Snapshot;
-    s.pid = s.tid = kPid;
-    s.ts = ts;
-    s.mm = 0xffff888000001000;
-    s.lo = lo;
-    s.hi = hi;
-    s.count = count;
-    s.snap_reason = count == 2 ? VT_SNAP_SEED : VT_SNAP_SYSCALL;
-    return s;
+    return snapshot_record(kPid, ts, 0xffff888000001000, lo, hi, count, count == 2 ? VT_SNAP_SEED : VT_SNAP_SYSCALL);
   }
   static Event stack(uint64_t ts) {
     Event s;
@@ -80,13 +65,8 @@ class ReportTest : public TempTraceTest {
       ASSERT_TRUE((*w)->append(stack(kT0)));
     }
     for (uint64_t i = 0; i < 40; i++) {
-      Event f;
-      f.kind = Kind::Fault;
-      f.pid = f.tid = kPid;
-      f.ts = kT0 + (i + 1) * kMs;
-      f.addr = kData + (i % 64) * kPg;
+      Event f = fault_event(kPid, kT0 + (i + 1) * kMs, kData + (i % 64) * kPg);
       f.ip = kCode + 0x120;
-      f.error_code = VT_PF_USER | VT_PF_WRITE;
       f.latency_ns = 2000;
       f.stack_id = i % 2 ? kStack : -1;
       ASSERT_TRUE((*w)->append(f));

@@ -19,6 +19,7 @@
 #include "report/storm_text.h"
 #include "util/escape.h"
 #include "cli/report_pass.h"
+#include "synthetic_events.h"
 #include "temp_trace.h"
 
 namespace vmatrace {
@@ -44,24 +45,6 @@ constexpr uint16_t kRead = VT_PF_USER, kWrite = VT_PF_USER | VT_PF_WRITE, kExec 
 constexpr uint16_t kProtWrite = kWrite | VT_PF_PROT;
 constexpr uint64_t kRw = kVmRead | kVmWrite;
 
-VmaInfo anon(uint64_t start, uint64_t pages, uint64_t flags = kRw) {
-  VmaInfo v;
-  v.start = start;
-  v.end = start + pages * kPg;
-  v.flags = flags;
-  v.pgoff = start / kPg;
-  return v;
-}
-
-VmaInfo file(uint64_t start, uint64_t pages, uint64_t flags, const std::string& path, uint32_t extra = 0) {
-  VmaInfo v = anon(start, pages, flags);
-  v.pgoff = 0;
-  v.ino = 42;
-  v.path = path;
-  v.path_flags = VT_PATH_FILE | extra;
-  return v;
-}
-
 // Events of a trace as they come: each applied to the model, then shown to the classifier.
 class Trace {
  public:
@@ -74,70 +57,32 @@ class Trace {
 
   void snapshot(uint32_t pid, uint64_t mm, const std::vector<VmaInfo>& vmas, uint64_t ts, uint16_t reason,
                 uint16_t sc = 0, uint64_t lo = 0, uint64_t hi = ~0ULL) {
-    for (const auto& v : vmas) {
-      Event e;
-      e.kind = Kind::Vma;
-      e.pid = e.tid = pid;
-      e.ts = ts;
-      e.vma = v;
-      e.vma.reason = VT_VMA_SNAPSHOT;
-      feed(e);
-    }
-    Event s;
-    s.kind = Kind::Snapshot;
-    s.pid = s.tid = pid;
-    s.ts = ts;
-    s.mm = mm;
-    s.lo = lo;
-    s.hi = hi;
-    s.count = static_cast<uint32_t>(vmas.size());
-    s.snap_reason = reason;
-    s.sc = sc;
-    feed(s);
+    for (const Event& e : snapshot_events(pid, ts, mm, lo, hi, vmas, reason, sc)) feed(e);
   }
 
   // The parent's address space at the start: a heap, a private file mapping,
   // code, shared anonymous memory.
   void seed() {
     snapshot(kParent, kParentMm,
-             {anon(kCode, 16, kVmRead | kVmExec), anon(kHeap, 64), file(kFile, 64, kRw, "/data/db"),
-              file(kShared, 16, kRw | 0x8 | kVmMayShare, "/dev/zero", VT_PATH_DELETED)},
+             {anon_vma(kCode, 16, kVmRead | kVmExec), anon_vma(kHeap, 64), file_vma(kFile, 64, kRw, "/data/db"),
+              file_vma(kShared, 16, kRw | 0x8 | kVmMayShare, "/dev/zero", VT_PATH_DELETED)},
              0, VT_SNAP_SEED);
-    code = file(kCode, 16, kVmRead | kVmExec, "/bin/app");
+    code = file_vma(kCode, 16, kVmRead | kVmExec, "/bin/app");
   }
 
   void fork(uint32_t child, uint64_t child_mm, uint64_t ts) {
-    Event f;
-    f.kind = Kind::Fork;
-    f.pid = f.tid = kParent;
-    f.ts = ts;
-    f.child_pid = f.child_tid = child;
-    f.mm = child_mm;
-    feed(f);
-    if (child_mm != kParentMm) snapshot(child, child_mm, {anon(kHeap, 64)}, ts, VT_SNAP_FORK);
+    feed(fork_event(kParent, ts, child, child_mm));
+    if (child_mm != kParentMm) snapshot(child, child_mm, {anon_vma(kHeap, 64)}, ts, VT_SNAP_FORK);
   }
 
   std::optional<FaultCause> fault(uint32_t pid, uint64_t addr, uint16_t ec, uint64_t ts, uint16_t flags = 0) {
-    Event f;
-    f.kind = Kind::Fault;
-    f.pid = f.tid = pid;
-    f.ts = ts;
-    f.addr = addr;
+    Event f = fault_event(pid, ts, addr, ec, flags);
     f.ip = kCode + 0x10;
-    f.error_code = ec;
-    f.fault_flags = flags;
     return feed(f);
   }
 
   void mprotect(uint32_t pid, uint64_t addr, uint64_t len, uint64_t prot, uint64_t ts, int64_t ret = 0) {
-    Event s;
-    s.kind = Kind::Syscall;
-    s.sc = VT_SC_MPROTECT;
-    s.pid = s.tid = pid;
-    s.ts = ts;
-    s.args = {addr, len, prot, 0, 0, 0};
-    s.ret = ret;
-    feed(s);
+    feed(syscall_event(pid, ts, VT_SC_MPROTECT, {addr, len, prot, 0, 0, 0}, ret));
   }
 
   Model model;
@@ -270,14 +215,8 @@ TEST(CauseClassifier, CopyOnWriteNamesTheForkOnBothSides) {
   EXPECT_EQ(p->command, "/bin/app");
 
   // exec: a new address space shares nothing.
-  Event ex;
-  ex.kind = Kind::Exec;
-  ex.pid = ex.tid = kChild;
-  ex.ts = 60;
-  ex.mm = 0xc000;
-  ex.filename = "/bin/other";
-  t.feed(ex);
-  t.snapshot(kChild, 0xc000, {anon(kHeap, 64)}, 60, VT_SNAP_EXEC);
+  t.feed(exec_event(kChild, 60, 0xc000, "/bin/other"));
+  t.snapshot(kChild, 0xc000, {anon_vma(kHeap, 64)}, 60, VT_SNAP_EXEC);
   EXPECT_EQ(kind_of(t.fault(kChild, kHeap, kProtWrite, 70)), CauseKind::UnexplainedProtection);
   EXPECT_EQ(t.cc.process(kChild)->command, "/bin/other");
 }
@@ -285,13 +224,9 @@ TEST(CauseClassifier, CopyOnWriteNamesTheForkOnBothSides) {
 TEST(CauseClassifier, ThreadsAndVforkAreNoFork) {
   Trace t;
   t.seed();
-  Event th;
-  th.kind = Kind::Fork;
-  th.pid = th.tid = kParent;
-  th.child_pid = kParent;
+  Event th = fork_event(kParent, 0, kParent, kParentMm);
   th.child_tid = 555;
   th.fork_flags = VT_FORK_THREAD;
-  th.mm = kParentMm;
   t.feed(th);
   t.fork(kChild, kParentMm, 20);  // vfork: the child borrows the parent's space
   EXPECT_EQ(kind_of(t.fault(kParent, kHeap, kProtWrite, 30)), CauseKind::UnexplainedProtection);
@@ -366,11 +301,7 @@ TEST(CauseClassifier, AWriteToAPageFirstReadCopiesTheZeroPage) {
       << "a page never read";
   // Only the history matters for a fault whose cause nobody wants.
   EXPECT_FALSE(t.cc.on_event(Event{}, t.model, false));
-  Event read;
-  read.kind = Kind::Fault;
-  read.pid = read.tid = kParent;
-  read.addr = kHeap + 6 * kPg;
-  read.error_code = kRead;
+  Event read = fault_event(kParent, 0, kHeap + 6 * kPg, kRead);
   t.model.apply(read);
   EXPECT_FALSE(t.cc.on_event(read, t.model, false));
   EXPECT_TRUE(t.fault(kParent, kHeap + 6 * kPg, kProtWrite, 40)->after_read) << "remembered all the same";
@@ -392,12 +323,12 @@ TEST(VmaOrigin, PiecesKeepWhatMappedThemNewMemoryIsTheChanges) {
   Trace t;
   t.seed();
   const uint64_t a = 0x7f3000000000;
-  t.snapshot(kParent, kParentMm, {anon(a, 16)}, 5, VT_SNAP_SYSCALL, VT_SC_MMAP, a, a + 16 * kPg - 1);
+  t.snapshot(kParent, kParentMm, {anon_vma(a, 16)}, 5, VT_SNAP_SYSCALL, VT_SC_MMAP, a, a + 16 * kPg - 1);
   // mprotect splits it in three.
-  t.snapshot(kParent, kParentMm, {anon(a, 4), anon(a + 4 * kPg, 4, kVmRead), anon(a + 8 * kPg, 8)}, 9,
+  t.snapshot(kParent, kParentMm, {anon_vma(a, 4), anon_vma(a + 4 * kPg, 4, kVmRead), anon_vma(a + 8 * kPg, 8)}, 9,
              VT_SNAP_SYSCALL, VT_SC_MPROTECT, a, a + 16 * kPg - 1);
   // brk grows the heap: new memory, merged with the old.
-  t.snapshot(kParent, kParentMm, {anon(kHeap, 80)}, 12, VT_SNAP_SYSCALL, VT_SC_BRK, kHeap, kHeap + 80 * kPg - 1);
+  t.snapshot(kParent, kParentMm, {anon_vma(kHeap, 80)}, 12, VT_SNAP_SYSCALL, VT_SC_BRK, kHeap, kHeap + 80 * kPg - 1);
   auto at = [&](uint64_t addr) { return t.model.lifetimes()[*t.model.lifetime_at(kParent, addr)].origin; };
   for (uint64_t addr : {a, a + 5 * kPg, a + 9 * kPg}) {
     EXPECT_EQ(at(addr).sc, VT_SC_MMAP) << std::hex << addr;
@@ -407,7 +338,7 @@ TEST(VmaOrigin, PiecesKeepWhatMappedThemNewMemoryIsTheChanges) {
   EXPECT_EQ(at(kHeap).ns, 12u);
   EXPECT_EQ(at(kCode).reason, VT_SNAP_SEED);
   // Merged back by mprotect: still the mmap's memory.
-  t.snapshot(kParent, kParentMm, {anon(a, 16)}, 20, VT_SNAP_SYSCALL, VT_SC_MPROTECT, a, a + 16 * kPg - 1);
+  t.snapshot(kParent, kParentMm, {anon_vma(a, 16)}, 20, VT_SNAP_SYSCALL, VT_SC_MPROTECT, a, a + 16 * kPg - 1);
   EXPECT_EQ(at(a + 5 * kPg).sc, VT_SC_MMAP);
 }
 
@@ -419,11 +350,7 @@ TEST(CauseTally, SharesProcessesAndEvidence) {
   auto add = [&](uint32_t pid, uint64_t addr, uint16_t ec, uint64_t ts) {
     auto c = t.fault(pid, addr, ec, ts);
     ASSERT_TRUE(c);
-    Event e;
-    e.kind = Kind::Fault;
-    e.pid = e.tid = pid;
-    e.error_code = ec;
-    tally.add(*c, e, t.model.last_fault_vma(), t.model);
+    tally.add(*c, fault_event(pid, 0, 0, ec), t.model.last_fault_vma(), t.model);
   };
   for (uint64_t i = 0; i < 30; i++) add(kChild, kHeap + i * kPg, kProtWrite, 100 + i);
   for (uint64_t i = 0; i < 10; i++) add(kParent, kFile + i * kPg, kRead, 200 + i);
@@ -466,22 +393,19 @@ TEST(CauseTally, AVmaIsNamedAsItWasThoughItsLifetimeFoldedSince) {
   Trace t;
   t.seed();
   const uint64_t a = 0x7f3000000000, b = 0x7f4000000000;
-  t.snapshot(kParent, kParentMm, {file(a, 16, kVmRead, "/data/x")}, 5, VT_SNAP_SYSCALL, VT_SC_MMAP, a,
+  t.snapshot(kParent, kParentMm, {file_vma(a, 16, kVmRead, "/data/x")}, 5, VT_SNAP_SYSCALL, VT_SC_MMAP, a,
              a + 16 * kPg - 1);
   CauseTally tally;
   for (uint64_t i = 0; i < 10; i++) {
     auto c = t.fault(kParent, a + i * kPg, kRead, 10 + i, VT_FAULT_MAJOR);
     ASSERT_TRUE(c);
-    Event e;
-    e.kind = Kind::Fault;
-    e.pid = e.tid = kParent;
-    tally.add(*c, e, t.model.last_fault_vma(), t.model);
+    tally.add(*c, fault_event(kParent, 0, 0, 0), t.model.last_fault_vma(), t.model);
   }
   const uint64_t id = t.model.last_fault_vma()->lifetime;
   t.snapshot(kParent, kParentMm, {}, 30, VT_SNAP_SYSCALL, VT_SC_MUNMAP, a, a + 16 * kPg - 1);
   // Churn enough lifetimes for the model to fold the ended one away.
   for (uint64_t i = 0; i <= Lifetimes::kWindow; i++)
-    t.snapshot(kParent, kParentMm, {anon(b, 1 + i % 2)}, 40 + i, VT_SNAP_SYSCALL, VT_SC_MMAP, b, b + 2 * kPg - 1);
+    t.snapshot(kParent, kParentMm, {anon_vma(b, 1 + i % 2)}, 40 + i, VT_SNAP_SYSCALL, VT_SC_MMAP, b, b + 2 * kPg - 1);
   ASSERT_EQ(t.model.lifetimes()[id].name, "[folded]");
   auto causes = tally.causes(t.cc, nullptr, nullptr);
   ASSERT_EQ(causes.size(), 1u);
@@ -502,10 +426,7 @@ TEST(CauseTally, ProtectionChangesCountTheirCallsAndRefusals) {
     t.mprotect(kParent, page, kPg, 3, ts + 1);
     auto c = t.fault(kParent, page, kWrite, ts + 2);
     ASSERT_TRUE(c);
-    Event e;
-    e.kind = Kind::Fault;
-    e.pid = e.tid = kParent;
-    tally.add(*c, e, t.model.last_fault_vma(), t.model);
+    tally.add(*c, fault_event(kParent, 0, 0, 0), t.model.last_fault_vma(), t.model);
   }
   auto causes = tally.causes(t.cc, nullptr, nullptr);
   ASSERT_EQ(causes.size(), 1u);
@@ -591,54 +512,25 @@ class CauseTraceTest : public TempTraceTest {
     writer_ = w->get();
     auto snap = [&](uint32_t pid, uint64_t mm, const std::vector<VmaInfo>& vmas, uint64_t ts, uint16_t reason,
                     uint16_t sc, uint64_t lo, uint64_t hi) {
-      for (const auto& v : vmas) {
-        Event e;
-        e.kind = Kind::Vma;
-        e.pid = e.tid = pid;
-        e.ts = ts;
-        e.vma = v;
-        e.vma.reason = VT_VMA_SNAPSHOT;
-        put(e);
-      }
-      Event s;
-      s.kind = Kind::Snapshot;
-      s.pid = s.tid = pid;
-      s.ts = ts;
-      s.mm = mm;
-      s.lo = lo;
-      s.hi = hi;
-      s.count = static_cast<uint32_t>(vmas.size());
-      s.snap_reason = reason;
-      s.sc = sc;
-      put(s);
+      for (const Event& e : snapshot_events(pid, ts, mm, lo, hi, vmas, reason, sc)) put(e);
     };
-    const std::vector<VmaInfo> space = {anon(kCode, 16, kVmRead | kVmExec), anon(kHeap, 4096),
-                                        file(kLib, 16, kVmRead | kVmExec, "/nonexistent/libx.so")};
+    const std::vector<VmaInfo> space = {anon_vma(kCode, 16, kVmRead | kVmExec), anon_vma(kHeap, 4096),
+                                        file_vma(kLib, 16, kVmRead | kVmExec, "/nonexistent/libx.so")};
     snap(kParent, kParentMm, space, kT0, VT_SNAP_SEED, 0, 0, ~0ULL);
-    Event f;
-    f.kind = Kind::Fault;
-    f.ip = kCode + 0x10;
     auto fault = [&](uint32_t pid, uint64_t ts, uint64_t addr, uint16_t ec, int32_t stack = -1) {
-      f.pid = f.tid = pid;
-      f.ts = ts;
-      f.addr = addr;
-      f.error_code = ec;
+      Event f = fault_event(pid, ts, addr, ec);
+      f.ip = kCode + 0x10;
       f.stack_id = stack;
       put(f);
     };
     for (uint64_t i = 0; i < 100; i++) {
       if (i == 90) {
-        Event fork;
-        fork.kind = Kind::Fork;
-        fork.pid = fork.tid = kParent;
-        fork.ts = kT0 + 900 * kMs;
-        fork.child_pid = fork.child_tid = kChild;
-        fork.mm = kChildMm;
+        Event fork = fork_event(kParent, kT0 + 900 * kMs, kChild, kChildMm);
         put(fork);
         snap(kChild, kChildMm, space, fork.ts, VT_SNAP_FORK, 0, 0, ~0ULL);
       }
       if (i == 95)
-        snap(kChild, kChildMm, {anon(kFresh, 1024)}, kT0 + 950 * kMs, VT_SNAP_SYSCALL, VT_SC_MMAP, kFresh,
+        snap(kChild, kChildMm, {anon_vma(kFresh, 1024)}, kT0 + 950 * kMs, VT_SNAP_SYSCALL, VT_SC_MMAP, kFresh,
              kFresh + 1024 * kPg - 1);
       fault(kParent, kT0 + i * 10 * kMs, kHeap + i * kPg, kWrite);
     }

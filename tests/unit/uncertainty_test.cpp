@@ -10,6 +10,7 @@
 #include "model/model.h"
 #include "output/json_output.h"
 #include "cli/report_pass.h"
+#include "synthetic_events.h"
 #include "temp_trace.h"
 
 namespace vmatrace {
@@ -17,49 +18,12 @@ namespace {
 
 constexpr uint64_t kT0 = 1'000'000'000, kS = 1'000'000'000, kPg = 4096, kA = 0x10000000;
 
-VmaInfo anon(uint64_t start, uint64_t pages) {
-  VmaInfo v;
-  v.start = start;
-  v.end = start + pages * kPg;
-  v.flags = kVmRead | kVmWrite;
-  v.pgoff = start / kPg;
-  v.reason = VT_VMA_SNAPSHOT;
-  return v;
-}
-
 // The events of a kernel snapshot of pid's [lo, hi] (status: the walk's).
 std::vector<Event> snapshot(uint32_t pid, uint64_t mm, uint64_t lo, uint64_t hi, const std::vector<VmaInfo>& vmas,
                             uint64_t ts, int32_t status = 0, uint16_t reason = VT_SNAP_SYSCALL) {
-  std::vector<Event> out;
-  for (const auto& v : vmas) {
-    Event e;
-    e.kind = Kind::Vma;
-    e.pid = e.tid = pid;
-    e.ts = ts;
-    e.vma = v;
-    out.push_back(e);
-  }
-  Event s;
-  s.kind = Kind::Snapshot;
-  s.pid = s.tid = pid;
-  s.ts = ts;
-  s.mm = mm;
-  s.lo = lo;
-  s.hi = hi;
-  s.count = static_cast<uint32_t>(vmas.size());
-  s.status = status;
-  s.snap_reason = reason;
-  out.push_back(s);
+  std::vector<Event> out = snapshot_events(pid, ts, mm, lo, hi, vmas, reason);
+  out.back().status = status;
   return out;
-}
-
-Event stats(uint64_t ts, std::vector<uint64_t> lost, bool final = false) {
-  Event e;
-  e.kind = Kind::Stats;
-  e.ts = ts;
-  e.lost.by_reason = std::move(lost);
-  e.final_stats = final;
-  return e;
 }
 
 TraceMeta meta() {
@@ -69,15 +33,11 @@ TraceMeta meta() {
   return m;
 }
 
-void feed(Model* m, const std::vector<Event>& events) {
-  for (const Event& e : events) m->apply(e);
-}
-
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 TEST(Uncertainty, AFailedSnapshotMarksItsProcessUntilAWholeSnapshot) {
   Model m(meta());
-  feed(&m, snapshot(7, 0x1000, 0, ~0ULL, {anon(kA, 4)}, kT0, 0, VT_SNAP_SEED));
+  feed(&m, snapshot(7, 0x1000, 0, ~0ULL, {anon_vma(kA, 4)}, kT0, 0, VT_SNAP_SEED));
   EXPECT_EQ(m.maps_text(7).rfind("#", 0), std::string::npos) << "certain: no warning";
   feed(&m, snapshot(7, 0x1000, kA, kA + 8 * kPg, {}, kT0 + 2 * kS, -16));  // mmap_lock busy
   EXPECT_EQ(first_line(m.maps_text(7)),
@@ -85,10 +45,10 @@ TEST(Uncertainty, AFailedSnapshotMarksItsProcessUntilAWholeSnapshot) {
             "kernel's");
   EXPECT_NE(m.maps_text(7).find("10000000-10004000 rw-p"), std::string::npos) << "the lines are still shown";
   // A snapshot of part of the space does not vouch for the rest.
-  feed(&m, snapshot(7, 0x1000, kA, kA + 4 * kPg - 1, {anon(kA, 4)}, kT0 + 3 * kS));
+  feed(&m, snapshot(7, 0x1000, kA, kA + 4 * kPg - 1, {anon_vma(kA, 4)}, kT0 + 3 * kS));
   EXPECT_EQ(m.maps_text(7).rfind("# vmatrace: UNCERTAIN", 0), 0u);
   // The recorder's resync from /proc: the whole set again.
-  feed(&m, snapshot(7, 0x1000, 0, ~0ULL, {anon(kA, 2)}, kT0 + 5 * kS, 0, kSnapResync));
+  feed(&m, snapshot(7, 0x1000, 0, ~0ULL, {anon_vma(kA, 2)}, kT0 + 5 * kS, 0, kSnapResync));
   EXPECT_EQ(m.maps_text(7), "10000000-10002000 rw-p 00000000 00:00 0 \n");
   ASSERT_EQ(m.uncertainties().size(), 1u);
   const Uncertainty& u = m.uncertainties()[0];
@@ -99,8 +59,8 @@ TEST(Uncertainty, AFailedSnapshotMarksItsProcessUntilAWholeSnapshot) {
 
 TEST(Uncertainty, ASnapshotShortOfVmaRecords) {
   Model m(meta());
-  feed(&m, snapshot(7, 0x1000, 0, ~0ULL, {anon(kA, 4)}, kT0, 0, VT_SNAP_SEED));
-  auto short_one = snapshot(7, 0x1000, kA, kA + 8 * kPg, {anon(kA, 1), anon(kA + 2 * kPg, 1)}, kT0 + kS);
+  feed(&m, snapshot(7, 0x1000, 0, ~0ULL, {anon_vma(kA, 4)}, kT0, 0, VT_SNAP_SEED));
+  auto short_one = snapshot(7, 0x1000, kA, kA + 8 * kPg, {anon_vma(kA, 1), anon_vma(kA + 2 * kPg, 1)}, kT0 + kS);
   short_one.erase(short_one.begin());  // the ring buffer had no room for it
   feed(&m, short_one);
   ASSERT_EQ(m.uncertainties().size(), 1u);
@@ -112,11 +72,11 @@ TEST(Uncertainty, ASnapshotShortOfVmaRecords) {
 // the next snapshot of the same thread takes only its own (the last ones).
 TEST(Uncertainty, RecordsOfALostSnapshotDoNotFailTheNext) {
   Model m(meta());
-  feed(&m, snapshot(7, 0x1000, 0, ~0ULL, {anon(kA, 4)}, kT0, 0, VT_SNAP_SEED));
-  auto lost = snapshot(7, 0x1000, kA, kA + 4 * kPg, {anon(kA, 1), anon(kA + kPg, 3)}, kT0 + kS);
+  feed(&m, snapshot(7, 0x1000, 0, ~0ULL, {anon_vma(kA, 4)}, kT0, 0, VT_SNAP_SEED));
+  auto lost = snapshot(7, 0x1000, kA, kA + 4 * kPg, {anon_vma(kA, 1), anon_vma(kA + kPg, 3)}, kT0 + kS);
   lost.pop_back();  // its closing record
   feed(&m, lost);
-  feed(&m, snapshot(7, 0x1000, kA, kA + 4 * kPg, {anon(kA, 2), anon(kA + 2 * kPg, 2)}, kT0 + 2 * kS));
+  feed(&m, snapshot(7, 0x1000, kA, kA + 4 * kPg, {anon_vma(kA, 2), anon_vma(kA + 2 * kPg, 2)}, kT0 + 2 * kS));
   EXPECT_EQ(m.stats().snapshots_failed, 0u);
   EXPECT_EQ(m.stats().orphan_vma_records, 2u);
   EXPECT_EQ(m.maps_text(7),
@@ -128,21 +88,17 @@ TEST(Uncertainty, RecordsOfALostSnapshotDoNotFailTheNext) {
 // since the previous Stats record is marked from that record's time.
 TEST(Uncertainty, LostSnapshotsMarkEveryLiveProcessFromThePreviousStatsRecord) {
   Model m(meta());
-  for (uint32_t pid : {7u, 8u, 9u}) feed(&m, snapshot(pid, 0x1000 * pid, 0, ~0ULL, {anon(kA, 4)}, kT0, 0, VT_SNAP_SEED));
-  Event exit;
-  exit.kind = Kind::Exit;
-  exit.pid = exit.tid = 9;
-  exit.ts = kT0 + kS / 2;
-  exit.exit_flags = VT_EXIT_GROUP_DEAD;
-  m.apply(exit);
+  for (uint32_t pid : {7u, 8u, 9u})
+    feed(&m, snapshot(pid, 0x1000 * pid, 0, ~0ULL, {anon_vma(kA, 4)}, kT0, 0, VT_SNAP_SEED));
+  m.apply(exit_event(9, kT0 + kS / 2));
   std::vector<uint64_t> lost(VT_LOST_MAX, 0);
-  m.apply(stats(kT0 + kS, lost));
+  m.apply(stats_event(kT0 + kS, lost));
   lost[VT_LOST_RINGBUF_FAULT] = 1000;  // faults: the VMA set is not affected
   lost[VT_LOST_RINGBUF_SYSCALL] = 5;   // with kernel snapshots, neither: the snapshot came first
-  m.apply(stats(kT0 + 2 * kS, lost));
+  m.apply(stats_event(kT0 + 2 * kS, lost));
   EXPECT_TRUE(m.uncertainties().empty());
   lost[VT_LOST_RINGBUF_SNAPSHOT] = 2;
-  m.apply(stats(kT0 + 3 * kS, lost));
+  m.apply(stats_event(kT0 + 3 * kS, lost));
   ASSERT_EQ(m.uncertainties().size(), 2u);
   for (size_t i = 0; i < 2; i++) {
     EXPECT_EQ(m.uncertainties()[i].pid, 7u + i);
@@ -152,7 +108,7 @@ TEST(Uncertainty, LostSnapshotsMarkEveryLiveProcessFromThePreviousStatsRecord) {
   }
   EXPECT_EQ(m.maps_text(9).rfind("#", 0), std::string::npos) << "exited before the loss";
   // The end record carries the same totals: nothing new.
-  m.apply(stats(0, lost, true));
+  m.apply(stats_event(0, lost, true));
   EXPECT_EQ(m.uncertainties().size(), 2u);
 }
 
@@ -161,15 +117,15 @@ TEST(Uncertainty, LostSnapshotsMarkEveryLiveProcessFromThePreviousStatsRecord) {
 // made whole again meanwhile is marked afresh.
 TEST(Uncertainty, ALossToldOfLaterMovesMarksMadeMeanwhileBack) {
   Model m(meta());
-  feed(&m, snapshot(7, 0x1000, 0, ~0ULL, {anon(kA, 4)}, kT0, 0, VT_SNAP_SEED));
-  feed(&m, snapshot(8, 0x2000, 0, ~0ULL, {anon(kA, 4)}, kT0, 0, VT_SNAP_SEED));
+  feed(&m, snapshot(7, 0x1000, 0, ~0ULL, {anon_vma(kA, 4)}, kT0, 0, VT_SNAP_SEED));
+  feed(&m, snapshot(8, 0x2000, 0, ~0ULL, {anon_vma(kA, 4)}, kT0, 0, VT_SNAP_SEED));
   std::vector<uint64_t> lost(VT_LOST_MAX, 0);
-  m.apply(stats(kT0 + kS, lost));
+  m.apply(stats_event(kT0 + kS, lost));
   feed(&m, snapshot(7, 0x1000, kA, kA, {}, kT0 + kS + kS / 2, -16));
   feed(&m, snapshot(8, 0x2000, kA, kA, {}, kT0 + kS + kS / 5, -16));
-  feed(&m, snapshot(8, 0x2000, 0, ~0ULL, {anon(kA, 4)}, kT0 + kS + kS / 4, 0, kSnapResync));
+  feed(&m, snapshot(8, 0x2000, 0, ~0ULL, {anon_vma(kA, 4)}, kT0 + kS + kS / 4, 0, kSnapResync));
   lost[VT_LOST_SYSCALL_MAP_FULL] = 1;
-  m.apply(stats(kT0 + 2 * kS, lost));
+  m.apply(stats_event(kT0 + 2 * kS, lost));
   const auto& u = m.uncertainties();
   ASSERT_EQ(u.size(), 3u);
   EXPECT_EQ(u[0].pid, 7u);
@@ -192,7 +148,7 @@ TEST(Uncertainty, LostSyscallsMatterWhenPredicting) {
   Model m(mt);
   std::vector<uint64_t> lost(VT_LOST_MAX, 0);
   lost[VT_LOST_RINGBUF_SYSCALL] = 1;
-  m.apply(stats(kT0 + kS, lost));
+  m.apply(stats_event(kT0 + kS, lost));
   ASSERT_EQ(m.uncertainties().size(), 1u);
   EXPECT_EQ(m.uncertainties()[0].from_ns, 0u) << "no Stats record before: from the start";
   EXPECT_EQ(m.uncertainties()[0].reason, "events lost: 1 syscall (ring buffer full)");
@@ -207,13 +163,14 @@ TEST_F(UncertaintyTraceTest, ReportJsonListsTheUncertainStretches) {
   TraceMeta mt = meta();
   mt.target_pid = 7;
   ASSERT_TRUE((*w)->write_header(mt));
-  std::vector<Event> events = snapshot(7, 0x1000, 0, ~0ULL, {anon(kA, 4)}, kT0, 0, VT_SNAP_SEED);
+  std::vector<Event> events = snapshot(7, 0x1000, 0, ~0ULL, {anon_vma(kA, 4)}, kT0, 0, VT_SNAP_SEED);
   for (const Event& e : snapshot(7, 0x1000, kA, kA + kPg, {}, kT0 + kS, -28)) events.push_back(e);
-  for (const Event& e : snapshot(7, 0x1000, 0, ~0ULL, {anon(kA, 4)}, kT0 + 2 * kS, 0, kSnapResync)) events.push_back(e);
+  for (const Event& e : snapshot(7, 0x1000, 0, ~0ULL, {anon_vma(kA, 4)}, kT0 + 2 * kS, 0, kSnapResync))
+    events.push_back(e);
   std::vector<uint64_t> lost(VT_LOST_MAX, 0);
-  events.push_back(stats(kT0 + 3 * kS, lost));
+  events.push_back(stats_event(kT0 + 3 * kS, lost));
   lost[VT_LOST_RINGBUF_SNAPSHOT] = 1;
-  events.push_back(stats(kT0 + 4 * kS, lost));
+  events.push_back(stats_event(kT0 + 4 * kS, lost));
   for (const Event& e : events) ASSERT_TRUE((*w)->append(e));
   LostCounts end;
   end.by_reason = lost;
