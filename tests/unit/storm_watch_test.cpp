@@ -6,6 +6,7 @@
 
 #include "live/live_stats.h"
 #include "record/trace_file.h"
+#include "synthetic_events.h"
 
 namespace vmatrace {
 namespace {
@@ -13,13 +14,7 @@ namespace {
 constexpr uint64_t kMs = 1'000'000, kS = 1'000 * kMs;
 constexpr uint64_t kT0 = 5000 * kS;  // CLOCK_MONOTONIC of the first fault
 
-Event fault(uint64_t ts) {
-  Event e;
-  e.kind = Kind::Fault;
-  e.ts = ts;
-  e.pid = e.tid = 7;
-  return e;
-}
+Event fault(uint64_t ts) { return fault_event(7, ts, 0x10000000); }
 
 // 100 faults/s for 20 s, then 10,000/s for 0.5 s.
 template <typename Sink>
