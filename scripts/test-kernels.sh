@@ -111,7 +111,7 @@ $root/build/vmatrace check
 ($root/build/tests/e2e_tests --gtest_filter='$filter' --gtest_color=no; echo \$? > /tmp/e2e.rc) 2>&1 | tee /tmp/e2e.log
 rc=\$(cat /tmp/e2e.rc)
 if [ \$rc != 0 ]; then
-  failed=\$(sed -n 's/^\[  FAILED  \] \([A-Za-z0-9_/.]*\).*/\1/p' /tmp/e2e.log | sort -u | tr '\n' ':')
+  failed=\$(sed -n 's/^\[  FAILED  \] \([A-Za-z][A-Za-z0-9_/.]*\).*/\1/p' /tmp/e2e.log | sort -u | tr '\n' ':')
   echo "@@VM-RETRY \$failed"
   $root/build/tests/e2e_tests --gtest_filter="\$failed" --gtest_color=no
 fi
