@@ -17,6 +17,7 @@
 #define EBUSY 16
 #define ENOSPC 28
 #define MAP_FIXED 0x10
+#define MREMAP_FIXED 2
 #define PR_SET_VMA 0x53564d41
 #define PAGE_SIZE_ 4096ULL
 /* x86-64: user addresses are below this even with 5-level paging. */

@@ -336,6 +336,8 @@ static __always_inline void snapshot_after(const struct inflight_syscall *s, lon
 	case VT_SC_MREMAP:
 		if (ret >= 0 && (__u64)ret != a[0])
 			snapshot_range(task, owner, below(ret), right_edge(ret, a[2]), VT_SNAP_SYSCALL, s->sc, ts);
+		else if (ret < 0 && (a[3] & MREMAP_FIXED)) /* before 6.16 the target went first */
+			snapshot_range(task, owner, below(a[4]), right_edge(a[4], a[2]), VT_SNAP_SYSCALL, s->sc, ts);
 		lo = below(a[0]);
 		hi = right_edge(a[0], a[1] > a[2] ? a[1] : a[2]);
 		break;

@@ -158,7 +158,7 @@ TEST(Maps, EveryKindOfChangeMatchesProcMaps) {
   TempDir tmp;
   auto trace = tmp.path("t.vmt");
   auto cps = run_self_stopping({workload("changes"), tmp.path("")}, trace, tmp.path("step"));
-  EXPECT_EQ(cps.size(), 28u) << "every step stopped once";
+  EXPECT_EQ(cps.size(), 29u) << "every step stopped once";
   expect_same_maps(trace, cps);
   auto sum = trace_summary(trace);
   EXPECT_EQ(sum["model"]["snapshots_failed"], 0);

@@ -1,4 +1,7 @@
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+
+#include <cerrno>
 
 #include "events/abi.h"
 #include "model/maps_format.h"
@@ -194,6 +197,24 @@ TEST(Predict, MremapMovesAndKeepsAttributes) {
   EXPECT_EQ(p[1].fresh[0].info.start, to);
   EXPECT_EQ(p[1].fresh[0].info.end, to + 8 * kPg);
   EXPECT_EQ(p[1].fresh[0].info.flags, kVmRead);
+}
+
+// Before 6.16 mremap(MREMAP_FIXED) unmapped its target before it looked for
+// the source: EFAULT (no source) leaves a hole where the target was.
+TEST(Predict, AFailedMremapFixedHasUnmappedItsTarget) {
+  const uint64_t a = 0x30000000, to = 0x40000000;
+  auto s = space_with({anon_vma(to, 8, kVmRead)});
+  auto failed = syscall(VT_SC_MREMAP, {a, 4 * kPg, 4 * kPg, MREMAP_MAYMOVE | MREMAP_FIXED, to + 2 * kPg}, -EFAULT);
+  auto p = predict(s, failed);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].lo, to + 2 * kPg);
+  EXPECT_TRUE(p[0].fresh.empty());
+  // Refused before the unmap (EINVAL), or without MREMAP_FIXED: nothing.
+  failed.ret = -EINVAL;
+  EXPECT_TRUE(predict(s, failed).empty());
+  failed.ret = -EFAULT;
+  failed.args[3] = MREMAP_MAYMOVE;
+  EXPECT_TRUE(predict(s, failed).empty());
 }
 
 }  // namespace

@@ -101,6 +101,10 @@ int main(int argc, char** argv) {
   char* target = mmap(NULL, 8 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   mremap(m, 4 * PG, 4 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, target + 2 * PG);
   checkpoint(); /* MREMAP_FIXED into the middle of another mapping */
+  /* From where nothing is mapped any more: EFAULT, yet kernels before 6.16
+   * unmapped the target before they looked at the source. */
+  mremap(m, 4 * PG, 4 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, target + 4 * PG);
+  checkpoint(); /* a failed MREMAP_FIXED */
   char* d = mremap(a, 4 * PG, 4 * PG, MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
   checkpoint(); /* MREMAP_DONTUNMAP */
   mremap(g, 16 * PG, 2 * PG, 0);

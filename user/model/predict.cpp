@@ -2,6 +2,8 @@
 
 #include <sys/mman.h>
 
+#include <cerrno>
+
 #include "events/abi.h"
 #include "model/maps_format.h"
 
@@ -65,6 +67,10 @@ std::vector<Prediction> predict_mprotect(const AddressSpace& s, const Event& e) 
 
 std::vector<Prediction> predict_mremap(const AddressSpace& s, const Event& e) {
   uint64_t old = e.args[0], old_len = page_up(e.args[1]), new_len = page_up(e.args[2]);
+  // Predicting is for kernels before 6.7, which unmapped a MREMAP_FIXED
+  // target before they looked for the source: EFAULT says it was not there.
+  if (e.ret == -EFAULT && (e.args[3] & MREMAP_FIXED) && new_len)
+    return {replace_with(e.args[4], e.args[4] + new_len, {})};
   if (e.ret < 0 || old_len == 0) return {};
   auto moved = clipped(s, old, old + old_len);
   if (moved.empty()) return {};
@@ -80,7 +86,7 @@ std::vector<Prediction> predict_mremap(const AddressSpace& s, const Event& e) {
   }
   if (!fresh.empty() && new_len > old_len) fresh.back().info.end = to + new_len;
   std::vector<Prediction> out;
-  bool keep_source = e.args[3] & 4;  // MREMAP_DONTUNMAP
+  bool keep_source = e.args[3] & MREMAP_DONTUNMAP;
   if (to != old && !keep_source) out.push_back(replace_with(old, old + old_len, {}));
   if (to == old && new_len < old_len) out.push_back(replace_with(old, old + old_len, {}));
   out.push_back(replace_with(to, to + std::max(new_len, to == old ? old_len : new_len), std::move(fresh)));
