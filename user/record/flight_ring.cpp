@@ -116,7 +116,7 @@ Result<FlightRing::Dump> FlightRing::dump(const std::string& path, uint64_t from
     st = put(c->comp, c->raw_len, c->records, c->index);
     d.events += c->records;
   }
-  if (st) st = out.finish(lost_since(lost, head.lost_at_start));
+  if (st) st = out.finish(lost_since(lost, head.lost_at_start), now);
   if (!st) return make_error(st.error());
   return d;
 }

@@ -182,10 +182,11 @@ Status TraceWriter::write_chunk(const std::string& framed) {
   return write_all(framed);
 }
 
-Status TraceWriter::finish(const LostCounts& lost) {
+Status TraceWriter::finish(const LostCounts& lost, uint64_t end_ns) {
   if (auto st = publish(); !st) return st;
   Event stats;
   stats.kind = Kind::Stats;
+  stats.ts = end_ns;
   stats.lost = lost;
   stats.final_stats = true;
   // Within the limit still: make_room() kept kFinalStatsReserve free for it.

@@ -96,7 +96,9 @@ class TraceWriter {
   Status flush();  // writes the buffered records as one chunk
   // A chunk framed elsewhere (the flight recorder's), after what is buffered.
   Status write_chunk(const std::string& framed);
-  Status finish(const LostCounts& lost);  // final stats record, flush, close
+  // The final stats record (at end_ns: when recording ended, so that the
+  // trace spans it even if its last event came before), flush, close.
+  Status finish(const LostCounts& lost, uint64_t end_ns = 0);
   void discard();  // setup failed: remove the unpublished file
   uint64_t bytes_written() const { return bytes_; }
   const std::string& path() const { return out_.path(); }

@@ -161,8 +161,8 @@ Status TraceFiles::rotate(uint64_t ts) {
   return Ok{};
 }
 
-Status TraceFiles::finish(const LostCounts& lost) {
-  Status st = writer_->finish(lost_since(lost, lost_base_));
+Status TraceFiles::finish(const LostCounts& lost, uint64_t end_ns) {
+  Status st = writer_->finish(lost_since(lost, lost_base_), end_ns);
   return st;
 }
 

@@ -53,7 +53,7 @@ class TraceFiles {
   Status append(const Event& e);
   Status flush();
   // lost: the recording's counters since it began.
-  Status finish(const LostCounts& lost);
+  Status finish(const LostCounts& lost, uint64_t end_ns = 0);
   void discard();
 
   bool ended() const { return ended_; }

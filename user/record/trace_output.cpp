@@ -98,7 +98,7 @@ Status TraceOutput::poll(uint64_t now, const LostCounts& lost) {
 }
 
 Status TraceOutput::finish(uint64_t now, const LostCounts& lost) {
-  if (files_) return files_->finish(lost);
+  if (files_) return files_->finish(lost, now);
   // A storm dump still waiting for its after-time is written now, short of it.
   if (storm_dump_at_) {
     uint64_t from = *storm_from_;
