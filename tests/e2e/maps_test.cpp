@@ -75,7 +75,17 @@ std::string history(const std::string& trace, uint64_t rel_ns, uint64_t lo, uint
   return out + "model: " + trace_summary(trace)["model"].dump() + "\n";
 }
 
-void expect_same_maps(const std::string& trace, const std::vector<Checkpoint>& cps) {
+// A model that lost records says so in a first line. Where the test expects
+// such losses (bpf_find_vma only try-locks: without the iterator, threads
+// changing their mappings make it miss some), the VMAs after that line must
+// still be the kernel's.
+std::string after_uncertain_line(const std::string& maps, bool losses_expected) {
+  if (!losses_expected || maps.rfind("# vmatrace: UNCERTAIN", 0) != 0) return maps;
+  auto nl = maps.find('\n');
+  return nl == std::string::npos ? "" : maps.substr(nl + 1);
+}
+
+void expect_same_maps(const std::string& trace, const std::vector<Checkpoint>& cps, bool losses_expected = false) {
   auto sum = trace_summary(trace);
   uint64_t t0 = sum["clock_monotonic_ns"];
   ASSERT_FALSE(cps.empty());
@@ -84,8 +94,9 @@ void expect_same_maps(const std::string& trace, const std::vector<Checkpoint>& c
     snprintf(at, sizeof(at), "%.9f", static_cast<double>(c.t_ns - t0) / 1e9);
     auto r = run({vmatrace(), "report", trace, "--maps", "--at", at, "--pid", std::to_string(c.pid)});
     ASSERT_EQ(r.status, 0) << r.err;
-    if (r.out == c.maps) continue;
-    std::istringstream want(c.maps), got(r.out);
+    const std::string model = after_uncertain_line(r.out, losses_expected);
+    if (model == c.maps) continue;
+    std::istringstream want(c.maps), got(model);
     std::string w, g, diff, first_range;
     int line = 1;
     while (true) {
@@ -214,9 +225,10 @@ TEST_P(Churn, ModelMatchesProcMapsAtEveryStop) {
     rec->wait();
   }
   ASSERT_EQ(cps.size(), 8u);
-  expect_same_maps(trace, cps);
+  const bool iterator = kernel_has("vma_iter");
+  expect_same_maps(trace, cps, !iterator && threads > 1);
   auto sum = trace_summary(trace);
-  if (kernel_has("vma_iter")) {
+  if (iterator) {
     EXPECT_EQ(sum["lost_total"], 0);
     // The snapshots alone, but for one /proc read per snapshot that failed.
     EXPECT_LE(sum["model"]["resyncs"].get<int>(), sum["model"]["snapshots_failed"].get<int>());
