@@ -175,7 +175,8 @@ for k in "${kernels[@]}"; do
   mkdir -p build/kernel-logs && cp "$log" "build/kernel-logs/$k.log"
   # Results as gtest printed them, one line per test.
   # The last word on each test counts (a retried test's second run).
-  sed -n 's/^\[ *\(OK\|FAILED\|SKIPPED\) *\] \([A-Za-z0-9_/.]*\) (.*/\1 \2/p' "$log" |
+  # (A parameterised test's failure reads "NAME, where GetParam() = ...".)
+  sed -n 's/^\[ *\(OK\|FAILED\|SKIPPED\) *\] \([A-Za-z][A-Za-z0-9_/.]*\)[, ].*/\1 \2/p' "$log" |
     awk '{st[$2] = $1} END {for (n in st) print st[n], n}' | sort -k2 > "$work/$k.res"
   pass=$(grep -c '^OK ' "$work/$k.res" || true)
   fail=$(grep -c '^FAILED ' "$work/$k.res" || true)
