@@ -10,8 +10,8 @@
 # are written for a starved clock) take what is left. The sanitizer and fuzz
 # stages share that lowest priority with the guests.
 # VMATRACE_SKIP_KERNELS=1 leaves the kernels out. Their failures are
-# advisory until the VMA-churn tests hold in a starved 6.12 guest
-# (VMATRACE_KERNELS_GATE=1 makes them fail the run). Every stage says how long it took; the
+# advisory: a guest starved of CPU can still fail a timed test now and then,
+# retried once in the same boot (VMATRACE_KERNELS_GATE=1 makes them fail the run). Every stage says how long it took; the
 # script fails if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
