@@ -188,8 +188,8 @@ overhead_tables() {
 
 # What the rest of the machine pays: a getppid loop and a fault storm in a
 # process nobody traces, while a tracer traces one sleeping process.
-beside_sleeper() {  # name, tracer: vmatrace or bpftrace
-  local name=$1 tracer=$2
+beside_sleeper() {  # name, tracer: vmatrace or bpftrace [bpftrace program, SLEEPER for its pid]
+  local name=$1 tracer=$2 program=${3:-'tracepoint:syscalls:sys_enter_mprotect /pid == SLEEPER/ { @ = count(); }'}
   : >"$tmp/sc_base"; : >"$tmp/sc_traced"; : >"$tmp/pf_base"; : >"$tmp/pf_traced"
   for ((i = 0; i < runs; i++)); do
     "$storm" getppid "$getppid_calls" | ns_per_op >>"$tmp/sc_base"
@@ -201,8 +201,7 @@ beside_sleeper() {  # name, tracer: vmatrace or bpftrace
       while [ ! -e "$tmp/b.vmt" ]; do sleep 0.05; done
     else
       : >"$tmp/bt.out"
-      bpftrace -B none -e "tracepoint:syscalls:sys_enter_mprotect /pid == $sleeper/ { @ = count(); }" \
-        >"$tmp/bt.out" 2>&1 &
+      bpftrace -B none -e "${program//SLEEPER/$sleeper}" >"$tmp/bt.out" 2>&1 &
       tracer_pid=$!
       local waited=0
       until grep -q Attaching "$tmp/bt.out"; do
@@ -240,8 +239,16 @@ bystander_table() {
   fi
   vmatrace_opts=(--without syscall_tracepoints)
   beside_sleeper "vmatrace, raw sys_enter/exit" vmatrace
+  # Where another process's faults go: vmatrace without its fault-entry
+  # tracepoint (the per-CPU page-fault perf events alone), and a peer on the
+  # same system-wide fault hooks, filtered to the sleeper like vmatrace.
+  vmatrace_opts=(--without fault_tracepoints)
+  beside_sleeper "vmatrace, fault perf events only" vmatrace
   vmatrace_opts=()
-  [ "$have_bpftrace" = 1 ] && beside_sleeper "bpftrace, one tracepoint (sys_enter_mprotect)" bpftrace
+  if [ "$have_bpftrace" = 1 ]; then
+    beside_sleeper "bpftrace, one tracepoint (sys_enter_mprotect)" bpftrace
+    beside_sleeper "bpftrace, vmatrace's fault hooks, sleeper only" bpftrace "${bt_faults//cpid/SLEEPER}"
+  fi
   echo
 }
 
