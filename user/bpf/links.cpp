@@ -16,7 +16,7 @@
 namespace vmatrace {
 namespace {
 
-int open_fault_event(unsigned long long config, int cpu) {
+int open_fault_event(unsigned long long config, pid_t pid, int cpu) {
   perf_event_attr attr{};
   attr.type = PERF_TYPE_SOFTWARE;
   attr.size = sizeof(attr);
@@ -25,7 +25,24 @@ int open_fault_event(unsigned long long config, int cpu) {
   attr.sample_type = PERF_SAMPLE_ADDR;
   // Not exclude_kernel: faults taken inside syscalls (copy_to_user) arrive
   // with kernel-mode regs and count in getrusage like any other.
-  return static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+  attr.inherit = pid >= 0;
+  return static_cast<int>(syscall(__NR_perf_event_open, &attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+}
+
+struct FaultKind {
+  unsigned long long config;
+  bpf_program* prog;
+};
+
+Status attach_fault_event(const FaultKind& k, int fd, const std::function<void(bpf_link*)>& keep) {
+  bpf_link* link = bpf_program__attach_perf_event(k.prog, fd);
+  if (!link) {
+    int err = errno;
+    close(fd);
+    return libbpf_error("cannot attach to page-fault perf event", err);
+  }
+  keep(link);  // the link owns and closes fd
+  return Ok{};
 }
 
 }  // namespace
@@ -65,23 +82,26 @@ Status attach_fault_perf_events(bpf_program* on_min, bpf_program* on_maj,
                                 const std::function<void(bpf_link*)>& keep) {
   int ncpus = libbpf_num_possible_cpus();
   if (ncpus <= 0) return libbpf_error("cannot count CPUs", ncpus);
-  struct {
-    unsigned long long config;
-    bpf_program* prog;
-  } kinds[] = {{PERF_COUNT_SW_PAGE_FAULTS_MIN, on_min}, {PERF_COUNT_SW_PAGE_FAULTS_MAJ, on_maj}};
+  const FaultKind kinds[] = {{PERF_COUNT_SW_PAGE_FAULTS_MIN, on_min}, {PERF_COUNT_SW_PAGE_FAULTS_MAJ, on_maj}};
   for (int cpu = 0; cpu < ncpus; cpu++) {
     for (const auto& k : kinds) {
-      int fd = open_fault_event(k.config, cpu);
+      int fd = open_fault_event(k.config, -1, cpu);
       if (fd < 0 && errno == ENODEV) break;  // possible but offline CPU
       if (fd < 0) return make_error(std::string("cannot open page-fault perf event: ") + strerror(errno));
-      bpf_link* link = bpf_program__attach_perf_event(k.prog, fd);
-      if (!link) {
-        int err = errno;
-        close(fd);
-        return libbpf_error("cannot attach to page-fault perf event", err);
-      }
-      keep(link);  // the link owns and closes fd
+      if (auto st = attach_fault_event(k, fd, keep); !st) return st;
     }
+  }
+  return Ok{};
+}
+
+Status attach_task_fault_perf_events(bpf_program* on_min, bpf_program* on_maj, pid_t tid,
+                                     const std::function<void(bpf_link*)>& keep) {
+  const FaultKind kinds[] = {{PERF_COUNT_SW_PAGE_FAULTS_MIN, on_min}, {PERF_COUNT_SW_PAGE_FAULTS_MAJ, on_maj}};
+  for (const auto& k : kinds) {
+    int fd = open_fault_event(k.config, tid, -1);
+    if (fd < 0 && errno == ESRCH) return Ok{};
+    if (fd < 0) return make_error(std::string("cannot open page-fault perf event: ") + strerror(errno));
+    if (auto st = attach_fault_event(k, fd, keep); !st) return st;
   }
   return Ok{};
 }

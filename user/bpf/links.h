@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 #include "util/result.h"
@@ -39,5 +40,11 @@ Error libbpf_error(const std::string& what, int err);
 // perf event fd.
 Status attach_fault_perf_events(bpf_program* on_min, bpf_program* on_maj,
                                 const std::function<void(bpf_link*)>& keep);
+
+// The same on one task's page-fault events, inherited by the threads and
+// processes it makes from then on: other processes' faults never run them.
+// A task that is gone is not an error (its exit is on its way).
+Status attach_task_fault_perf_events(bpf_program* on_min, bpf_program* on_maj, pid_t tid,
+                                     const std::function<void(bpf_link*)>& keep);
 
 }  // namespace vmatrace

@@ -3,12 +3,16 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <linux/perf_event.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <set>
 
 #include "bpf/libbpf_log.h"
 #include "bpf/links.h"
@@ -21,6 +25,26 @@ namespace {
 
 // What on_sample returns to make libbpf stop (after consuming the sample).
 constexpr int kBudgetSpent = -ECANCELED;
+
+std::vector<pid_t> list_threads(pid_t tgid) {
+  std::vector<pid_t> tids;
+  DIR* d = opendir(("/proc/" + std::to_string(tgid) + "/task").c_str());
+  if (!d) return tids;
+  while (dirent* ent = readdir(d))
+    if (ent->d_name[0] != '.') tids.push_back(static_cast<pid_t>(strtol(ent->d_name, nullptr, 10)));
+  closedir(d);
+  return tids;
+}
+
+// Per-task events take two descriptors a thread: a process of thousands of
+// threads needs more than the usual soft limit of 1024.
+void raise_open_file_limit() {
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
 
 }  // namespace
 
@@ -42,7 +66,9 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(const Features& features,
   if (auto st = s->load(opts); !st) return make_error(st.error());
   if (auto st = s->attach_programs(); !st) return make_error(st.error());
   s->tracefs_.reset();
-  if (auto st = s->attach_perf_fault_events(); !st) return make_error(st.error());
+  s->fault_events_per_task_ = opts.fault_events_per_task;
+  if (!opts.fault_events_per_task)
+    if (auto st = s->attach_perf_fault_events(); !st) return make_error(st.error());
   s->poll_budget_ = opts.ringbuf_bytes;
   ring_buffer* rb = ring_buffer__new(bpf_map__fd(s->skel_->maps.events), on_sample, s.get(), nullptr);
   if (!rb) return libbpf_error("cannot open the BPF ring buffer", errno);
@@ -259,8 +285,34 @@ Status BpfSession::attach_perf_fault_events() {
                                   [this](bpf_link* l) { links_.emplace_back(l); });
 }
 
-Status BpfSession::add_target(pid_t tgid) { return set_target(tgid, VT_TARGET_TRACED); }
-Status BpfSession::add_target_at_exec(pid_t tgid) { return set_target(tgid, VT_TARGET_AWAIT_EXEC); }
+// Every thread of tgid: one listed while the last was being attached is
+// attached too, and a thread an attached one makes inherits its events.
+Status BpfSession::attach_task_fault_events(pid_t tgid) {
+  raise_open_file_limit();  // two events a thread
+  std::set<pid_t> attached;
+  auto keep = [this](bpf_link* l) { links_.emplace_back(l); };
+  for (bool more = true; more;) {
+    more = false;
+    for (pid_t tid : list_threads(tgid)) {
+      if (!attached.insert(tid).second) continue;
+      more = true;
+      if (auto st = attach_task_fault_perf_events(skel_->progs.on_fault_min, skel_->progs.on_fault_maj, tid, keep);
+          !st)
+        return st;
+    }
+  }
+  return Ok{};
+}
+
+Status BpfSession::add_target(pid_t tgid) {
+  if (auto st = set_target(tgid, VT_TARGET_TRACED); !st) return st;
+  return fault_events_per_task_ ? attach_task_fault_events(tgid) : Ok{};
+}
+
+Status BpfSession::add_target_at_exec(pid_t tgid) {
+  if (auto st = set_target(tgid, VT_TARGET_AWAIT_EXEC); !st) return st;
+  return fault_events_per_task_ ? attach_task_fault_events(tgid) : Ok{};
+}
 
 Status BpfSession::set_target(pid_t tgid, uint32_t state) {
   __u32 key = static_cast<__u32>(tgid);

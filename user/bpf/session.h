@@ -29,6 +29,10 @@ struct SessionOptions {
   bool follow_children = false;
   uint32_t stack_every = 0;  // a user stack every Nth fault (0: none)
   size_t ringbuf_bytes = 64u << 20;  // power of two
+  // Page-fault events on the targets' tasks (inherited by their threads and
+  // children), not on every CPU: other processes' faults then pay nothing
+  // for them. Needs targets; `check`, which has none, keeps per-CPU events.
+  bool fault_events_per_task = false;
 };
 
 // An optional feature turned off because this kernel's verifier refused the
@@ -78,6 +82,7 @@ class BpfSession {
   Status attach_programs();
   bpf_link* attach_syscall_tracepoint(bpf_program* p);
   Status attach_perf_fault_events();
+  Status attach_task_fault_events(pid_t tgid);
   Status set_target(pid_t tgid, uint32_t state);
   static int on_sample(void* self, void* data, size_t size);
 
@@ -90,6 +95,7 @@ class BpfSession {
   RingBufferPtr ring_;
   std::unique_ptr<Tracefs> tracefs_;  // while loading and attaching
   RecordHandler handler_;
+  bool fault_events_per_task_ = false;
   size_t poll_budget_ = 0;   // bytes a poll may consume
   size_t poll_consumed_ = 0;  // by the poll under way
   Features features_;
