@@ -329,9 +329,11 @@ void Model::apply_snapshot(const Event& e) {
     mark_uncertain(space, e.pid, e.ts, "a malformed snapshot was left out");
     return;
   }
-  e.snap_reason == kSnapResync ? stats_.resyncs++ : stats_.snapshots++;
-  if (e.snap_reason == kSnapResync) space.resynced_at = std::max(space.resynced_at, e.ts);
-  if (e.snap_reason != kSnapResync) {
+  if (e.snap_reason == kSnapResync) {
+    stats_.resyncs++;
+    space.resynced_at = std::max(space.resynced_at, e.ts);
+  } else {
+    stats_.snapshots++;
     space.start_brk = e.start_brk;
     space.brk = e.brk;
     space.start_stack = e.start_stack;
