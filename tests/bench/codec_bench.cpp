@@ -42,8 +42,8 @@ void BM_EncodeFaults(benchmark::State& state) {
   uint64_t i = 0;
   for (auto _ : state) {
     ChunkEncoder enc;
-    buf.clear();
-    for (int k = 0; k < 4096; k++) enc.encode(fault_at(i++), &buf);
+    for (int k = 0; k < 4096; k++) enc.encode(fault_at(i++));
+    buf = enc.finish();
     benchmark::DoNotOptimize(buf.data());
   }
   state.SetItemsProcessed(state.iterations() * 4096);
@@ -54,7 +54,8 @@ BENCHMARK(BM_EncodeFaults);
 void BM_DecodeFaults(benchmark::State& state) {
   std::string buf;
   ChunkEncoder enc;
-  for (int k = 0; k < 4096; k++) enc.encode(fault_at(static_cast<uint64_t>(k)), &buf);
+  for (int k = 0; k < 4096; k++) enc.encode(fault_at(static_cast<uint64_t>(k)));
+  buf = enc.finish();
   for (auto _ : state) {
     ChunkDecoder dec(reinterpret_cast<const uint8_t*>(buf.data()), buf.size());
     while (auto e = dec.next()) benchmark::DoNotOptimize(e->addr);

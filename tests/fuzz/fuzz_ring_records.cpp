@@ -22,7 +22,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Model model(meta);
   Summary summary;
   EventPrinter text(null, false, 0), json(null, true, 0);
-  std::string raw;
   ChunkEncoder enc;
   std::vector<Event> sent;
   for_each_record(data, size, [&](Event& e) {
@@ -30,9 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     model.apply(e);
     text.print(e);
     json.print(e);
-    enc.encode(e, &raw);
+    enc.encode(e);
     sent.push_back(e);
   });
+  const std::string raw = enc.finish();
   ChunkDecoder dec(reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
   for (const Event& e : sent) {
     auto back = dec.next();

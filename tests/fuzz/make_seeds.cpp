@@ -143,7 +143,8 @@ std::string trace_file(const std::vector<Event>& events, bool kernel_snapshots, 
   for (size_t i = 0; i < events.size(); i += per_chunk) {
     fuzz::Segment s;
     ChunkEncoder enc;
-    for (size_t j = i; j < std::min(events.size(), i + per_chunk); j++) enc.encode(events[j], &s.bytes);
+    for (size_t j = i; j < std::min(events.size(), i + per_chunk); j++) enc.encode(events[j]);
+    s.bytes = enc.finish();
     segments.push_back(std::move(s));
   }
   return fuzz::join_segments(segments);

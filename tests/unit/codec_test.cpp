@@ -2,11 +2,41 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "crafted.h"
 #include "events/abi.h"
 
 namespace vmatrace {
 namespace {
+
+// The streams of an encoded chunk, as its prelude cuts them.
+std::vector<std::string> streams_of(const std::string& chunk) {
+  ByteReader in{reinterpret_cast<const uint8_t*>(chunk.data()), reinterpret_cast<const uint8_t*>(chunk.data()) + chunk.size()};
+  std::vector<uint64_t> len(kStreamCount);
+  for (auto& n : len) EXPECT_TRUE(in.varint(&n));
+  std::vector<std::string> out;
+  size_t at = static_cast<size_t>(in.p - reinterpret_cast<const uint8_t*>(chunk.data()));
+  for (uint64_t n : len) {
+    out.push_back(chunk.substr(at, n));
+    at += n;
+  }
+  EXPECT_EQ(at, chunk.size());
+  return out;
+}
+
+// A chunk of these streams (the records stream first; the rest empty if not given).
+std::string chunk_of_streams(const std::vector<std::string>& given) {
+  std::string streams[kStreamCount];
+  for (size_t i = 0; i < given.size() && i < kStreamCount; i++) streams[i] = given[i];
+  return join_streams(streams);
+}
+
+std::string encode_all(const std::vector<Event>& events) {
+  ChunkEncoder enc;
+  for (const auto& e : events) enc.encode(e);
+  return enc.finish();
+}
 
 std::vector<Event> sample_events() {
   std::vector<Event> v;
@@ -86,9 +116,7 @@ std::vector<Event> sample_events() {
 
 TEST(Codec, RoundTripsEveryKind) {
   auto events = sample_events();
-  std::string buf;
-  ChunkEncoder enc;
-  for (const auto& e : events) enc.encode(e, &buf);
+  std::string buf = encode_all(events);
   ChunkDecoder dec(reinterpret_cast<const uint8_t*>(buf.data()), buf.size());
   for (const auto& want : events) {
     auto got = dec.next();
@@ -99,7 +127,6 @@ TEST(Codec, RoundTripsEveryKind) {
 }
 
 TEST(Codec, SequentialFaultsCostAtMostTwelveBytesBeforeCompression) {
-  std::string buf;
   ChunkEncoder enc;
   Event f;
   f.kind = Kind::Fault;
@@ -111,32 +138,81 @@ TEST(Codec, SequentialFaultsCostAtMostTwelveBytesBeforeCompression) {
     f.ts = 1000000000000ULL + static_cast<uint64_t>(i) * 12000;
     f.addr = 0x7f1234560000ULL + static_cast<uint64_t>(i) * 4096;
     f.latency_ns = 11000 + (i % 500);
-    enc.encode(f, &buf);
+    enc.encode(f);
   }
-  EXPECT_LE(buf.size(), static_cast<size_t>(n) * 12);
+  EXPECT_LE(enc.finish().size(), static_cast<size_t>(n) * 12 + kStreamCount * 5) << "prelude included";
+}
+
+// A fault storm's time and latency are noise in their low bits; every other
+// field repeats. What compresses is all in columns of their own: the
+// repeating ones shrink to nothing, and the fault's time is the user code's
+// gap before it (the same every time here, though the latency varies).
+TEST(Codec, AFaultStormsRepeatingFieldsAndGapsFillColumnsOfOneValue) {
+  ChunkEncoder enc;
+  Event f;
+  f.kind = Kind::Fault;
+  f.pid = f.tid = 7;
+  f.ip = 0x555555554000;
+  f.error_code = VT_PF_WRITE | VT_PF_USER;
+  f.ts = 1'000'000;
+  for (int i = 0; i < 100; i++) {
+    f.latency_ns = 1000 + (i * 37) % 300;
+    f.ts += 700 + f.latency_ns;
+    f.addr = 0x7f0000000000ULL + static_cast<uint64_t>(i) * 4096;
+    enc.encode(f);
+  }
+  auto streams = streams_of(enc.finish());
+  ASSERT_EQ(streams.size(), size_t{kStreamCount});
+  // After the first fault's fields (whose deltas count from 0): at most the two bytes of one varint.
+  auto one_value_after_the_first = [](const std::string& s) {
+    return s.size() > 10 && std::set<char>(s.begin() + 10, s.end()).size() <= 2;
+  };
+  EXPECT_EQ(streams[kRecordStream].size(), 100 + 2u) << "a head byte a fault, the tid once";
+  for (auto id : {kGapLow, kGapSecond, kGapRest, kFaultAddr, kLatencyRest, kFaultIp, kFaultCodes, kFaultStack})
+    EXPECT_TRUE(one_value_after_the_first(streams[id])) << "stream " << int{id};
+  EXPECT_TRUE(one_value_after_the_first(streams[kGapLow])) << "the gap: 700 every time";
+  EXPECT_FALSE(one_value_after_the_first(streams[kLatencyLow]));
 }
 
 TEST(Codec, RejectsTruncatedRecords) {
   auto events = sample_events();
   for (const auto& e : events) {
-    std::string buf;
-    ChunkEncoder enc;
-    enc.encode(e, &buf);
+    std::string buf = encode_all({e});
     for (size_t cut = 0; cut < buf.size(); cut++) {
       ChunkDecoder dec(reinterpret_cast<const uint8_t*>(buf.data()), cut);
-      auto got = dec.next();
-      EXPECT_FALSE(got.has_value()) << "kind " << static_cast<int>(e.kind) << " cut at " << cut;
+      EXPECT_FALSE(dec.next().has_value()) << "kind " << static_cast<int>(e.kind) << " chunk cut at " << cut;
+    }
+    // One stream cut short, its length in the prelude true to the cut.
+    auto streams = streams_of(buf);
+    for (size_t id = 0; id < streams.size(); id++) {
+      for (size_t cut = 0; cut < streams[id].size(); cut++) {
+        auto cut_streams = streams;
+        cut_streams[id].resize(cut);
+        std::string chunk = chunk_of_streams(cut_streams);
+        ChunkDecoder dec(reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size());
+        EXPECT_FALSE(dec.next().has_value()) << "kind " << static_cast<int>(e.kind) << " stream " << id << " cut at " << cut;
+      }
     }
   }
 }
 
 TEST(Codec, RejectsUnknownKindAndSameTidWithoutTid) {
-  const uint8_t bad_kind[] = {0x0e, 0x00};
-  ChunkDecoder d1(bad_kind, sizeof(bad_kind));
+  const std::string bad_kind = chunk_of_streams({std::string("\x0e\x00", 2)});
+  ChunkDecoder d1(reinterpret_cast<const uint8_t*>(bad_kind.data()), bad_kind.size());
   EXPECT_FALSE(d1.next().has_value());
-  const uint8_t same_tid_first[] = {0x12, 0x00, 0, 0, 0, 0};
-  ChunkDecoder d2(same_tid_first, sizeof(same_tid_first));
+  const std::string same_tid_first = chunk_of_streams({std::string("\x12\x00\x00\x00\x00\x00", 6)});
+  ChunkDecoder d2(reinterpret_cast<const uint8_t*>(same_tid_first.data()), same_tid_first.size());
   EXPECT_FALSE(d2.next().has_value());
+}
+
+// The prelude's lengths must add up to the chunk exactly.
+TEST(Codec, RejectsAPreludeThatDoesNotCoverTheChunk) {
+  std::string good = encode_all(sample_events());
+  for (std::string bad : {good + '\0', good.substr(0, good.size() - 1), std::string(), std::string(kStreamCount, '\xff')}) {
+    ChunkDecoder dec(reinterpret_cast<const uint8_t*>(bad.data()), bad.size());
+    EXPECT_FALSE(dec.next().has_value());
+    EXPECT_FALSE(dec.done());
+  }
 }
 
 }  // namespace
@@ -168,9 +244,7 @@ TEST(Codec, FaultRunsRoundTripAtEveryFieldSize) {
     f.stack_id = (i % 4) ? -1 : static_cast<int32_t>(x >> 33);
     faults.push_back(f);
   }
-  std::string buf;
-  ChunkEncoder enc;
-  for (const auto& e : faults) enc.encode(e, &buf);
+  std::string buf = encode_all(faults);
   const auto* data = reinterpret_cast<const uint8_t*>(buf.data());
   ChunkDecoder reused(data, buf.size());
   Event e;
@@ -191,12 +265,11 @@ TEST(Codec, RejectsAnOverlongVarintInAFaultRun) {
   Event f;
   f.kind = Kind::Fault;
   f.pid = f.tid = 3;
-  std::string buf;
-  ChunkEncoder enc;
-  enc.encode(f, &buf);
-  buf.push_back(static_cast<char>(static_cast<uint8_t>(Kind::Fault) | 0x10));  // same tid
-  buf.append(11, '\x80');  // a time delta that never ends
-  buf.append(64, '\0');    // room enough for the unchecked path
+  auto streams = streams_of(encode_all({f, f}));
+  streams[kGapRest].pop_back();
+  streams[kGapRest].append(11, '\x80');  // the second fault's time never ends
+  streams[kGapRest].append(64, '\0');
+  std::string buf = chunk_of_streams(streams);
   ChunkDecoder dec(reinterpret_cast<const uint8_t*>(buf.data()), buf.size());
   Event e;
   ASSERT_TRUE(dec.next(&e));
@@ -258,8 +331,7 @@ TEST(Codec, RejectsSyscallNumbersOutsideTheTable) {
     Event e;
     e.kind = Kind::Syscall;
     e.sc = sc;
-    std::string buf;
-    ChunkEncoder().encode(e, &buf);
+    std::string buf = encode_all({e});
     ChunkDecoder dec(reinterpret_cast<const uint8_t*>(buf.data()), buf.size());
     EXPECT_FALSE(dec.next().has_value()) << sc;
   }
@@ -268,9 +340,9 @@ TEST(Codec, RejectsSyscallNumbersOutsideTheTable) {
 // tid, then tid - pid: any pid comes back, and a crafted difference must
 // not overflow (UBSan catches that in the sanitizer run).
 TEST(Codec, PidFromAnyTidDifference) {
-  // Exit record: kind 6, ts delta 0, tid 5, zigzag(tid - pid), exit code, flags.
+  // Exit record: kind 6, tid 5, zigzag(tid - pid), ts delta 0, exit code, flags.
   for (uint64_t zz : {uint64_t{0}, uint64_t{9}, UINT64_MAX, UINT64_MAX - 1}) {
-    std::string buf = "\x06" + varints({0, 5, zz, 0, 0});
+    std::string buf = chunk_of_streams({"\x06" + varints({5, zz, 0, 0, 0})});
     ChunkDecoder dec(reinterpret_cast<const uint8_t*>(buf.data()), buf.size());
     auto e = dec.next();
     ASSERT_TRUE(e) << zz;

@@ -38,10 +38,11 @@ inline CraftedChunk chunk_of(const std::vector<Event>& events, uint64_t t0) {
   ChunkEncoder enc;
   ChunkIndex index;
   for (const Event& e : events) {
-    enc.encode(e, &c.raw);
+    enc.encode(e);
     index.add(e, t0, kFaultBinNs);
     c.records++;
   }
+  c.raw = enc.finish();
   index.encode(&c.index);
   return c;
 }

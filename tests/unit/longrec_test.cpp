@@ -150,11 +150,12 @@ TEST(SizeBound, NoRecordEncodesLongerThanItsBound) {
     before.ts = 0;
     before.pid = 2;
     before.tid = 3;
-    std::string raw;
-    enc.encode(before, &raw);
-    size_t at = raw.size();
-    enc.encode(c, &raw);
-    EXPECT_LE(raw.size() - at, encoded_size_bound(c)) << "kind " << static_cast<int>(c.kind);
+    enc.encode(before);
+    size_t at = enc.size();
+    enc.encode(c);
+    EXPECT_LE(enc.size() - at, encoded_size_bound(c)) << "kind " << static_cast<int>(c.kind);
+    const size_t bound = enc.size();
+    EXPECT_LE(enc.finish().size(), bound) << "size() bounds what finish() gives";
   }
 }
 
@@ -329,7 +330,7 @@ TEST_F(LongRecTest, RotationNeverRemovesAFileItDidNotMake) {
   { std::ofstream(path_ + ".1") << "someone's"; }
   Workload wl;
   Status st = Ok{};
-  for (int i = 0; i < 100000 && st && (*files)->rotations() < 2; i++)
+  for (int i = 0; i < 1000000 && st && (*files)->rotations() < 2; i++)
     for (const Event& e : wl.next(ts += 1000))
       if (st) st = (*files)->append(e);
   ASSERT_FALSE(st);

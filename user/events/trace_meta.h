@@ -10,7 +10,7 @@
 
 namespace vmatrace {
 
-constexpr uint32_t kTraceFormatVersion = 2;
+constexpr uint32_t kTraceFormatVersion = 3;
 
 struct TraceMeta {
   uint32_t format_version = kTraceFormatVersion;

@@ -19,9 +19,9 @@ void put_varint(uint64_t v, std::string* out) {
   out->push_back(static_cast<char>(v));
 }
 
-void put_zigzag(int64_t v, std::string* out) {
-  put_varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63), out);
-}
+uint64_t zigzag_of(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+
+void put_zigzag(int64_t v, std::string* out) { put_varint(zigzag_of(v), out); }
 
 void put_string(const std::string& s, std::string* out) {
   put_varint(s.size(), out);
@@ -30,82 +30,18 @@ void put_string(const std::string& s, std::string* out) {
 
 int64_t delta(uint64_t now, uint64_t prev) { return static_cast<int64_t>(now - prev); }
 
-}  // namespace
+int64_t unzigzag(uint64_t u) { return static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1)); }
 
-void ChunkIndex::add(const Event& e, uint64_t t0, uint64_t bin_ns) {
-  if (e.kind == Kind::Stats) return;
-  uint64_t rel = e.ts > t0 ? e.ts - t0 : 0;
-  last_ns = std::max(last_ns, rel);
-  if (!e.complete_fault()) return;
-  uint64_t bin = rel / bin_ns;
-  // Events come nearly in time order: the bin is almost always the last one.
-  auto it = fault_bins.end();
-  while (it != fault_bins.begin() && std::prev(it)->first > bin) --it;
-  if (it != fault_bins.begin() && std::prev(it)->first == bin)
-    std::prev(it)->second++;
-  else
-    fault_bins.insert(it, {bin, 1});
+void put_split(uint64_t v, std::string* low, std::string* second, std::string* rest) {
+  low->push_back(static_cast<char>(v));
+  second->push_back(static_cast<char>(v >> 8));
+  put_varint(v >> 16, rest);
 }
 
-size_t encoded_size_bound(const Event& e) {
-  // Every fixed field of the widest kind (a snapshot: 11 varints) at its
-  // widest (10 bytes), the head and the tid pair; then the variable parts.
-  constexpr size_t kFixed = 1 + 3 * 10 + 11 * 10 + 2 * 10;
-  return kFixed + e.vma.path.size() + e.filename.size() + 10 * (e.stack.size() + e.lost.by_reason.size());
-}
-
-void ChunkIndex::encode(std::string* out) const {
-  put_varint(last_ns, out);
-  put_varint(fault_bins.size(), out);
-  uint64_t prev = 0;
-  for (const auto& [bin, n] : fault_bins) {
-    put_varint(bin - prev, out);
-    put_varint(n, out);
-    prev = bin;
-  }
-}
-
-bool ChunkIndex::decode(const uint8_t* data, size_t size) {
-  ChunkDecoder in(data, size);
-  uint64_t n, bin = 0;
-  fault_bins.clear();
-  // Every entry takes at least two bytes: n cannot ask for more memory than the index has bytes.
-  if (!in.varint(&last_ns) || !in.varint(&n) || n > size / 2) return false;
-  fault_bins.reserve(n);
-  for (uint64_t i = 0; i < n; i++) {
-    uint64_t d, count;
-    if (!in.varint(&d) || !in.varint(&count) || count == 0 || count > UINT32_MAX) return false;
-    // Bins strictly ascending, as add() keeps them: a repeated or wrapped bin is damage.
-    if ((i > 0 && d == 0) || bin + d < bin) return false;
-    bin += d;
-    fault_bins.emplace_back(bin, static_cast<uint32_t>(count));
-  }
-  return in.done();
-}
-
-void ChunkEncoder::encode(const Event& e, std::string* out) {
-  bool same = have_tid_ && e.tid == tid_ && e.pid == pid_;
-  uint8_t head = static_cast<uint8_t>(e.kind) | (same ? kSameTid : 0) |
-                 (e.kind == Kind::Stats && e.final_stats ? kFinal : 0);
-  out->push_back(static_cast<char>(head));
-  put_zigzag(delta(e.ts, ts_), out);
-  ts_ = e.ts;
-  if (!same) {
-    put_varint(e.tid, out);
-    put_zigzag(static_cast<int64_t>(e.tid) - e.pid, out);
-    tid_ = e.tid;
-    pid_ = e.pid;
-    have_tid_ = true;
-  }
+// The fields of a record of any kind but a fault.
+void encode_fields(const Event& e, std::string* out) {
   switch (e.kind) {
     case Kind::Fault:
-      put_zigzag(delta(e.addr, addr_), out);
-      put_zigzag(delta(e.ip, ip_), out);
-      addr_ = e.addr;
-      ip_ = e.ip;
-      put_varint(e.latency_ns, out);
-      put_varint(e.error_code | (static_cast<uint32_t>(e.fault_flags) << 16), out);
-      put_zigzag(e.stack_id, out);
       break;
     case Kind::Stack: {
       put_zigzag(e.stack_id, out);
@@ -168,112 +104,228 @@ void ChunkEncoder::encode(const Event& e, std::string* out) {
   }
 }
 
-bool ChunkDecoder::string(std::string* s) {
+}  // namespace
+
+void ChunkIndex::add(const Event& e, uint64_t t0, uint64_t bin_ns) {
+  if (e.kind == Kind::Stats) return;
+  uint64_t rel = e.ts > t0 ? e.ts - t0 : 0;
+  last_ns = std::max(last_ns, rel);
+  if (!e.complete_fault()) return;
+  uint64_t bin = rel / bin_ns;
+  // Events come nearly in time order: the bin is almost always the last one.
+  auto it = fault_bins.end();
+  while (it != fault_bins.begin() && std::prev(it)->first > bin) --it;
+  if (it != fault_bins.begin() && std::prev(it)->first == bin)
+    std::prev(it)->second++;
+  else
+    fault_bins.insert(it, {bin, 1});
+}
+
+size_t encoded_size_bound(const Event& e) {
+  // Every fixed field of the widest kind (a snapshot: 11 varints) at its
+  // widest (10 bytes), the head and the tid pair; then the variable parts.
+  constexpr size_t kFixed = 1 + 3 * 10 + 11 * 10 + 2 * 10;
+  return kFixed + e.vma.path.size() + e.filename.size() + 10 * (e.stack.size() + e.lost.by_reason.size());
+}
+
+void ChunkIndex::encode(std::string* out) const {
+  put_varint(last_ns, out);
+  put_varint(fault_bins.size(), out);
+  uint64_t prev = 0;
+  for (const auto& [bin, n] : fault_bins) {
+    put_varint(bin - prev, out);
+    put_varint(n, out);
+    prev = bin;
+  }
+}
+
+bool ChunkIndex::decode(const uint8_t* data, size_t size) {
+  ByteReader in{data, data + size};
+  uint64_t n, bin = 0;
+  fault_bins.clear();
+  // Every entry takes at least two bytes: n cannot ask for more memory than the index has bytes.
+  if (!in.varint(&last_ns) || !in.varint(&n) || n > size / 2) return false;
+  fault_bins.reserve(n);
+  for (uint64_t i = 0; i < n; i++) {
+    uint64_t d, count;
+    if (!in.varint(&d) || !in.varint(&count) || count == 0 || count > UINT32_MAX) return false;
+    // Bins strictly ascending, as add() keeps them: a repeated or wrapped bin is damage.
+    if ((i > 0 && d == 0) || bin + d < bin) return false;
+    bin += d;
+    fault_bins.emplace_back(bin, static_cast<uint32_t>(count));
+  }
+  return in.done();
+}
+
+std::string join_streams(const std::string (&streams)[kStreamCount], std::vector<size_t>* stream_ends) {
+  std::string out;
+  size_t total = 0;
+  for (const auto& s : streams) {
+    put_varint(s.size(), &out);
+    total += s.size();
+  }
+  out.reserve(out.size() + total);
+  if (stream_ends) stream_ends->clear();
+  for (const auto& s : streams) {
+    out += s;
+    if (stream_ends && !s.empty()) stream_ends->push_back(out.size());
+  }
+  return out;
+}
+
+void ChunkEncoder::finish(EncodedChunk* out) {
+  out->bytes = join_streams(streams_, &out->stream_ends);
+  for (auto& s : streams_) s.clear();  // keeps their capacity for the next chunk
+  ts_ = addr_ = ip_ = 0;
+  tid_ = pid_ = 0;
+  have_tid_ = false;
+}
+
+std::string ChunkEncoder::finish() {
+  EncodedChunk c;
+  finish(&c);
+  return std::move(c.bytes);
+}
+
+size_t ChunkEncoder::size() const {
+  size_t n = kStreamCount * 5;  // the prelude: every length at its widest
+  for (const auto& s : streams_) n += s.size();
+  return n;
+}
+
+void ChunkEncoder::encode(const Event& e) {
+  std::string* out = &streams_[kRecordStream];
+  bool same = have_tid_ && e.tid == tid_ && e.pid == pid_;
+  uint8_t head = static_cast<uint8_t>(e.kind) | (same ? kSameTid : 0) |
+                 (e.kind == Kind::Stats && e.final_stats ? kFinal : 0);
+  out->push_back(static_cast<char>(head));
+  if (!same) {
+    put_varint(e.tid, out);
+    put_zigzag(static_cast<int64_t>(e.tid) - e.pid, out);
+    tid_ = e.tid;
+    pid_ = e.pid;
+    have_tid_ = true;
+  }
+  if (e.kind == Kind::Fault) {
+    auto* s = streams_;
+    put_split(zigzag_of(delta(e.ts - e.latency_ns, ts_)), &s[kGapLow], &s[kGapSecond], &s[kGapRest]);
+    put_split(e.latency_ns, &s[kLatencyLow], &s[kLatencySecond], &s[kLatencyRest]);
+    put_zigzag(delta(e.addr, addr_), &s[kFaultAddr]);
+    put_zigzag(delta(e.ip, ip_), &s[kFaultIp]);
+    put_varint(e.error_code | (static_cast<uint32_t>(e.fault_flags) << 16), &s[kFaultCodes]);
+    put_zigzag(e.stack_id, &s[kFaultStack]);
+    ts_ = e.ts;
+    addr_ = e.addr;
+    ip_ = e.ip;
+  } else {
+    put_zigzag(delta(e.ts, ts_), out);
+    ts_ = e.ts;
+    encode_fields(e, out);
+  }
+}
+
+bool ByteReader::string(std::string* s) {
   uint64_t n;
-  if (!varint(&n) || n > static_cast<uint64_t>(end_ - p_)) return false;
-  s->assign(reinterpret_cast<const char*>(p_), n);
-  p_ += n;
+  if (!varint(&n) || n > static_cast<uint64_t>(end - p)) return false;
+  s->assign(reinterpret_cast<const char*>(p), n);
+  p += n;
   return true;
 }
 
-namespace {
-
-constexpr ptrdiff_t kMaxFaultRecord = 1 + 6 * 10;  // head and six varints of at most 10 bytes
-
-// A varint known to lie within the buffer; nullptr if it runs past 10 bytes.
-inline const uint8_t* unchecked_varint(const uint8_t* p, uint64_t* v) {
-  uint64_t b = *p++;
-  uint64_t r = b & 0x7f;
-  for (int shift = 7; b >= 0x80; shift += 7) {
-    if (shift >= 70) return nullptr;
-    b = *p++;
-    r |= (b & 0x7f) << shift;
+ChunkDecoder::ChunkDecoder(const uint8_t* data, size_t size) {
+  ByteReader prelude{data, data + size};
+  uint64_t len[kStreamCount];
+  for (auto& n : len)
+    if (!prelude.varint(&n)) return;
+  const uint8_t* at = prelude.p;
+  for (int i = 0; i < kStreamCount; i++) {
+    if (len[i] > static_cast<uint64_t>(prelude.end - at)) return;
+    s_[i] = {at, at + len[i]};
+    at += len[i];
   }
-  *v = r;
-  return p;
+  ok_ = at == prelude.end;
 }
 
-inline int64_t unzigzag(uint64_t u) { return static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1)); }
+bool ChunkDecoder::done() const {
+  if (!ok_) return false;
+  for (const auto& s : s_)
+    if (!s.done()) return false;
+  return true;
+}
 
-}  // namespace
+bool ChunkDecoder::split(StreamId low, uint64_t* v) {
+  uint8_t b0, b1;
+  uint64_t rest;
+  if (!s_[low].byte(&b0) || !s_[low + 1].byte(&b1) || !s_[low + 2].varint(&rest) || rest >> 48) return false;
+  *v = b0 | (uint64_t{b1} << 8) | (rest << 16);
+  return true;
+}
 
-// Most records of a trace are faults of the thread before: decoded here
-// without the bounds checks and branches of the general path.
-bool ChunkDecoder::next_fault_fast(Event* out) {
-  const uint8_t* p = p_ + 1;
-  uint64_t ts, addr, ip, lat, flags, sid;
-  if (!(p = unchecked_varint(p, &ts)) || !(p = unchecked_varint(p, &addr)) || !(p = unchecked_varint(p, &ip)) ||
-      !(p = unchecked_varint(p, &lat)) || !(p = unchecked_varint(p, &flags)) || !(p = unchecked_varint(p, &sid)))
+bool ChunkDecoder::fault(Event* out) {
+  uint64_t gap, lat, codes;
+  int64_t da, di, sid;
+  if (!split(kGapLow, &gap) || !split(kLatencyLow, &lat) || lat > UINT32_MAX || !s_[kFaultAddr].zigzag(&da) ||
+      !s_[kFaultIp].zigzag(&di) || !s_[kFaultCodes].varint(&codes) || !s_[kFaultStack].zigzag(&sid))
     return false;
-  p_ = p;
   Event& e = *out;
-  e.ts = ts_ += static_cast<uint64_t>(unzigzag(ts));
-  e.addr = addr_ += static_cast<uint64_t>(unzigzag(addr));
-  e.ip = ip_ += static_cast<uint64_t>(unzigzag(ip));
+  e.ts = ts_ += static_cast<uint64_t>(unzigzag(gap)) + lat;
+  e.addr = addr_ += static_cast<uint64_t>(da);
+  e.ip = ip_ += static_cast<uint64_t>(di);
   e.latency_ns = static_cast<uint32_t>(lat);
-  e.error_code = static_cast<uint16_t>(flags);
-  e.fault_flags = static_cast<uint16_t>(flags >> 16);
-  e.stack_id = static_cast<int32_t>(unzigzag(sid));
+  e.error_code = static_cast<uint16_t>(codes);
+  e.fault_flags = static_cast<uint16_t>(codes >> 16);
+  e.stack_id = static_cast<int32_t>(sid);
+  last_was_fault_ = true;
   return true;
 }
 
 bool ChunkDecoder::next(Event* out) {
-  if (last_was_fault_ && end_ - p_ >= kMaxFaultRecord && *p_ == (static_cast<uint8_t>(Kind::Fault) | kSameTid))
-    return next_fault_fast(out);
-  if (p_ == end_) return false;
-  uint8_t head = *p_++;
+  ByteReader& in = s_[kRecordStream];
+  uint8_t head;
+  if (!ok_ || !in.byte(&head)) return false;
+  // Most records of a trace are faults of the thread before: they overwrite
+  // only the fault's fields (resetting every field costs more than a fault).
+  if (last_was_fault_ && head == (static_cast<uint8_t>(Kind::Fault) | kSameTid)) return fault(out);
   uint8_t kind = head & kKindMask;
   if (kind < static_cast<uint8_t>(Kind::Syscall) || kind > static_cast<uint8_t>(Kind::Stack))
     return false;
-  // Resetting every field costs more than decoding a fault: skip it between faults.
-  bool fault = kind == static_cast<uint8_t>(Kind::Fault);
-  if (!(fault && last_was_fault_)) out->reset();
+  bool is_fault = kind == static_cast<uint8_t>(Kind::Fault);
+  if (!(is_fault && last_was_fault_)) out->reset();
   last_was_fault_ = false;
   Event& e = *out;
   e.kind = static_cast<Kind>(kind);
   int64_t d;
   uint64_t u, u2;
-  if (!zigzag(&d)) return false;
-  ts_ += static_cast<uint64_t>(d);
-  e.ts = ts_;
   if (head & kSameTid) {
     if (!have_tid_) return false;
   } else {
-    if (!varint(&u) || !zigzag(&d) || u > UINT32_MAX) return false;
+    if (!in.varint(&u) || !in.zigzag(&d) || u > UINT32_MAX) return false;
     tid_ = static_cast<uint32_t>(u);
     pid_ = static_cast<uint32_t>(u - static_cast<uint64_t>(d));  // unsigned: a crafted d must not overflow
     have_tid_ = true;
   }
   e.tid = tid_;
   e.pid = pid_;
+  if (is_fault) return fault(out);
+  if (!in.zigzag(&d)) return false;
+  ts_ += static_cast<uint64_t>(d);
+  e.ts = ts_;
   switch (e.kind) {
-    case Kind::Fault: {
-      int64_t da, di, sid;
-      if (!zigzag(&da) || !zigzag(&di) || !varint(&u) || !varint(&u2) || !zigzag(&sid)) return false;
-      e.stack_id = static_cast<int32_t>(sid);
-      addr_ += static_cast<uint64_t>(da);
-      ip_ += static_cast<uint64_t>(di);
-      e.addr = addr_;
-      e.ip = ip_;
-      e.latency_ns = static_cast<uint32_t>(u);
-      e.error_code = static_cast<uint16_t>(u2);
-      e.fault_flags = static_cast<uint16_t>(u2 >> 16);
-      last_was_fault_ = true;
-      return true;
-    }
+    case Kind::Fault:
+      return false;
     case Kind::Syscall:
-      if (!varint(&u) || !varint(&u2) || !zigzag(&d) || !known_syscall(u)) return false;
+      if (!in.varint(&u) || !in.varint(&u2) || !in.zigzag(&d) || !known_syscall(u)) return false;
       e.sc = static_cast<uint16_t>(u);
       e.duration_ns = static_cast<uint32_t>(u2);
       e.ret = d;
       for (auto& a : e.args)
-        if (!varint(&a)) return false;
+        if (!in.varint(&a)) return false;
       return true;
     case Kind::Vma: {
       uint64_t len, dev, pf, reason;
-      if (!varint(&e.vma.start) || !varint(&len) || !varint(&e.vma.flags) ||
-          !varint(&e.vma.pgoff) || !varint(&e.vma.ino) || !varint(&dev) || !varint(&pf) ||
-          !varint(&reason) || !string(&e.vma.path))
+      if (!in.varint(&e.vma.start) || !in.varint(&len) || !in.varint(&e.vma.flags) || !in.varint(&e.vma.pgoff) ||
+          !in.varint(&e.vma.ino) || !in.varint(&dev) || !in.varint(&pf) || !in.varint(&reason) ||
+          !in.string(&e.vma.path))
         return false;
       e.vma.end = e.vma.start + len;
       e.vma.dev = static_cast<uint32_t>(dev);
@@ -282,12 +334,12 @@ bool ChunkDecoder::next(Event* out) {
       return true;
     }
     case Kind::Exec:
-      if (!varint(&u) || !varint(&e.mm) || !string(&e.filename)) return false;
+      if (!in.varint(&u) || !in.varint(&e.mm) || !in.string(&e.filename)) return false;
       e.old_tid = static_cast<uint32_t>(u);
       return true;
     case Kind::Fork: {
       uint64_t f;
-      if (!varint(&u) || !varint(&u2) || !varint(&f) || !varint(&e.mm)) return false;
+      if (!in.varint(&u) || !in.varint(&u2) || !in.varint(&f) || !in.varint(&e.mm)) return false;
       e.child_pid = static_cast<uint32_t>(u);
       e.child_tid = static_cast<uint32_t>(u2);
       e.fork_flags = static_cast<uint32_t>(f);
@@ -295,11 +347,11 @@ bool ChunkDecoder::next(Event* out) {
     }
     case Kind::Stack: {
       int64_t sid;
-      if (!zigzag(&sid) || !varint(&u) || u > VT_STACK_DEPTH_MAX) return false;
+      if (!in.zigzag(&sid) || !in.varint(&u) || u > VT_STACK_DEPTH_MAX) return false;
       e.stack_id = static_cast<int32_t>(sid);
       uint64_t ip = 0;
       for (uint64_t i = 0; i < u; i++) {
-        if (!zigzag(&d)) return false;
+        if (!in.zigzag(&d)) return false;
         ip += static_cast<uint64_t>(d);
         e.stack.push_back(ip);
       }
@@ -308,9 +360,9 @@ bool ChunkDecoder::next(Event* out) {
     case Kind::Snapshot: {
       uint64_t count, reason, sc;
       int64_t status;
-      if (!varint(&e.mm) || !varint(&e.lo) || !varint(&e.hi) || !varint(&e.start_brk) ||
-          !varint(&e.brk) || !varint(&e.start_stack) || !varint(&count) || !zigzag(&status) ||
-          !varint(&reason) || !varint(&sc) || count > UINT32_MAX)
+      if (!in.varint(&e.mm) || !in.varint(&e.lo) || !in.varint(&e.hi) || !in.varint(&e.start_brk) ||
+          !in.varint(&e.brk) || !in.varint(&e.start_stack) || !in.varint(&count) || !in.zigzag(&status) ||
+          !in.varint(&reason) || !in.varint(&sc) || count > UINT32_MAX)
         return false;
       e.count = static_cast<uint32_t>(count);
       e.status = static_cast<int32_t>(status);
@@ -319,15 +371,15 @@ bool ChunkDecoder::next(Event* out) {
       return true;
     }
     case Kind::Exit:
-      if (!zigzag(&d) || !varint(&u)) return false;
+      if (!in.zigzag(&d) || !in.varint(&u)) return false;
       e.exit_code = static_cast<int32_t>(d);
       e.exit_flags = static_cast<uint32_t>(u);
       return true;
     case Kind::Stats:
-      if (!varint(&u) || u > 64) return false;
+      if (!in.varint(&u) || u > 64) return false;
       e.lost.by_reason.resize(u);
       for (auto& n : e.lost.by_reason)
-        if (!varint(&n)) return false;
+        if (!in.varint(&n)) return false;
       e.final_stats = head & kFinal;
       return true;
   }

@@ -1,11 +1,20 @@
 // Compact encoding of Events inside one trace-file chunk. Each chunk starts
-// from a fresh ChunkCodec, so a chunk decodes on its own: a damaged chunk
+// from a fresh ChunkEncoder, so a chunk decodes on its own: a damaged chunk
 // never corrupts the ones before it.
 //
-// Record: a kind byte (bit 4 = same tid as the previous record), the time as a
-// zig-zag varint delta, tid/pid if they changed, then per-kind varint fields.
-// Fault addresses and ips are deltas against the previous fault, which makes a
-// typical fault 8-10 bytes before compression.
+// A chunk's bytes are a prelude (the length of each stream, varints) and
+// kStreamCount streams. The records stream holds every record in order: a
+// kind byte (bit 4 = same tid as the previous record), tid/pid if they
+// changed, then for every kind but faults the time as a zig-zag varint delta
+// and the per-kind varint fields. A fault's fields go to columns of their own
+// instead, one value after another, so that zstd codes each column with a
+// table of its own (the writer compresses each stream as a block of its own):
+// a fault storm's fields are a few near-constant columns and two noisy ones,
+// the time and the latency. The time is stored as the gap between the
+// previous record and the fault's entry (ts - latency): the user code that ran
+// between two faults, steadier than the time between their ends. Those two
+// are split into their low byte, second byte and the rest (a varint), so the
+// nearly random low bytes do not blur the tables of the rest.
 #pragma once
 
 #include <cstdint>
@@ -35,33 +44,58 @@ struct ChunkIndex {
 // came before it: what a size limit checks before a record is taken.
 size_t encoded_size_bound(const Event& e);
 
+// The streams of a chunk: the records, then the fault columns.
+enum StreamId : uint8_t {
+  kRecordStream,
+  kGapLow, kGapSecond, kGapRest,           // zig-zag(ts - latency - previous record's ts)
+  kLatencyLow, kLatencySecond, kLatencyRest,
+  kFaultAddr, kFaultIp,                    // zig-zag deltas against the previous fault
+  kFaultCodes,                             // error_code | fault_flags << 16
+  kFaultStack,                             // zig-zag stack id
+  kStreamCount
+};
+
+// A chunk as the encoder lays it out: its bytes, and where each stream ends in
+// them (the framer compresses each as a block of its own).
+struct EncodedChunk {
+  std::string bytes;
+  std::vector<size_t> stream_ends;
+};
+
+// The bytes of a chunk made of these streams: the prelude, then the streams.
+std::string join_streams(const std::string (&streams)[kStreamCount], std::vector<size_t>* stream_ends = nullptr);
+
 class ChunkEncoder {
  public:
-  void encode(const Event& e, std::string* out);
+  void encode(const Event& e);
+  // At least the bytes finish() would give now.
+  size_t size() const;
+  // The chunk encoded so far; the encoder starts a new chunk.
+  void finish(EncodedChunk* out);
+  std::string finish();
 
  private:
+  std::string streams_[kStreamCount];
   uint64_t ts_ = 0, addr_ = 0, ip_ = 0;
   uint32_t tid_ = 0, pid_ = 0;
   bool have_tid_ = false;
 };
 
-class ChunkDecoder {
- public:
-  ChunkDecoder(const uint8_t* data, size_t size) : p_(data), end_(data + size) {}
-  bool done() const { return p_ == end_; }
-  // false on malformed input (the caller reports the chunk as corrupt). e is
-  // reset and refilled: reuse one Event, unchanged between calls, for a whole
-  // chunk (a fault after a fault overwrites only the fault's fields).
-  bool next(Event* e);
-  std::optional<Event> next();
+// Bounds-checked reading of varints and bytes.
+struct ByteReader {
+  const uint8_t* p = nullptr;
+  const uint8_t* end = nullptr;
 
- private:
-  friend struct ChunkIndex;
-  bool next_fault_fast(Event* e);
+  bool done() const { return p == end; }
+  bool byte(uint8_t* v) {
+    if (p == end) return false;
+    *v = *p++;
+    return true;
+  }
   bool varint(uint64_t* v) {
     uint64_t r = 0;
-    for (int shift = 0; shift < 64 && p_ != end_; shift += 7) {
-      uint8_t b = *p_++;
+    for (int shift = 0; shift < 64 && p != end; shift += 7) {
+      uint8_t b = *p++;
       r |= static_cast<uint64_t>(b & 0x7f) << shift;
       if (!(b & 0x80)) {
         *v = r;
@@ -77,9 +111,25 @@ class ChunkDecoder {
     return true;
   }
   bool string(std::string* s);
+};
 
-  const uint8_t* p_;
-  const uint8_t* end_;
+class ChunkDecoder {
+ public:
+  // A malformed prelude leaves a decoder whose next() fails at once.
+  ChunkDecoder(const uint8_t* data, size_t size);
+  // Every stream read to its end.
+  bool done() const;
+  // false on malformed input (the caller reports the chunk as corrupt). e is
+  // reset and refilled: reuse one Event, unchanged between calls, for a whole
+  // chunk (a fault after a fault overwrites only the fault's fields).
+  bool next(Event* e);
+  std::optional<Event> next();
+
+ private:
+  bool fault(Event* e);
+  bool split(StreamId low, uint64_t* v);
+  ByteReader s_[kStreamCount];
+  bool ok_ = false;
   uint64_t ts_ = 0, addr_ = 0, ip_ = 0;
   uint32_t tid_ = 0, pid_ = 0;
   bool have_tid_ = false;

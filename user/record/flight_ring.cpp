@@ -24,14 +24,12 @@ Status FlightRing::begin_chunk(uint64_t ts) {
   open_.start_ns = open_.last_ns = ts;
   open_.meta = std::move(start.meta);
   open_.lost_at_start = lost_;
-  std::string raw;
   ChunkEncoder enc;
-  for (const Event& e : start.state) enc.encode(e, &raw);
-  if (auto st = framer_.compress(raw, &open_.state); !st) return st;
-  open_.state_raw = static_cast<uint32_t>(raw.size());
+  for (const Event& e : start.state) enc.encode(e);
+  enc.finish(&raw_);
+  if (auto st = framer_.compress(raw_, &open_.state); !st) return st;
+  open_.state_raw = static_cast<uint32_t>(raw_.bytes.size());
   open_.state_records = static_cast<uint32_t>(start.state.size());
-  raw_.clear();
-  encoder_ = ChunkEncoder();
   have_open_ = true;
   return Ok{};
 }
@@ -40,8 +38,9 @@ Status FlightRing::begin_chunk(uint64_t ts) {
 // model's now: everything before ts is applied, nothing after.
 Status FlightRing::close_chunk(uint64_t ts) {
   if (have_open_ && open_.records > 0) {
+    encoder_.finish(&raw_);
     if (auto st = framer_.compress(raw_, &open_.comp); !st) return st;
-    open_.raw_len = static_cast<uint32_t>(raw_.size());
+    open_.raw_len = static_cast<uint32_t>(raw_.bytes.size());
     bytes_ += open_.size();
     ring_.push_back(std::move(open_));
   }
@@ -50,9 +49,9 @@ Status FlightRing::close_chunk(uint64_t ts) {
 
 Status FlightRing::append(const Event& e) {
   if (e.kind == Kind::Stats) return Ok{};
-  if (!have_open_ || raw_.size() >= kChunkRaw)
+  if (!have_open_ || encoder_.size() >= kChunkRaw)
     if (auto st = close_chunk(e.ts); !st) return st;
-  encoder_.encode(e, &raw_);
+  encoder_.encode(e);
   open_.index.add(e, 0, kFaultBinNs);
   open_.last_ns = std::max(open_.last_ns, e.ts);
   open_.records++;

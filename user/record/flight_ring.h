@@ -77,7 +77,7 @@ class FlightRing {
   // The chunk being filled.
   Chunk open_;
   bool have_open_ = false;
-  std::string raw_;
+  EncodedChunk raw_;  // a chunk being compressed, reused
   ChunkEncoder encoder_;
   ChunkFramer framer_;
   LostCounts lost_;

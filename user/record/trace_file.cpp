@@ -66,18 +66,48 @@ std::string frame_header(const TraceMeta& meta) {
   return buf;
 }
 
-uint64_t ChunkFramer::framed_bound(size_t raw_len, size_t index_entries) {
-  constexpr uint64_t kIndexHead = 20, kIndexEntry = 15;  // varints at their widest
-  return kChunkHeader + kIndexHead + kIndexEntry * index_entries + ZSTD_compressBound(raw_len);
+size_t ChunkFramer::compressed_bound(size_t raw_len) {
+  constexpr size_t kBlockHeader = 3;  // each flush may end one block more than ZSTD_compressBound counts
+  return ZSTD_compressBound(raw_len) + kStreamCount * kBlockHeader;
 }
 
-Status ChunkFramer::compress(const std::string& raw, std::string* comp) {
+uint64_t ChunkFramer::framed_bound(size_t raw_len, size_t index_entries) {
+  constexpr uint64_t kIndexHead = 20, kIndexEntry = 15;  // varints at their widest
+  return kChunkHeader + kIndexHead + kIndexEntry * index_entries + compressed_bound(raw_len);
+}
+
+Result<size_t> ChunkFramer::compress_into(const std::string& raw, const std::vector<size_t>& block_ends, char* dst) {
   if (!zstd_) zstd_ = {ZSTD_createCCtx(), ZSTD_freeCCtx};
-  if (!zstd_.get()) return make_error("compressing a trace chunk failed (out of memory)");
-  comp->resize(ZSTD_compressBound(raw.size()));
-  size_t n = ZSTD_compressCCtx(zstd_.get(), comp->data(), comp->size(), raw.data(), raw.size(), kZstdLevel);
-  if (ZSTD_isError(n)) return make_error(std::string("compressing a trace chunk failed: ") + ZSTD_getErrorName(n));
-  comp->resize(n);
+  ZSTD_CCtx* z = zstd_.get();
+  if (!z) return make_error("compressing a trace chunk failed (out of memory)");
+  size_t err = ZSTD_CCtx_reset(z, ZSTD_reset_session_only);
+  if (!ZSTD_isError(err)) err = ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, kZstdLevel);
+  if (!ZSTD_isError(err)) err = ZSTD_CCtx_setPledgedSrcSize(z, raw.size());
+  ZSTD_outBuffer out{dst, compressed_bound(raw.size()), 0};
+  size_t from = 0;
+  bool whole = true;
+  // Up to `to`, then a block boundary (or the frame's end). dst has room for
+  // everything: each call takes all its input and flushes all it made.
+  auto upto = [&](size_t to, ZSTD_EndDirective how) {
+    ZSTD_inBuffer in{raw.data() + from, to - from, 0};
+    size_t left = ZSTD_compressStream2(z, &out, &in, how);
+    whole = whole && (ZSTD_isError(left) || (left == 0 && in.pos == in.size));
+    from = to;
+    return left;
+  };
+  for (size_t end : block_ends)
+    if (!ZSTD_isError(err) && whole && end > from && end < raw.size()) err = upto(end, ZSTD_e_flush);
+  if (!ZSTD_isError(err) && whole) err = upto(raw.size(), ZSTD_e_end);
+  if (ZSTD_isError(err)) return make_error(std::string("compressing a trace chunk failed: ") + ZSTD_getErrorName(err));
+  if (!whole) return make_error("compressing a trace chunk failed: output larger than its bound");
+  return out.pos;
+}
+
+Status ChunkFramer::compress(const EncodedChunk& c, std::string* comp) {
+  comp->resize(compressed_bound(c.bytes.size()));
+  auto n = compress_into(c.bytes, c.stream_ends, comp->data());
+  if (!n) return make_error(n.error());
+  comp->resize(*n);
   return Ok{};
 }
 
@@ -97,18 +127,18 @@ void ChunkFramer::assemble(const std::string& comp, uint32_t raw_len, uint32_t r
   *out += comp;
 }
 
-Status ChunkFramer::frame(const std::string& raw, uint32_t records, const std::string& index, std::string* out) {
-  if (!zstd_) zstd_ = {ZSTD_createCCtx(), ZSTD_freeCCtx};
-  if (!zstd_.get()) return make_error("compressing a trace chunk failed (out of memory)");
-  const size_t at = out->size(), bound = ZSTD_compressBound(raw.size());
-  out->resize(at + kChunkHeader + index.size() + bound);
+Status ChunkFramer::frame(const std::string& raw, uint32_t records, const std::string& index, std::string* out,
+                          const std::vector<size_t>& block_ends) {
+  const size_t at = out->size();
+  out->resize(at + kChunkHeader + index.size() + compressed_bound(raw.size()));
   auto* hdr = reinterpret_cast<uint8_t*>(out->data() + at);
   uint8_t* payload = hdr + kChunkHeader + index.size();
-  size_t comp_len = ZSTD_compressCCtx(zstd_.get(), payload, bound, raw.data(), raw.size(), kZstdLevel);
-  if (ZSTD_isError(comp_len)) {
+  auto comp = compress_into(raw, block_ends, reinterpret_cast<char*>(payload));
+  if (!comp) {
     out->resize(at);
-    return make_error(std::string("compressing a trace chunk failed: ") + ZSTD_getErrorName(comp_len));
+    return make_error(comp.error());
   }
+  const size_t comp_len = *comp;
   std::memcpy(hdr + kChunkHeader, index.data(), index.size());
   put_u32(hdr, kChunkMagic);
   put_u32(hdr + 4, static_cast<uint32_t>(raw.size()));
@@ -140,7 +170,7 @@ Result<bool> TraceWriter::make_room(const Event& e) {
   const size_t rec = encoded_size_bound(e);
   // A new fault bin at most: its index entry.
   const size_t bins = index_.fault_bins.size() + 1;
-  if (ChunkFramer::framed_bound(raw_.size() + rec, bins) <= room) return true;
+  if (ChunkFramer::framed_bound(encoder_.size() + rec, bins) <= room) return true;
   if (records_ > 0) {
     if (auto st = flush(); !st) return make_error(st.error());
     return make_room(e);
@@ -157,10 +187,10 @@ Status TraceWriter::append(const Event& e) {
 }
 
 Status TraceWriter::append_unchecked(const Event& e) {
-  encoder_.encode(e, &raw_);
+  encoder_.encode(e);
   index_.add(e, t0_, kFaultBinNs);
   records_++;
-  if (raw_.size() >= (1u << 20)) return flush();
+  if (encoder_.size() >= (1u << 20)) return flush();
   return Ok{};
 }
 
@@ -169,10 +199,9 @@ Status TraceWriter::flush() {
   std::string index;
   index_.encode(&index);
   chunk_.clear();
+  encoder_.finish(&raw_);
   if (auto st = framer_.frame(raw_, records_, index, &chunk_); !st) return st;
-  raw_.clear();
   records_ = 0;
-  encoder_ = ChunkEncoder();
   index_ = ChunkIndex();
   return write_all(chunk_);
 }

@@ -56,11 +56,17 @@ std::string frame_header(const TraceMeta& meta);
 // fuzzers use it to craft chunks that pass every checksum.
 class ChunkFramer {
  public:
-  // Appends the chunk of `records` encoded records raw, indexed by index, to out.
-  Status frame(const std::string& raw, uint32_t records, const std::string& index, std::string* out);
+  // Appends the chunk of `records` encoded records raw, indexed by index, to
+  // out. block_ends: where raw's streams end (EncodedChunk::stream_ends);
+  // each is compressed as a zstd block of its own.
+  Status frame(const std::string& raw, uint32_t records, const std::string& index, std::string* out,
+               const std::vector<size_t>& block_ends = {});
+  Status frame(const EncodedChunk& c, uint32_t records, const std::string& index, std::string* out) {
+    return frame(c.bytes, records, index, out, c.stream_ends);
+  }
   // The two halves of frame(), for chunks kept compressed until they are
   // written (the flight recorder): the payload, then the chunk around it.
-  Status compress(const std::string& raw, std::string* comp);
+  Status compress(const EncodedChunk& c, std::string* comp);
   static void assemble(const std::string& comp, uint32_t raw_len, uint32_t records, const std::string& index,
                        std::string* out);
   // At least the size of the chunk frame() makes of raw_len bytes with an
@@ -68,6 +74,9 @@ class ChunkFramer {
   static uint64_t framed_bound(size_t raw_len, size_t index_entries);
 
  private:
+  // Compresses raw into dst (room for compressed_bound(raw.size()) bytes); its length.
+  Result<size_t> compress_into(const std::string& raw, const std::vector<size_t>& block_ends, char* dst);
+  static size_t compressed_bound(size_t raw_len);
   std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> zstd_{nullptr, nullptr};
 };
 
@@ -113,9 +122,9 @@ class TraceWriter {
   Status append_unchecked(const Event& e);
 
   OutputFile out_;
-  std::string raw_;
   uint32_t records_ = 0;
   ChunkEncoder encoder_;
+  EncodedChunk raw_;  // the chunk being framed, reused
   ChunkIndex index_;
   uint64_t t0_ = 0;  // the header's clock: index times count from it
   ChunkFramer framer_;
