@@ -58,6 +58,14 @@ untraced() { "$storm" "$@"; }
 perf_record() { perf record -q -e page-faults -c 1 -d -o "$tmp/perf.data" -- "$storm" "$@" 2>/dev/null; }
 perf_trace_faults() { perf trace --pf=all -o "$tmp/perf.trace" -- "$storm" "$@" 2>/dev/null; }
 perf_trace_syscalls() { perf trace -e mprotect,mmap,munmap -o "$tmp/perf.trace" -- "$storm" "$@" 2>/dev/null; }
+# perf trace asks the kernel to wake it after every event (perf 6.1 hard-codes
+# no_buffering): two interrupts a syscall, each tens of µs in this nested VM.
+# Its record mode buffers like perf record; `perf trace -i` prints the calls
+# with their arguments afterwards. 6.1 takes no syscall names there: x86-64's
+# numbers of mmap, mprotect and munmap.
+perf_trace_record_syscalls() {
+  perf trace record -o "$tmp/perf.data" --filter 'id == 9 || id == 10 || id == 11' -- "$storm" "$@" 2>/dev/null
+}
 bpftrace_on() {  # program, workload args...: counts in the workload only (cpid)
   local prog=$1; shift
   bpftrace -e "$prog" -c "$storm $*" 2>/dev/null
@@ -178,11 +186,53 @@ overhead_tables() {
   echo
   table_header "Syscall storm: $syscall_rounds rounds of 2 mprotect flips (split, merge) + mmap + munmap (ns per call)"
   [ "$have_perf_trace" = 1 ] && row "perf trace -e mprotect,mmap,munmap" perf_trace_syscalls syscalls "$syscall_rounds"
+  [ "$have_perf_trace" = 1 ] && [ "$(uname -m)" = x86_64 ] &&
+    row "perf trace record (mmap, mprotect, munmap)" perf_trace_record_syscalls syscalls "$syscall_rounds"
   [ "$have_bpftrace" = 1 ] && row "bpftrace counting ($(hook_in_use))" bpftrace_syscalls syscalls "$syscall_rounds"
   vmatrace_rows syscalls "$syscall_rounds"
   echo
   echo "untraced, traced: medians over the runs; ratio: their quotient; pair-med: median of per-pair"
   echo "ratios; lost: most events a vmatrace run lost (must be 0); B/fault: trace bytes per recorded fault."
+  echo
+  echo "Where vmatrace's time goes (bpf_stats), syscall storm of $syscall_rounds rounds:"
+  echo
+  program_costs syscalls "$syscall_rounds"
+  echo "Fault storm of $fault_mib MiB:"
+  echo
+  program_costs faults "$fault_mib"
+}
+
+# Where a storm's time goes in vmatrace's programs (kernel.bpf_stats_enabled):
+# per program, its runs and ns a run over one recording of the workload. The
+# programs are the ones that appear while it records; their counters are read
+# every 0.1 s, the last reading before they are gone is the table.
+program_costs() {  # workload args...
+  command -v bpftool >/dev/null && command -v jq >/dev/null || { echo "(no bpftool or jq: no program table)"; return; }
+  local stats_was ids_before
+  stats_was=$(sysctl -n kernel.bpf_stats_enabled)
+  sysctl -qw kernel.bpf_stats_enabled=1
+  ids_before=$(bpftool -j prog show | jq -c '[.[].id]')
+  build/vmatrace -o "$tmp/p.vmt" -- "$storm" "$@" >"$tmp/p.out" 2>/dev/null & local rec=$!
+  while kill -0 "$rec" 2>/dev/null; do
+    bpftool -j prog show 2>/dev/null | jq -c --argjson old "$ids_before" \
+      '[.[] | select((.id as $i | $old | index($i)) == null) | select(.run_cnt > 0)]' >"$tmp/p.next" &&
+      [ "$(jq length "$tmp/p.next")" -gt 0 ] && mv "$tmp/p.next" "$tmp/p.json"
+    sleep 0.1
+  done
+  wait "$rec" || true
+  sysctl -qw kernel.bpf_stats_enabled="$stats_was"
+  local ops traced_ns
+  ops=$(sed -n 's/.*"ops":\([0-9]*\).*/\1/p' "$tmp/p.out")
+  traced_ns=$(ns_per_op <"$tmp/p.out")
+  echo "| program                  | runs       | ns/run  | ns per op |"
+  echo "|--------------------------|------------|---------|-----------|"
+  jq -r --argjson ops "${ops:-1}" 'sort_by(-.run_time_ns) | .[] |
+    [.name, .run_cnt, (.run_time_ns / .run_cnt), (.run_time_ns / $ops)] | @tsv' "$tmp/p.json" |
+    awk -F'\t' '{printf "| %-24s | %10d | %7.1f | %9.1f |\n", $1, $2, $3, $4; t += $4}
+      END {printf "| %-24s | %10s | %7s | %9.1f |\n", "all programs", "", "", t}'
+  echo
+  echo "That recording: $traced_ns ns per op in all (the workload's own clock, with bpf_stats on)."
+  rm -f "$tmp/p.vmt" "$tmp/p.json"
   echo
 }
 
