@@ -127,6 +127,11 @@ struct batch {
 	 * length masked with BATCH_MASK is provably inside the map value. */
 	char data[2 * BATCH_BYTES];
 	__u32 used;
+	/* The record of the syscall being exited, until a snapshot takes it in
+	 * its batch (one ring buffer operation a syscall, not two) or sys_exit
+	 * sends it alone. */
+	__u32 has_syscall;
+	struct vt_syscall_event syscall;
 };
 
 struct {
@@ -185,7 +190,16 @@ struct snap_req {
 	__u32 owner;
 	__u16 reason;
 	__u16 sc;
+	__u32 take_syscall; /* the batch's syscall record goes after the snapshot */
+	__u32 _pad;
 };
+
+static __always_inline struct batch *batch_area(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&batches, &zero);
+}
 
 #define SNAP_ATTEMPTS 64
 
@@ -204,8 +218,9 @@ static __noinline void snapshot(struct task_struct *task, const struct snap_req 
 	struct vt_snapshot_event *s;
 	struct mm_struct *mm = task->mm;
 	struct vt_vma_event *e;
-	__u32 count = 0, zero = 0;
-	struct batch *b = bpf_map_lookup_elem(&batches, &zero);
+	__u32 count = 0;
+	struct batch *b = batch_area();
+	bool with_syscall;
 	long err;
 
 	if (!mm || !b)
@@ -263,8 +278,19 @@ static __noinline void snapshot(struct task_struct *task, const struct snap_req 
 	s->sc = req->sc;
 	s->_pad = 0;
 	b->used += sizeof(*s);
-	if (!batch_flush(b, ts))
+	with_syscall = req->take_syscall && b->has_syscall;
+	if (with_syscall) {
+		if (b->used > BATCH_BYTES - sizeof(b->syscall) && !batch_flush(b, ts))
+			count_lost(VT_LOST_RINGBUF_SNAPSHOT);
+		__builtin_memcpy(&b->data[b->used & (BATCH_BYTES - 1)], &b->syscall, sizeof(b->syscall));
+		b->used += sizeof(b->syscall);
+		b->has_syscall = 0;
+	}
+	if (!batch_flush(b, ts)) {
 		count_lost(VT_LOST_RINGBUF_SNAPSHOT);
+		if (with_syscall)
+			count_lost(VT_LOST_RINGBUF_SYSCALL);
+	}
 	bpf_iter_task_vma_destroy(&it);
 }
 
@@ -312,7 +338,7 @@ static __always_inline __u64 below(__u64 a)
 }
 
 /* The kernel's VMAs where a syscall may have changed them: one range, or two
- * for a moving mremap. */
+ * for a moving mremap; the last takes the syscall's record in its batch. */
 static __always_inline void snapshot_after(const struct inflight_syscall *s, long ret, __u64 ts)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -382,7 +408,10 @@ static __always_inline void snapshot_after(const struct inflight_syscall *s, lon
 		hi = right_edge(a[0], a[1]);
 		break;
 	}
-	snapshot_range(task, owner, lo, hi, VT_SNAP_SYSCALL, s->sc, ts);
+	struct snap_req req = {.lo = lo, .hi = hi, .ts = ts, .owner = owner, .reason = VT_SNAP_SYSCALL,
+			       .sc = s->sc, .take_syscall = 1};
+
+	snapshot(task, &req);
 }
 
 #endif /* VMATRACE_VMA_SNAPSHOT_BPF_H */

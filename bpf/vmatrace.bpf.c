@@ -98,12 +98,14 @@ static __always_inline bool maps_new_range(__u16 sc)
 }
 
 /* Emits the syscall's record, after the kernel's VMAs it changed: snapshots
- * where this build has them, else the VMA a new mapping landed in. */
+ * where this build has them (the last one carries the record in its batch),
+ * else the VMA a new mapping landed in. */
 static __always_inline int sys_exit(long ret, const bool snapshots)
 {
 	struct inflight_syscall *s;
 	struct thread_state *t;
 	struct vt_syscall_event *e;
+	struct batch *b;
 	__u64 now, dur;
 
 	t = thread_state(false);
@@ -118,17 +120,12 @@ static __always_inline int sys_exit(long ret, const bool snapshots)
 		s->ts = 0;
 		return 0;
 	}
-	/* VMA records go first so that the syscall line can carry its file. */
-	if (snapshots)
-		snapshot_after(s, ret, now);
-	else if (maps_new_range(s->sc) && ret >= 0)
-		emit_vma(ret, VT_VMA_MAPPED, now);
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count_lost(VT_LOST_RINGBUF_SYSCALL);
+	b = batch_area();
+	if (!b) {
 		s->ts = 0;
 		return 0;
 	}
+	e = &b->syscall;
 	fill_hdr(&e->hdr, VT_EV_SYSCALL, sizeof(*e), now);
 	e->sc = s->sc;
 	e->flags = 0;
@@ -136,7 +133,17 @@ static __always_inline int sys_exit(long ret, const bool snapshots)
 	e->duration_ns = dur > 0xffffffffULL ? 0xffffffffU : dur;
 	e->ret = ret;
 	__builtin_memcpy(e->args, s->args, sizeof(e->args));
-	bpf_ringbuf_submit(e, wake_flags());
+	b->has_syscall = 1;
+	/* VMA records go first so that the syscall line can carry its file. */
+	if (snapshots)
+		snapshot_after(s, ret, now);
+	else if (maps_new_range(s->sc) && ret >= 0)
+		emit_vma(ret, VT_VMA_MAPPED, now);
+	if (b->has_syscall) {
+		b->has_syscall = 0;
+		if (bpf_ringbuf_output(&events, e, sizeof(*e), wake_flags()))
+			count_lost(VT_LOST_RINGBUF_SYSCALL);
+	}
 	s->ts = 0;
 	return 0;
 }
