@@ -179,7 +179,7 @@ TEST_F(LongRecTest, LimitEndsTheFileWholeAndWithinTheSize) {
   ASSERT_TRUE((*w)->publish());
   Workload wl;
   uint64_t taken = 0;
-  for (uint64_t i = 0; i < 200000 && !(*w)->full(); i++) {
+  for (uint64_t i = 0; i < 2000000 && !(*w)->full(); i++) {
     for (const Event& e : wl.next(kT0 + i * 1000)) {
       ASSERT_TRUE((*w)->append(e));
       if ((*w)->full()) break;

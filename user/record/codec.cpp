@@ -32,10 +32,16 @@ int64_t delta(uint64_t now, uint64_t prev) { return static_cast<int64_t>(now - p
 
 int64_t unzigzag(uint64_t u) { return static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1)); }
 
+// Low bits of a noisy value are nearly uniform: zstd's Huffman codes a byte
+// of 6 such bits in 6 bits, and the next 8 bits, few of them in use, in a
+// table of their own. (Split at 8 bits, a fault storm's trace was ~6% larger:
+// 83.1 KB against 77.3-80.3 KB for the same 32.8 k faults.)
+constexpr int kSplitLowBits = 6;
+
 void put_split(uint64_t v, std::string* low, std::string* second, std::string* rest) {
-  low->push_back(static_cast<char>(v));
-  second->push_back(static_cast<char>(v >> 8));
-  put_varint(v >> 16, rest);
+  low->push_back(static_cast<char>(v & ((1u << kSplitLowBits) - 1)));
+  second->push_back(static_cast<char>(v >> kSplitLowBits));
+  put_varint(v >> (kSplitLowBits + 8), rest);
 }
 
 // The fields of a record of any kind but a fault.
@@ -256,8 +262,10 @@ bool ChunkDecoder::done() const {
 bool ChunkDecoder::split(StreamId low, uint64_t* v) {
   uint8_t b0, b1;
   uint64_t rest;
-  if (!s_[low].byte(&b0) || !s_[low + 1].byte(&b1) || !s_[low + 2].varint(&rest) || rest >> 48) return false;
-  *v = b0 | (uint64_t{b1} << 8) | (rest << 16);
+  if (!s_[low].byte(&b0) || !s_[low + 1].byte(&b1) || !s_[low + 2].varint(&rest) || b0 >> kSplitLowBits ||
+      rest >> (64 - kSplitLowBits - 8))
+    return false;
+  *v = b0 | (uint64_t{b1} << kSplitLowBits) | (rest << (kSplitLowBits + 8));
   return true;
 }
 

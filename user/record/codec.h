@@ -13,8 +13,8 @@
 // the time and the latency. The time is stored as the gap between the
 // previous record and the fault's entry (ts - latency): the user code that ran
 // between two faults, steadier than the time between their ends. Those two
-// are split into their low byte, second byte and the rest (a varint), so the
-// nearly random low bytes do not blur the tables of the rest.
+// are split into their low 6 bits, the next 8 and the rest (a varint), so the
+// nearly random low bits do not blur the tables of the rest.
 #pragma once
 
 #include <cstdint>
@@ -47,7 +47,7 @@ size_t encoded_size_bound(const Event& e);
 // The streams of a chunk: the records, then the fault columns.
 enum StreamId : uint8_t {
   kRecordStream,
-  kGapLow, kGapSecond, kGapRest,           // zig-zag(ts - latency - previous record's ts)
+  kGapLow, kGapSecond, kGapRest,           // zig-zag(ts - latency - previous record's ts), split
   kLatencyLow, kLatencySecond, kLatencyRest,
   kFaultAddr, kFaultIp,                    // zig-zag deltas against the previous fault
   kFaultCodes,                             // error_code | fault_flags << 16
