@@ -290,13 +290,18 @@ bystander_table() {
   vmatrace_opts=(--without syscall_tracepoints)
   beside_sleeper "vmatrace, raw sys_enter/exit" vmatrace
   # Where another process's faults go: vmatrace without its fault-entry
-  # tracepoint (the per-CPU page-fault perf events alone), and a peer on the
-  # same system-wide fault hooks, filtered to the sleeper like vmatrace.
+  # tracepoint (the target's page-fault perf events alone), and a peer on the
+  # same fault hooks system-wide, filtered to the sleeper like vmatrace.
   vmatrace_opts=(--without fault_tracepoints)
   beside_sleeper "vmatrace, fault perf events only" vmatrace
   vmatrace_opts=()
   if [ "$have_bpftrace" = 1 ]; then
     beside_sleeper "bpftrace, one tracepoint (sys_enter_mprotect)" bpftrace
+    # vmatrace's syscall hooks come in pairs: what an enter and an exit
+    # tracepoint cost the syscalls of a process neither traces.
+    beside_sleeper "bpftrace, sys_enter_ and sys_exit_mprotect" bpftrace \
+      'tracepoint:syscalls:sys_enter_mprotect /pid == SLEEPER/ { @a = count(); }
+tracepoint:syscalls:sys_exit_mprotect /pid == SLEEPER/ { @b = count(); }'
     beside_sleeper "bpftrace, vmatrace's fault hooks, sleeper only" bpftrace "${bt_faults//cpid/SLEEPER}"
   fi
   echo
