@@ -220,7 +220,7 @@ static __noinline void snapshot(struct task_struct *task, const struct snap_req 
 	struct vt_vma_event *e;
 	__u32 count = 0;
 	struct batch *b = batch_area();
-	bool with_syscall;
+	bool with_syscall, snapshot_in_batch = true;
 	long err;
 
 	if (!mm || !b)
@@ -280,14 +280,19 @@ static __noinline void snapshot(struct task_struct *task, const struct snap_req 
 	b->used += sizeof(*s);
 	with_syscall = req->take_syscall && b->has_syscall;
 	if (with_syscall) {
-		if (b->used > BATCH_BYTES - sizeof(b->syscall) && !batch_flush(b, ts))
-			count_lost(VT_LOST_RINGBUF_SNAPSHOT);
+		/* No room left: the snapshot goes now, the syscall alone after it. */
+		if (b->used > BATCH_BYTES - sizeof(b->syscall)) {
+			if (!batch_flush(b, ts))
+				count_lost(VT_LOST_RINGBUF_SNAPSHOT);
+			snapshot_in_batch = false;
+		}
 		__builtin_memcpy(&b->data[b->used & (BATCH_BYTES - 1)], &b->syscall, sizeof(b->syscall));
 		b->used += sizeof(b->syscall);
 		b->has_syscall = 0;
 	}
 	if (!batch_flush(b, ts)) {
-		count_lost(VT_LOST_RINGBUF_SNAPSHOT);
+		if (snapshot_in_batch)
+			count_lost(VT_LOST_RINGBUF_SNAPSHOT);
 		if (with_syscall)
 			count_lost(VT_LOST_RINGBUF_SYSCALL);
 	}
