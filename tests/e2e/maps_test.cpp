@@ -290,6 +290,45 @@ TEST(Maps, FaultsAreChargedToTheVmaLifetimeThatHeldThem) {
   EXPECT_NE(text.out.find("top VMAs by faults"), std::string::npos);
 }
 
+// Each mapping of a range is a lifetime of its own with its own faults, also
+// where the model comes from predictions and /proc re-reads (kernels before
+// 6.7): a round that falls between a poll's drain and its /proc read must not
+// fold into the lifetime that read shows.
+TEST(Maps, EveryMappingOfARangeKeepsItsOwnFaults) {
+  REQUIRE_ROOT();
+  for (bool kernel_snapshots : {true, false}) {
+    SCOPED_TRACE(kernel_snapshots ? "kernel snapshots where available" : "--without vma_iter");
+    TempDir tmp;
+    auto trace = tmp.path("t.vmt");
+    std::vector<std::string> argv = {vmatrace(), "-o", trace};
+    if (!kernel_snapshots) argv.insert(argv.end(), {"--without", "vma_iter,task_from_pid"});
+    const int rounds = 2000;
+    argv.insert(argv.end(), {"--", workload("remaps"), std::to_string(rounds)});
+    auto r = run(argv);
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto out = json_lines(r.out);
+    ASSERT_EQ(out.size(), 1u);
+    uint64_t a = out[0]["a"];
+    auto sum = trace_summary(trace);
+    ASSERT_EQ(sum["lost_total"], 0) << sum["lost"].dump();
+    std::vector<json> lifetimes;
+    for (const auto& v : sum["vmas"])
+      if (v["start"] == a && v["perms"] == "rw-p") lifetimes.push_back(v);
+    std::stable_sort(lifetimes.begin(), lifetimes.end(), [](const json& x, const json& y) {
+      return x["appeared_s"].get<double>() < y["appeared_s"].get<double>();
+    });
+    ASSERT_EQ(lifetimes.size(), static_cast<size_t>(rounds));
+    int wrong = 0;
+    for (int i = 0; i < rounds; i++) {
+      int want = i % 2 ? 7 : 5;
+      if (lifetimes[i]["faults"]["total"] != want || lifetimes[i]["end"] != a + 16 * 4096) {
+        if (wrong++ < 5) ADD_FAILURE() << "round " << i << " wants " << want << " faults: " << lifetimes[i].dump();
+      }
+    }
+    EXPECT_EQ(wrong, 0);
+  }
+}
+
 // Kernels before 6.7 give no snapshots: the model predicts from syscalls and,
 // unless --no-resync, re-reads /proc/PID/maps after each change.
 TEST(Maps, WithoutKernelSnapshotsPredictsAndResyncs) {

@@ -163,7 +163,7 @@ void LiveSource::on_record(const void* data, size_t size) {
       case Resync::Now:  // the faults that follow need the new image's VMAs
         // Stamped with the exec: the events after it in this batch (the
         // loader's mmaps) come next, in order, over what /proc showed.
-        resync(e.pid, e.tid, e.ts);
+        if (auto r = read_proc(e.pid, e.tid, e.ts)) emit_resync(*r);
         if (child_ && e.pid == static_cast<uint32_t>(child_->pid())) child_->resume();
         break;
       case Resync::AtPoll:
@@ -176,6 +176,22 @@ void LiveSource::on_record(const void* data, size_t size) {
 }
 
 void LiveSource::emit(const Event& e) {
+  if (reads_.empty() || e.ts < reads_.front().from_ts) return deliver(e);
+  ProcRead& r = reads_.front();
+  // A change whose syscall overlapped the read may or may not be in it.
+  if (e.pid == r.pid && e.kind != Kind::Fault && e.kind != Kind::Stack && e.kind != Kind::Stats) {
+    uint64_t began = e.kind == Kind::Syscall ? e.ts - std::min<uint64_t>(e.ts, e.duration_ns) : e.ts;
+    if (began <= r.to_ts) r.clean = false;
+  }
+  if (e.ts <= r.to_ts) {
+    held_.push_back(e);
+    return;
+  }
+  settle_oldest_read();
+  emit(e);
+}
+
+void LiveSource::deliver(const Event& e) {
   if (e.kind == Kind::Fault && e.stack_id >= 0 && stacks_written_.insert(e.stack_id).second)
     stacks_due_.push_back(e.stack_id);
   if (e.kind == Kind::Exit && (e.exit_flags & VT_EXIT_GROUP_DEAD) && e.pid == static_cast<uint32_t>(target_))
@@ -216,26 +232,62 @@ LiveSource::Resync LiveSource::resync_need(const Event& e) const {
 
 // One /proc read per changed process per poll, not per change: a target that
 // maps thousands of times a second must not cost thousands of full re-reads.
-// The model is exact again at every poll boundary.
-void LiveSource::resync_due() {
+// The model is exact again at the first poll whose read no change overlapped.
+//
+// The target runs on while it is read: the ring then still holds records made
+// before the read and during it. Those before go to the sink ahead of the
+// snapshot, so that their faults are charged to the mappings they hit, not to
+// the one the read shows; those during it are held until it is known whether
+// one of them changed the process (see emit()).
+Status LiveSource::resync_due() {
+  if (resync_due_.empty()) return Ok{};
   auto due = std::move(resync_due_);
   resync_due_.clear();
-  for (const auto& [pid, tid] : due) resync(pid, tid);
+  for (const auto& [pid, tid] : due)
+    if (auto r = read_proc(pid, tid)) reads_.push_back(std::move(*r));
+  auto n = session_->poll(0);
+  while (!reads_.empty()) settle_oldest_read();
+  if (!n) return make_error(n.error());
+  return Ok{};
 }
 
-void LiveSource::resync(uint32_t pid, uint32_t tid, uint64_t at_ts) {
-  // Stamped before the read: every record older than this is in what /proc
-  // shows, and the model leaves such records out when they come later.
-  const uint64_t now = at_ts ? at_ts : clock_ns(CLOCK_MONOTONIC);
+// A read no change overlapped shows the VMAs of its whole span: its snapshot
+// goes ahead of the records made during it. Any other is read again at the
+// next poll; the model has the changes themselves meanwhile.
+void LiveSource::settle_oldest_read() {
+  ProcRead r = std::move(reads_.front());
+  reads_.pop_front();
+  auto during = std::move(held_);
+  held_.clear();
+  if (r.clean)
+    emit_resync(r);
+  else
+    resync_due_.emplace(r.pid, r.tid);
+  for (const Event& e : during) emit(e);
+}
+
+std::optional<LiveSource::ProcRead> LiveSource::read_proc(uint32_t pid, uint32_t tid, uint64_t at_ts) const {
+  ProcRead r;
+  r.pid = pid;
+  r.tid = tid;
+  r.from_ts = at_ts ? at_ts : clock_ns(CLOCK_MONOTONIC);
   auto maps = read_proc_maps(static_cast<pid_t>(pid));
-  if (!maps) return;  // gone: its exit is on its way
+  if (!maps) return std::nullopt;  // gone: its exit is on its way
+  r.to_ts = clock_ns(CLOCK_MONOTONIC);
+  r.maps = std::move(*maps);
+  return r;
+}
+
+// Stamped with the read's start: the model leaves out the records older than
+// it that still come after it (they are in what /proc shows).
+void LiveSource::emit_resync(const ProcRead& r) {
   Event v;
   v.kind = Kind::Vma;
-  v.ts = now;
-  v.pid = pid;
-  v.tid = tid;
+  v.ts = r.from_ts;
+  v.pid = r.pid;
+  v.tid = r.tid;
   uint32_t count = 0;
-  for (auto& line : parse_maps(*maps)) {
+  for (auto& line : parse_maps(r.maps)) {
     if (line.name == "[vsyscall]") continue;
     v.vma = std::move(line.vma);
     v.vma.reason = VT_VMA_SNAPSHOT;
@@ -244,10 +296,10 @@ void LiveSource::resync(uint32_t pid, uint32_t tid, uint64_t at_ts) {
   }
   Event s;
   s.kind = Kind::Snapshot;
-  s.ts = now;
-  s.pid = pid;
-  s.tid = tid;
-  s.mm = model_ ? model_->mm_of(pid) : 0;
+  s.ts = r.from_ts;
+  s.pid = r.pid;
+  s.tid = r.tid;
+  s.mm = model_ ? model_->mm_of(r.pid) : 0;
   s.lo = 0;
   s.hi = ~0ULL;
   s.count = count;
@@ -272,7 +324,7 @@ Status LiveSource::run(Sink& sink) {
     // not reported after it as if the model had gone wrong since.
     Tick t{clock_ns(CLOCK_MONOTONIC), session_->lost()};
     if (auto st = sink.tick(t); !st) return st;
-    resync_due();
+    if (auto st = resync_due(); !st) return st;
     if (t.now_ns - last_flush >= 1000000000ULL) {
       write_due_stacks();
       if (auto st = sink.flush(t); !st) return st;
@@ -291,7 +343,7 @@ Status LiveSource::drain_rest() {
     auto n = session_->poll(0);
     if (!n) return make_error(n.error());
     if (auto st = sink_->tick({clock_ns(CLOCK_MONOTONIC), session_->lost()}); !st) return st;
-    resync_due();
+    if (auto st = resync_due(); !st) return st;
   }
   write_due_stacks();
   return sink_->tick({clock_ns(CLOCK_MONOTONIC), session_->lost()});

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -70,12 +71,23 @@ class LiveSource final : public EventSource {
  private:
   explicit LiveSource(const LiveSourceOptions& opts) : opts_(opts) {}
   void on_record(const void* data, size_t size);
+  // To the sink, in order with the /proc reads in flight (see resync_due()).
   void emit(const Event& e);
+  void deliver(const Event& e);
   enum class Resync { None, Now, AtPoll };
   Resync resync_need(const Event& e) const;
-  // at_ts: the moment the read VMAs stand for (0: now).
-  void resync(uint32_t pid, uint32_t tid, uint64_t at_ts = 0);
-  void resync_due();
+  // What /proc/PID/maps showed, read between from_ts and to_ts.
+  struct ProcRead {
+    uint32_t pid = 0, tid = 0;
+    uint64_t from_ts = 0, to_ts = 0;
+    std::string maps;
+    bool clean = true;  // no change of the process during the read
+  };
+  // at_ts: the moment the read VMAs stand for (0: when the read began).
+  std::optional<ProcRead> read_proc(uint32_t pid, uint32_t tid, uint64_t at_ts = 0) const;
+  void emit_resync(const ProcRead& r);
+  Status resync_due();
+  void settle_oldest_read();
   void write_due_stacks();
   Status drain_rest();
   TraceMeta make_meta() const;
@@ -94,6 +106,8 @@ class LiveSource final : public EventSource {
   std::unordered_set<int32_t> stacks_written_;
   std::vector<int32_t> stacks_due_;
   std::map<uint32_t, uint32_t> resync_due_;  // pid -> the thread whose change asked for it
+  std::deque<ProcRead> reads_;                // read, not yet sent; oldest first
+  std::vector<Event> held_;                   // made during reads_.front()
   uint64_t malformed_ = 0;
   bool target_exited_ = false;
 };
