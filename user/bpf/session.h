@@ -67,6 +67,8 @@ class BpfSession {
   // buffer's worth of bytes per call, so that a producer faster than us
   // never keeps the caller from its stop signal, flushes and views.
   Result<int> poll(int timeout_ms);
+  // The last poll emptied the ring (it did not stop at its budget).
+  bool drained() const { return poll_consumed_ < poll_budget_; }
   LostCounts lost() const;
   // What the loaded programs use: the probed features less those refused.
   const Features& features() const { return features_; }

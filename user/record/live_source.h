@@ -87,6 +87,7 @@ class LiveSource final : public EventSource {
   std::optional<ProcRead> read_proc(uint32_t pid, uint32_t tid, uint64_t at_ts = 0) const;
   void emit_resync(const ProcRead& r);
   Status resync_due();
+  Status drain_past_reads();
   void settle_oldest_read();
   void write_due_stacks();
   Status drain_rest();
@@ -107,7 +108,7 @@ class LiveSource final : public EventSource {
   std::vector<int32_t> stacks_due_;
   std::map<uint32_t, uint32_t> resync_due_;  // pid -> the thread whose change asked for it
   std::deque<ProcRead> reads_;                // read, not yet sent; oldest first
-  std::vector<Event> held_;                   // made during reads_.front()
+  std::vector<Event> held_;                   // made since reads_.front() began
   uint64_t malformed_ = 0;
   bool target_exited_ = false;
 };
