@@ -339,6 +339,29 @@ TEST(Model, AMmapOverWhatAResyncShowedIsNewMemory) {
   EXPECT_EQ(m.lifetimes().size(), 2u);
 }
 
+// An mmap whose record comes after a /proc read it overlapped (it began
+// before the read ended) may be what the read showed: its mapping goes on as
+// the read's. One that began after the read is new memory, as above.
+TEST(Model, AMmapThatOverlappedAResyncReadIsTheMappingItShowed) {
+  Model m(predicting_meta());
+  m.apply(exec_event(kPid, 1, kMm));
+  const uint64_t a = 0x10000000;
+  snapshot(&m, 0, ~0ULL, {anon_vma(a, 16)}, 30, 0, kSnapResync);
+  Event mmap = syscall(VT_SC_MMAP, {a, 16 * kPg, 3, 0x32}, static_cast<int64_t>(a));
+  m.apply(vma_record(kPid, 35, anon_vma(a, 16), VT_VMA_MAPPED));
+  mmap.ts = 35;
+  mmap.duration_ns = 10;  // began at 25
+  m.apply(mmap);
+  ASSERT_EQ(m.lifetimes().size(), 1u);
+  EXPECT_FALSE(m.lifetimes()[0].ended_ns.has_value());
+  m.apply(vma_record(kPid, 45, anon_vma(a, 16), VT_VMA_MAPPED));
+  mmap.ts = 45;  // began at 35
+  m.apply(mmap);
+  ASSERT_EQ(m.lifetimes().size(), 2u);
+  EXPECT_EQ(m.lifetimes()[0].ended_ns, 45u);
+  EXPECT_EQ(m.lifetimes()[1].origin.sc, VT_SC_MMAP);
+}
+
 // A thread's snapshot taken before a resync's /proc read, but reaching the
 // ring after it (a starved CPU between taking and sending it), says less
 // than the read: left out, it cannot bring back what another thread unmapped.

@@ -163,7 +163,7 @@ void LiveSource::on_record(const void* data, size_t size) {
       case Resync::Now:  // the faults that follow need the new image's VMAs
         // Stamped with the exec: the events after it in this batch (the
         // loader's mmaps) come next, in order, over what /proc showed.
-        if (auto r = read_proc(e.pid, e.tid, e.ts)) emit_resync(*r);
+        if (auto r = read_proc(e.pid, e.tid)) emit_resync(*r, e.ts);
         if (child_ && e.pid == static_cast<uint32_t>(child_->pid())) child_->resume();
         break;
       case Resync::AtPoll:
@@ -175,14 +175,18 @@ void LiveSource::on_record(const void* data, size_t size) {
   });
 }
 
+// Records up to the end of the oldest read in flight go ahead of its
+// snapshot, the rest after it.
 void LiveSource::emit(const Event& e) {
-  if (reads_.empty() || e.ts < reads_.front().from_ts) return deliver(e);
+  if (reads_.empty()) return deliver(e);
   ProcRead& r = reads_.front();
   // A change whose syscall overlapped the read may or may not be in it.
-  if (e.pid == r.pid && e.kind != Kind::Fault && e.kind != Kind::Stack && e.kind != Kind::Stats) {
+  if (e.pid == r.pid && e.ts >= r.from_ts && e.kind != Kind::Fault && e.kind != Kind::Stack &&
+      e.kind != Kind::Stats) {
     uint64_t began = e.kind == Kind::Syscall ? e.ts - std::min<uint64_t>(e.ts, e.duration_ns) : e.ts;
     if (began <= r.to_ts) r.clean = false;
   }
+  if (e.ts <= r.to_ts) return deliver(e);
   held_.push_back(e);
 }
 
@@ -230,11 +234,11 @@ LiveSource::Resync LiveSource::resync_need(const Event& e) const {
 // The model is exact again at the first poll whose read no change overlapped.
 //
 // The target runs on while it is read: the ring then still holds records made
-// before the read, during it, and by syscalls that began during it and end
-// after it. Those before go to the sink ahead of the snapshot, so that their
-// faults are charged to the mappings they hit, not to the one the read shows;
-// the others are held until it is known whether one of them changed the
-// process while it was read (see emit()).
+// before the read ended, and by syscalls that began before it ended and end
+// after it. Those made before it ended go to the sink ahead of the snapshot,
+// so that their faults are charged to the mappings they hit, not to the one
+// the read shows; the rest are held until it is known whether a change of the
+// process overlapped the read (see emit()).
 Status LiveSource::resync_due() {
   if (resync_due_.empty()) return Ok{};
   auto due = std::move(resync_due_);
@@ -267,26 +271,26 @@ Status LiveSource::drain_past_reads() {
   }
 }
 
-// A read no change overlapped shows the VMAs of its whole span: its snapshot
-// goes ahead of the records made during it. Any other is read again at the
-// next poll; the model has the changes themselves meanwhile.
+// A read no change overlapped shows the VMAs of its whole span: its snapshot,
+// stamped with its end, goes ahead of the records made after it. Any other is
+// read again at the next poll; the model has the changes themselves meanwhile.
 void LiveSource::settle_oldest_read() {
   ProcRead r = std::move(reads_.front());
   reads_.pop_front();
   auto during = std::move(held_);
   held_.clear();
   if (r.clean)
-    emit_resync(r);
+    emit_resync(r, r.to_ts);
   else
     resync_due_.emplace(r.pid, r.tid);
   for (const Event& e : during) emit(e);
 }
 
-std::optional<LiveSource::ProcRead> LiveSource::read_proc(uint32_t pid, uint32_t tid, uint64_t at_ts) const {
+std::optional<LiveSource::ProcRead> LiveSource::read_proc(uint32_t pid, uint32_t tid) const {
   ProcRead r;
   r.pid = pid;
   r.tid = tid;
-  r.from_ts = at_ts ? at_ts : clock_ns(CLOCK_MONOTONIC);
+  r.from_ts = clock_ns(CLOCK_MONOTONIC);
   auto maps = read_proc_maps(static_cast<pid_t>(pid));
   if (!maps) return std::nullopt;  // gone: its exit is on its way
   r.to_ts = clock_ns(CLOCK_MONOTONIC);
@@ -294,12 +298,12 @@ std::optional<LiveSource::ProcRead> LiveSource::read_proc(uint32_t pid, uint32_t
   return r;
 }
 
-// Stamped with the read's start: the model leaves out the records older than
-// it that still come after it (they are in what /proc shows).
-void LiveSource::emit_resync(const ProcRead& r) {
+// The model leaves out the changes older than ts that still come after it
+// (they are in what /proc shows).
+void LiveSource::emit_resync(const ProcRead& r, uint64_t ts) {
   Event v;
   v.kind = Kind::Vma;
-  v.ts = r.from_ts;
+  v.ts = ts;
   v.pid = r.pid;
   v.tid = r.tid;
   uint32_t count = 0;
@@ -312,7 +316,7 @@ void LiveSource::emit_resync(const ProcRead& r) {
   }
   Event s;
   s.kind = Kind::Snapshot;
-  s.ts = r.from_ts;
+  s.ts = ts;
   s.pid = r.pid;
   s.tid = r.tid;
   s.mm = model_ ? model_->mm_of(r.pid) : 0;

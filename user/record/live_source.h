@@ -83,9 +83,9 @@ class LiveSource final : public EventSource {
     std::string maps;
     bool clean = true;  // no change of the process during the read
   };
-  // at_ts: the moment the read VMAs stand for (0: when the read began).
-  std::optional<ProcRead> read_proc(uint32_t pid, uint32_t tid, uint64_t at_ts = 0) const;
-  void emit_resync(const ProcRead& r);
+  std::optional<ProcRead> read_proc(uint32_t pid, uint32_t tid) const;
+  // ts: the moment the read VMAs stand for.
+  void emit_resync(const ProcRead& r, uint64_t ts);
   Status resync_due();
   Status drain_past_reads();
   void settle_oldest_read();
@@ -108,7 +108,7 @@ class LiveSource final : public EventSource {
   std::vector<int32_t> stacks_due_;
   std::map<uint32_t, uint32_t> resync_due_;  // pid -> the thread whose change asked for it
   std::deque<ProcRead> reads_;                // read, not yet sent; oldest first
-  std::vector<Event> held_;                   // made since reads_.front() began
+  std::vector<Event> held_;                   // made after reads_.front() ended
   uint64_t malformed_ = 0;
   bool target_exited_ = false;
 };
