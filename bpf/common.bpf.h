@@ -50,6 +50,20 @@ struct {
 	__type(value, __u32);
 } targets SEC(".maps");
 
+/*
+ * tgid % VT_TARGET_SLOTS -> 1 if some traced process may have that tgid. Every
+ * process's faults and address-space syscalls ask "traced?"; for the rest of
+ * the machine a clear slot answers without hashing (an array lookup is inlined).
+ * Set with each target (user space, follow_children's fork); never cleared: a
+ * stale slot only costs the hash lookup it saves.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VT_TARGET_SLOTS);
+	__type(key, __u32);
+	__type(value, __u8);
+} target_slots SEC(".maps");
+
 struct inflight_syscall {
 	__u64 ts; /* 0: none in flight */
 	__u64 args[6];
@@ -116,10 +130,29 @@ static __always_inline void count_lost(__u32 reason)
 		*n += 1;
 }
 
+static __always_inline bool may_be_target(__u32 tgid)
+{
+	__u32 slot = tgid % VT_TARGET_SLOTS;
+	__u8 *set = bpf_map_lookup_elem(&target_slots, &slot);
+
+	return set && *set;
+}
+
+static __always_inline void mark_target_slot(__u32 tgid)
+{
+	__u32 slot = tgid % VT_TARGET_SLOTS;
+	__u8 one = 1;
+
+	bpf_map_update_elem(&target_slots, &slot, &one, BPF_ANY);
+}
+
 static __always_inline bool is_target(__u32 tgid)
 {
-	__u32 *state = bpf_map_lookup_elem(&targets, &tgid);
+	__u32 *state;
 
+	if (!may_be_target(tgid))
+		return false;
+	state = bpf_map_lookup_elem(&targets, &tgid);
 	return state && *state == VT_TARGET_TRACED;
 }
 
@@ -129,12 +162,15 @@ static __always_inline __u32 current_tgid(void)
 }
 
 /* Only traced threads ever get a thread_state, so finding one also answers
- * "is this thread traced?" without the targets hash lookup on hot paths. */
+ * "is this thread traced?" without the targets hash lookup on hot paths; a
+ * clear target slot answers it for the rest of the machine without looking. */
 static __always_inline struct thread_state *thread_state(bool create)
 {
 	struct thread_state *t, zero = {};
 	__u32 tid;
 
+	if (!create && !may_be_target(current_tgid()))
+		return NULL;
 	if (use_task_storage)
 		return bpf_task_storage_get(&thread_storage, bpf_get_current_task_btf(), 0,
 					    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);

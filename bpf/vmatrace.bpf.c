@@ -495,7 +495,7 @@ static __always_inline int exec(struct task_struct *p, pid_t old_pid, struct lin
 	struct vma_scratch *sc;
 	struct vt_exec_event *e;
 	__u32 tgid = current_tgid();
-	__u32 *state = bpf_map_lookup_elem(&targets, &tgid);
+	__u32 *state = may_be_target(tgid) ? bpf_map_lookup_elem(&targets, &tgid) : NULL;
 
 	if (!state)
 		return 0;
@@ -542,8 +542,10 @@ static __always_inline int fork(struct task_struct *parent, struct task_struct *
 
 	if (!is_target(current_tgid()))
 		return 0;
-	if (!thread && follow_children)
+	if (!thread && follow_children) {
+		mark_target_slot(child_pid);
 		bpf_map_update_elem(&targets, &child_pid, &traced, BPF_ANY);
+	}
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_lost(VT_LOST_RINGBUF_TASK);

@@ -305,6 +305,50 @@ tracepoint:syscalls:sys_exit_mprotect /pid == SLEEPER/ { @b = count(); }'
     beside_sleeper "bpftrace, vmatrace's fault hooks, sleeper only" bpftrace "${bt_faults//cpid/SLEEPER}"
   fi
   echo
+  bystander_program_costs
+}
+
+# The fault column above moves by ~10% here; bpf_stats gives what each
+# program that ran for the other process's faults cost, exactly.
+bpf_runs() {  # "id name run_cnt run_time_ns" for programs loaded since $tmp/ids0 was written
+  bpftool -j prog show 2>/dev/null | jq -r --slurpfile old "$tmp/ids0" \
+    '.[] | select((.id as $i | $old[0] | index($i)) == null) | "\(.id) \(.name) \(.run_cnt // 0) \(.run_time_ns // 0)"'
+}
+fault_programs_beside() {  # name, tracer: vmatrace or bpftrace program (SLEEPER for its pid)
+  build/workloads/sleeper 300 & local sleeper=$! tracer_pid
+  bpftool -j prog show | jq -c '[.[].id]' >"$tmp/ids0"
+  if [ "$2" = vmatrace ]; then
+    build/vmatrace -p "$sleeper" -o "$tmp/b.vmt" >/dev/null 2>&1 & tracer_pid=$!
+    while [ ! -e "$tmp/b.vmt" ]; do sleep 0.05; done
+  else
+    bpftrace -B none -e "${2//SLEEPER/$sleeper}" >"$tmp/bt.out" 2>&1 & tracer_pid=$!
+    until grep -q Attaching "$tmp/bt.out" || ! kill -0 "$tracer_pid" 2>/dev/null; do sleep 0.1; done
+  fi
+  sleep 1
+  bpf_runs >"$tmp/runs0"
+  "$storm" faults "$bystander_mib" >/dev/null
+  bpf_runs >"$tmp/runs1"
+  kill -INT "$tracer_pid"; wait "$tracer_pid" || true
+  kill "$sleeper"; wait "$sleeper" 2>/dev/null || true
+  rm -f "$tmp/b.vmt"
+  # Programs that ran about once per fault (not the sleeper's or the loader's own).
+  join <(sort "$tmp/runs0") <(sort "$tmp/runs1") |
+    awk -v name="$1" -v faults="$((bystander_mib * 256))" '$6 - $3 >= faults / 2 {
+      printf "| %-44s | %-24s | %10d | %7.1f |\n", name, $2, $6 - $3, ($7 - $4) / ($6 - $3) }'
+}
+bystander_program_costs() {
+  command -v bpftool >/dev/null && command -v jq >/dev/null || { echo "(no bpftool or jq: no program table)"; return; }
+  local stats_was
+  stats_was=$(sysctl -n kernel.bpf_stats_enabled)
+  sysctl -qw kernel.bpf_stats_enabled=1
+  echo "The programs another process's $bystander_mib MiB fault storm ran (bpf_stats, one run each):"
+  echo
+  echo "| tracing the sleeper                          | program                  | runs       | ns/run  |"
+  echo "|----------------------------------------------|--------------------------|------------|---------|"
+  fault_programs_beside "vmatrace" vmatrace
+  [ "$have_bpftrace" = 1 ] && fault_programs_beside "bpftrace, vmatrace's fault hooks, sleeper only" "${bt_faults//cpid/SLEEPER}"
+  sysctl -qw kernel.bpf_stats_enabled="$stats_was"
+  echo
 }
 
 # report (summary, storms and heatmap) over 10 M-event traces: a real

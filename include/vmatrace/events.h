@@ -34,6 +34,8 @@ enum vt_target_state {
 	VT_TARGET_TRACED = 1,
 	VT_TARGET_AWAIT_EXEC = 2, /* vmatrace's gated child: traced from its exec on */
 };
+/* Slots of the `target_slots` map: slot tgid % VT_TARGET_SLOTS is 1 before tgid enters `targets`. */
+#define VT_TARGET_SLOTS 16384
 
 /* Address-space syscalls, numbered independently of any architecture. */
 enum vt_syscall {

@@ -315,8 +315,11 @@ Status BpfSession::add_target_at_exec(pid_t tgid) {
 }
 
 Status BpfSession::set_target(pid_t tgid, uint32_t state) {
-  __u32 key = static_cast<__u32>(tgid);
-  if (bpf_map__update_elem(skel_->maps.targets, &key, sizeof(key), &state, sizeof(state), BPF_ANY))
+  __u32 key = static_cast<__u32>(tgid), slot = key % VT_TARGET_SLOTS;
+  __u8 one = 1;
+  // The slot first: the programs look there before the hash (bpf/common.bpf.h).
+  if (bpf_map__update_elem(skel_->maps.target_slots, &slot, sizeof(slot), &one, sizeof(one), BPF_ANY) ||
+      bpf_map__update_elem(skel_->maps.targets, &key, sizeof(key), &state, sizeof(state), BPF_ANY))
     return make_error(std::string("cannot add target: ") + strerror(errno));
   return Ok{};
 }
