@@ -362,6 +362,27 @@ TEST(Model, AMmapThatOverlappedAResyncReadIsTheMappingItShowed) {
   EXPECT_EQ(m.lifetimes()[1].origin.sc, VT_SC_MMAP);
 }
 
+// /proc shows less than the kernel's records (no VM_ACCOUNT, no anonymous
+// pgoff): a resync that shows a VMA as the model has it, in all it can show,
+// does not end that VMA's lifetime; one that shows other permissions does.
+TEST(Model, AResyncShowingAVmaAsTheModelHasItKeepsItsLifetime) {
+  Model m(predicting_meta());
+  m.apply(exec_event(kPid, 1, kMm));
+  const uint64_t a = 0x10000000, vm_account = 0x100000;
+  snapshot(&m, 0, ~0ULL, {anon_vma(a, 16, kVmRead | kVmWrite | vm_account)}, 10);
+  VmaInfo shown = anon_vma(a, 16);
+  shown.pgoff = 0;  // maps prints an anonymous mapping's offset as 0
+  snapshot(&m, 0, ~0ULL, {shown}, 20, 0, kSnapResync);
+  ASSERT_EQ(m.lifetimes().size(), 1u);
+  EXPECT_FALSE(m.lifetimes()[0].ended_ns.has_value());
+  EXPECT_EQ(m.space_of(7)->find(a)->info.flags, kVmRead | kVmWrite | vm_account);
+  EXPECT_EQ(m.space_of(7)->find(a)->info.pgoff, a / kPg);
+  shown.flags = kVmRead;
+  snapshot(&m, 0, ~0ULL, {shown}, 30, 0, kSnapResync);
+  ASSERT_EQ(m.lifetimes().size(), 2u);
+  EXPECT_EQ(m.lifetimes()[0].ended_ns, 30u);
+}
+
 // A thread's snapshot taken before a resync's /proc read, but reaching the
 // ring after it (a starved CPU between taking and sending it), says less
 // than the read: left out, it cannot bring back what another thread unmapped.

@@ -21,6 +21,27 @@ bool maps_memory(uint16_t sc) {
   return sc == VT_SC_MMAP || sc == VT_SC_BRK || sc == VT_SC_MREMAP || sc == VT_SC_SHMAT;
 }
 
+// /proc/PID/maps shows only these vm_flags; the kernel's own records (a
+// snapshot, bpf_find_vma) have them all.
+constexpr uint64_t kProcShownFlags = kVmRead | kVmWrite | kVmExec | kVmMayShare;
+
+// A VMA a /proc read shows just as the model has it (in all that the read
+// can show) is the model's VMA: it keeps its fuller flags and its anonymous
+// pgoff (maps prints 0), and so its lifetime.
+void keep_what_proc_cannot_show(const AddressSpace& space, std::vector<Vma>* fresh) {
+  for (auto& f : *fresh) {
+    const Vma* had = space.find(f.info.start);
+    if (!had) continue;
+    const VmaInfo& o = had->info;
+    if (o.start == f.info.start && o.end == f.info.end &&
+        (o.flags & kProcShownFlags) == (f.info.flags & kProcShownFlags) && vma_offset(o) == vma_offset(f.info) &&
+        o.ino == f.info.ino && o.dev == f.info.dev && o.path == f.info.path && o.path_flags == f.info.path_flags) {
+      f.info.flags = o.flags;
+      f.info.pgoff = o.pgoff;
+    }
+  }
+}
+
 }  // namespace
 
 bool heap_label_is_strict(const std::string& release) {
@@ -330,6 +351,7 @@ void Model::apply_snapshot(const Event& e) {
     return;
   }
   if (e.snap_reason == kSnapResync) {
+    keep_what_proc_cannot_show(space, &fresh);
     stats_.resyncs++;
     space.resynced_at = std::max(space.resynced_at, e.ts);
   } else {
