@@ -250,10 +250,10 @@ Status LiveSource::resync_due() {
   return st;
 }
 
-// A syscall that began before a read ended is awaited a few milliseconds
-// (on 6.12 under QEMU one that ended just after the drain made the read show
-// a mapping before its record: an empty extra lifetime). Bounded: a flood
-// that outlasts kMaxHeld records leaves the reads unused.
+// A syscall that began before a read ended, and ends after it, may or may not
+// be in it: its record is awaited a few milliseconds, so that such a read is
+// left unused rather than trusted. Bounded: a flood that outlasts kMaxHeld
+// records leaves the reads unused.
 Status LiveSource::drain_past_reads() {
   constexpr uint64_t kReadGraceNs = 3000000;
   constexpr size_t kMaxHeld = 50000;
