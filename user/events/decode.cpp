@@ -36,6 +36,10 @@ bool Event::operator==(const Event& o) const {
 
 bool known_syscall(uint64_t sc) { return sc > 0 && sc < VT_SC_MAX; }
 
+uint64_t Event::began_ns() const {
+  return kind == Kind::Syscall ? ts - std::min<uint64_t>(ts, duration_ns) : ts;
+}
+
 bool Event::complete_fault() const { return kind == Kind::Fault && !(fault_flags & VT_FAULT_INCOMPLETE); }
 
 void Event::reset() {

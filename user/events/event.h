@@ -95,6 +95,8 @@ struct Event {
   bool operator==(const Event& o) const;
   // A fault that the kernel finished handling (the ones timelines count).
   bool complete_fault() const;
+  // When it began: a syscall's entry (its ts is its return); ts for the rest.
+  uint64_t began_ns() const;
   // Back to a default Event, keeping string and vector capacity for reuse.
   void reset();
 };

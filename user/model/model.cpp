@@ -497,8 +497,7 @@ void Model::apply_prediction(const Event& e) {
   // is still new memory; unless this mmap began before the last /proc read
   // ended, and what the read showed may be this very mapping.
   uint64_t new_lo = 0, new_end = 0;
-  const uint64_t began = e.ts - std::min<uint64_t>(e.ts, e.duration_ns);
-  if (e.sc == VT_SC_MMAP && e.ret >= 0 && began > space.resynced_at) {
+  if (e.sc == VT_SC_MMAP && e.ret >= 0 && e.began_ns() > space.resynced_at) {
     new_lo = static_cast<uint64_t>(e.ret);
     new_end = new_lo + ((e.args[1] + 0xfff) & ~0xfffULL);
   }

@@ -182,10 +182,8 @@ void LiveSource::emit(const Event& e) {
   ProcRead& r = reads_.front();
   // A change whose syscall overlapped the read may or may not be in it.
   if (e.pid == r.pid && e.ts >= r.from_ts && e.kind != Kind::Fault && e.kind != Kind::Stack &&
-      e.kind != Kind::Stats) {
-    uint64_t began = e.kind == Kind::Syscall ? e.ts - std::min<uint64_t>(e.ts, e.duration_ns) : e.ts;
-    if (began <= r.to_ts) r.clean = false;
-  }
+      e.kind != Kind::Stats && e.began_ns() <= r.to_ts)
+    r.clean = false;
   if (e.ts <= r.to_ts) return deliver(e);
   held_.push_back(e);
 }
