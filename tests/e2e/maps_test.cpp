@@ -331,6 +331,76 @@ TEST(Maps, EveryMappingOfARangeKeepsItsOwnFaults) {
 
 // Kernels before 6.7 give no snapshots: the model predicts from syscalls and,
 // unless --no-resync, re-reads /proc/PID/maps after each change.
+// The lines of maps text that lie in [lo, hi).
+std::string lines_within(const std::string& maps, uint64_t lo, uint64_t hi) {
+  std::istringstream in(maps);
+  std::string line, out;
+  while (std::getline(in, line)) {
+    uint64_t start = 0, end = 0;
+    if (sscanf(line.c_str(), "%" SCNx64 "-%" SCNx64, &start, &end) == 2 && start >= lo && end <= hi)
+      out += line + "\n";
+  }
+  return out;
+}
+
+// Events lost to a full ring buffer leave the model wrong where they fell.
+// It is repaired while the process runs on, also when the process never
+// stops changing its mappings: by a kernel snapshot of the whole address
+// space where the kernel takes one on request, else by a /proc read that
+// changes overlapped (the model stays marked uncertain until a clean one).
+TEST(Maps, AModelThatLostEventsIsRepairedWhileTheProcessChangesOn) {
+  REQUIRE_ROOT();
+  for (bool kernel_snapshots : {true, false}) {
+    SCOPED_TRACE(kernel_snapshots ? "kernel snapshots where available" : "--without vma_iter");
+    TempDir tmp;
+    auto trace = tmp.path("t.vmt");
+    Background target({workload("lossy"), tmp.path("")});
+    ASSERT_TRUE(wait_all_stopped(target.pid())) << "step 1";
+    std::vector<std::string> argv = {vmatrace(), "-p", std::to_string(target.pid()), "-o", trace, "-b", "1"};
+    if (!kernel_snapshots) argv.insert(argv.end(), {"--without", "vma_iter,task_from_pid"});
+    Background rec(argv, true);
+    ASSERT_TRUE(wait_for_file(trace)) << "vmatrace attached (its trace file appears then)";
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past its first polls
+    // The recorder stopped while the burst fills its ring buffer.
+    rec.signal(SIGSTOP);
+    kill(target.pid(), SIGCONT);
+    while (wait_all_stopped(target.pid()) && read_file(tmp.path("step")) != "2\n")
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_EQ(read_file(tmp.path("step")), "2\n");
+    kill(target.pid(), SIGCONT);  // changing on, endlessly
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // its threads under way
+    rec.signal(SIGCONT);
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    // The area the burst changed stands still now: /proc is the truth even
+    // while the churning threads run.
+    Checkpoint at = take(target.pid(), "3 s after the losses");
+    target.signal(SIGUSR1);
+    EXPECT_EQ(target.wait(), 0);
+    EXPECT_EQ(rec.wait(), 0) << rec.err();
+
+    uint64_t lo = 0, size = 0;
+    ASSERT_EQ(sscanf(read_file(tmp.path("area")).c_str(), "%" SCNu64 " %" SCNu64, &lo, &size), 2);
+    auto sum = trace_summary(trace);
+    ASSERT_GT(sum["lost_total"].get<uint64_t>(), 0u) << "the burst must overflow the stopped recorder's ring";
+    char when[32];
+    snprintf(when, sizeof(when), "%.9f", static_cast<double>(at.t_ns - sum["clock_monotonic_ns"].get<uint64_t>()) / 1e9);
+    auto r = run({vmatrace(), "report", trace, "--maps", "--at", when, "--pid", std::to_string(at.pid)});
+    ASSERT_EQ(r.status, 0) << r.err;
+    const std::string want = lines_within(at.maps, lo, lo + size);
+    EXPECT_EQ(std::count(want.begin(), want.end(), '\n'), 32) << "the burst's last pattern: " << want;
+    EXPECT_EQ(lines_within(r.out, lo, lo + size), want) << "model: " << sum["model"].dump();
+    if (kernel_has("vma_iter") && kernel_snapshots) {
+      // The snapshot is exact: the uncertainty the burst began ended with it.
+      const auto& uncertain = sum["model"]["uncertain"];
+      ASSERT_FALSE(uncertain.empty());
+      ASSERT_FALSE(uncertain[0]["to_s"].is_null()) << uncertain.dump();
+      EXPECT_LT(uncertain[0]["to_s"].get<double>(), std::stod(when)) << uncertain.dump();
+    } else {
+      EXPECT_GT(sum["model"]["resyncs_during_changes"].get<int>(), 0) << sum["model"].dump();
+    }
+  }
+}
+
 TEST(Maps, WithoutKernelSnapshotsPredictsAndResyncs) {
   REQUIRE_ROOT();
   for (bool resync : {true, false}) {

@@ -383,6 +383,31 @@ TEST(Model, AResyncShowingAVmaAsTheModelHasItKeepsItsLifetime) {
   EXPECT_EQ(m.lifetimes()[0].ended_ns, 30u);
 }
 
+// A /proc read that changes overlapped repairs a model that lost events,
+// but cannot vouch for it: the process stays uncertain until a clean read.
+TEST(Model, AResyncDuringChangesRepairsButLeavesTheModelUncertain) {
+  Model m(predicting_meta());
+  m.apply(exec_event(kPid, 1, kMm));
+  const uint64_t a = 0x10000000, b = 0x20000000;
+  snapshot(&m, 0, ~0ULL, {anon_vma(a, 16)}, 10, 0, kSnapResync);
+  Event stats;
+  stats.kind = Kind::Stats;
+  stats.ts = 20;
+  stats.lost.by_reason.assign(VT_LOST_RINGBUF_SYSCALL + 1, 0);
+  stats.lost.by_reason[VT_LOST_RINGBUF_SYSCALL] = 3;  // the mmap of b among them
+  m.apply(stats);
+  ASSERT_EQ(m.uncertainties().size(), 1u);
+  snapshot(&m, 0, ~0ULL, {anon_vma(a, 16), anon_vma(b, 4)}, 30, 0, kSnapResyncRacy);
+  EXPECT_EQ(m.space_of(kPid)->size(), 2u);
+  EXPECT_EQ(m.stats().resyncs, 1u + 1u);
+  EXPECT_EQ(m.stats().resyncs_during_changes, 1u);
+  EXPECT_FALSE(m.uncertainties()[0].to_ns.has_value());
+  EXPECT_EQ(m.maps_text(kPid).rfind("# vmatrace: UNCERTAIN", 0), 0u);
+  snapshot(&m, 0, ~0ULL, {anon_vma(a, 16), anon_vma(b, 4)}, 40, 0, kSnapResync);
+  EXPECT_TRUE(m.uncertainties()[0].to_ns.has_value());
+  EXPECT_NE(m.maps_text(kPid).rfind("# vmatrace: UNCERTAIN", 0), 0u);
+}
+
 // A thread's snapshot taken before a resync's /proc read, but reaching the
 // ring after it (a starved CPU between taking and sending it), says less
 // than the read: left out, it cannot bring back what another thread unmapped.

@@ -26,6 +26,11 @@ enum class Kind : uint8_t {
 
 // vt_snap_reason, plus reasons only user space produces.
 constexpr uint16_t kSnapResync = 100;  // re-read from /proc/PID/maps (no kernel snapshot)
+// Re-read while the process changed its mappings: what /proc showed may miss
+// or hold a change of those moments. Sent only to repair a model that events
+// were lost from, which it leaves uncertain (a clean read ends that).
+constexpr uint16_t kSnapResyncRacy = 101;
+inline bool is_resync(uint16_t snap_reason) { return snap_reason == kSnapResync || snap_reason == kSnapResyncRacy; }
 
 struct VmaInfo {
   uint64_t start = 0, end = 0, flags = 0, pgoff = 0, ino = 0;

@@ -320,7 +320,7 @@ void Model::apply_snapshot(const Event& e) {
   // A /proc read that came before it in the stream but after it in time
   // already shows what it shows, and more: on a busy machine one thread's
   // snapshot can reach the ring after another's failed one was resynced.
-  if (e.snap_reason != kSnapResync) {
+  if (!is_resync(e.snap_reason)) {
     const AddressSpace* space = space_named(e.pid, e.mm);
     if (space && e.ts < space->resynced_at) {
       stats_.superseded++;
@@ -350,9 +350,10 @@ void Model::apply_snapshot(const Event& e) {
     mark_uncertain(space, e.pid, e.ts, "a malformed snapshot was left out");
     return;
   }
-  if (e.snap_reason == kSnapResync) {
+  if (is_resync(e.snap_reason)) {
     keep_what_proc_cannot_show(space, &fresh);
     stats_.resyncs++;
+    if (e.snap_reason == kSnapResyncRacy) stats_.resyncs_during_changes++;
     space.resynced_at = std::max(space.resynced_at, e.ts);
   } else {
     stats_.snapshots++;
@@ -363,7 +364,8 @@ void Model::apply_snapshot(const Event& e) {
   }
   uint16_t sc = e.snap_reason == VT_SNAP_SYSCALL ? e.sc : 0;
   replace(space, e.pid, e.ts, e.snap_reason == VT_SNAP_SEED, e.lo, e.hi, std::move(fresh), {0, sc, e.snap_reason});
-  if (e.lo == 0 && e.hi == UINT64_MAX) mark_certain(space, e.ts);  // the whole set, as the kernel has it
+  // The whole set, as the kernel has it.
+  if (e.lo == 0 && e.hi == UINT64_MAX && e.snap_reason != kSnapResyncRacy) mark_certain(space, e.ts);
 }
 
 // Lost counters only grow. What grew since the last Stats record was lost

@@ -231,6 +231,7 @@ void JsonOutput::model_stats(const ModelStats& s) {
   model_ = {{"snapshots", s.snapshots},
             {"snapshots_failed", s.snapshots_failed},
             {"resyncs", s.resyncs},
+            {"resyncs_during_changes", s.resyncs_during_changes},
             {"superseded", s.superseded},
             {"faults_charged", s.faults_charged},
             {"faults_outside_vmas", s.faults_unmapped},

@@ -163,7 +163,7 @@ void LiveSource::on_record(const void* data, size_t size) {
       case Resync::Now:  // the faults that follow need the new image's VMAs
         // Stamped with the exec: the events after it in this batch (the
         // loader's mmaps) come next, in order, over what /proc showed.
-        if (auto r = read_proc(e.pid, e.tid)) emit_resync(*r, e.ts);
+        if (auto r = read_proc(e.pid, e.tid)) emit_resync(*r, e.ts, kSnapResync);
         if (child_ && e.pid == static_cast<uint32_t>(child_->pid())) child_->resume();
         break;
       case Resync::AtPoll:
@@ -241,8 +241,12 @@ Status LiveSource::resync_due() {
   if (resync_due_.empty()) return Ok{};
   auto due = std::move(resync_due_);
   resync_due_.clear();
-  for (const auto& [pid, tid] : due)
-    if (auto r = read_proc(pid, tid)) reads_.push_back(std::move(*r));
+  for (const auto& [pid, tid] : due) {
+    if (auto r = read_proc(pid, tid))
+      reads_.push_back(std::move(*r));
+    else
+      repairing_.erase(pid);  // gone: its exit is on its way
+  }
   Status st = drain_past_reads();
   while (!reads_.empty()) settle_oldest_read();
   return st;
@@ -277,11 +281,43 @@ void LiveSource::settle_oldest_read() {
   reads_.pop_front();
   auto during = std::move(held_);
   held_.clear();
-  if (r.clean)
-    emit_resync(r, r.to_ts);
-  else
+  if (r.clean) {
+    emit_resync(r, r.to_ts, kSnapResync);
+    repairing_.erase(r.pid);
+  } else {
+    // A model known to have lost events is further from the kernel's set
+    // than a read that may miss the changes of its own moments.
+    if (repairing_.count(r.pid)) emit_resync(r, r.to_ts, kSnapResyncRacy);
     resync_due_.emplace(r.pid, r.tid);
+  }
   for (const Event& e : during) emit(e);
+}
+
+// At most every 100 ms: a ring that stays full must not flood the stream
+// with counters, nor the target with re-reads.
+void LiveSource::report_losses(const Tick& t) {
+  constexpr uint64_t kReportEveryNs = 100000000;
+  if (t.lost.total() == lost_told_.total() || t.now_ns - lost_told_ns_ < kReportEveryNs) return;
+  Event s;
+  s.kind = Kind::Stats;
+  s.ts = t.now_ns;
+  s.lost = t.lost;
+  emit(s);
+  lost_told_ = t.lost;
+  lost_told_ns_ = t.now_ns;
+  repair_uncertain();
+}
+
+// Where the kernel can snapshot a whole address space on request, that
+// snapshot, in order with the records around it, makes the model exact
+// again; elsewhere /proc is read, at the next poll.
+void LiveSource::repair_uncertain() {
+  if (!model_) return;
+  for (const auto& p : model_->live_processes()) {
+    if (!p.space->uncertain || session_->request_seed(static_cast<pid_t>(p.pid))) continue;
+    repairing_.insert(p.pid);
+    resync_due_.emplace(p.pid, p.pid);
+  }
 }
 
 std::optional<LiveSource::ProcRead> LiveSource::read_proc(uint32_t pid, uint32_t tid) const {
@@ -298,7 +334,7 @@ std::optional<LiveSource::ProcRead> LiveSource::read_proc(uint32_t pid, uint32_t
 
 // The model leaves out the changes older than ts that still come after it
 // (they are in what /proc shows).
-void LiveSource::emit_resync(const ProcRead& r, uint64_t ts) {
+void LiveSource::emit_resync(const ProcRead& r, uint64_t ts, uint16_t reason) {
   Event v;
   v.kind = Kind::Vma;
   v.ts = ts;
@@ -321,7 +357,7 @@ void LiveSource::emit_resync(const ProcRead& r, uint64_t ts) {
   s.lo = 0;
   s.hi = ~0ULL;
   s.count = count;
-  s.snap_reason = kSnapResync;
+  s.snap_reason = reason;
   emit(s);
 }
 
@@ -341,6 +377,7 @@ Status LiveSource::run(Sink& sink) {
     // making the records just read is then repaired by the resync after it,
     // not reported after it as if the model had gone wrong since.
     Tick t{clock_ns(CLOCK_MONOTONIC), session_->lost()};
+    report_losses(t);
     if (auto st = sink.tick(t); !st) return st;
     if (auto st = resync_due(); !st) return st;
     if (t.now_ns - last_flush >= 1000000000ULL) {
@@ -360,7 +397,9 @@ Status LiveSource::drain_rest() {
   for (int i = 0; i < 3; i++) {
     auto n = session_->poll(0);
     if (!n) return make_error(n.error());
-    if (auto st = sink_->tick({clock_ns(CLOCK_MONOTONIC), session_->lost()}); !st) return st;
+    Tick t{clock_ns(CLOCK_MONOTONIC), session_->lost()};
+    report_losses(t);
+    if (auto st = sink_->tick(t); !st) return st;
     if (auto st = resync_due(); !st) return st;
   }
   write_due_stacks();

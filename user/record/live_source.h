@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -84,8 +85,13 @@ class LiveSource final : public EventSource {
     bool clean = true;  // no change of the process during the read
   };
   std::optional<ProcRead> read_proc(uint32_t pid, uint32_t tid) const;
-  // ts: the moment the read VMAs stand for.
-  void emit_resync(const ProcRead& r, uint64_t ts);
+  // ts: the moment the read VMAs stand for; reason: kSnapResync or kSnapResyncRacy.
+  void emit_resync(const ProcRead& r, uint64_t ts, uint16_t reason);
+  // Puts what the kernel lost since last told into the stream (a Stats
+  // record, which the model marks uncertain from), then asks to repair the
+  // processes it marked.
+  void report_losses(const Tick& t);
+  void repair_uncertain();
   Status resync_due();
   Status drain_past_reads();
   void settle_oldest_read();
@@ -109,6 +115,9 @@ class LiveSource final : public EventSource {
   std::map<uint32_t, uint32_t> resync_due_;  // pid -> the thread whose change asked for it
   std::deque<ProcRead> reads_;                // read, not yet sent; oldest first
   std::vector<Event> held_;                   // made after reads_.front() ended
+  std::set<uint32_t> repairing_;              // uncertain: a read overlapping changes will do
+  LostCounts lost_told_;                      // as of the last Stats record sent
+  uint64_t lost_told_ns_ = 0;                 // its time
   uint64_t malformed_ = 0;
   bool target_exited_ = false;
 };

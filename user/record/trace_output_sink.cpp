@@ -37,16 +37,8 @@ Status TraceOutputSink::tick(const Tick& t) {
 }
 
 // A trace cut short (SIGKILL, power loss) still says what was lost up to its
-// last chunk: the cumulative counters go into the file whenever they grew.
+// last chunk: the source puts the counters into the stream as they grow.
 Status TraceOutputSink::flush(const Tick& t) {
-  if (t.lost.total() != lost_persisted_ && status_) {
-    Event stats;
-    stats.kind = Kind::Stats;
-    stats.ts = t.now_ns;
-    stats.lost = t.lost;
-    status_ = out_.append(stats);
-    lost_persisted_ = t.lost.total();
-  }
   if (status_) status_ = out_.flush(t.now_ns, t.lost);
   return status_;
 }

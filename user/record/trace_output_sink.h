@@ -25,7 +25,6 @@ class TraceOutputSink final : public Sink {
  private:
   TraceOutput& out_;
   Status status_ = Ok{};
-  uint64_t lost_persisted_ = 0;  // the loss total the file already holds
   // The source's last heartbeat: where the recording ended (detaching the
   // programs after it may take seconds, which the exit dump must not count).
   uint64_t last_tick_ns_ = 0;

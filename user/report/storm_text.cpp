@@ -126,6 +126,7 @@ std::string origin_name(const VmaOrigin& o) {
     case VT_SNAP_EXEC: return "exec";
     case VT_SNAP_FORK: return "fork";
     case kSnapResync: return "/proc resync";
+    case kSnapResyncRacy: return "/proc resync during changes";
   }
   return "unknown";
 }
