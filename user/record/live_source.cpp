@@ -310,11 +310,11 @@ void LiveSource::report_losses(const Tick& t) {
 
 // Where the kernel can snapshot a whole address space on request, that
 // snapshot, in order with the records around it, makes the model exact
-// again; elsewhere /proc is read, at the next poll.
+// again; elsewhere /proc is read, at the next poll (unless --no-resync).
 void LiveSource::repair_uncertain() {
   if (!model_) return;
   for (const auto& p : model_->live_processes()) {
-    if (!p.space->uncertain || session_->request_seed(static_cast<pid_t>(p.pid))) continue;
+    if (!p.space->uncertain || session_->request_seed(static_cast<pid_t>(p.pid)) || !opts_.resync) continue;
     repairing_.insert(p.pid);
     resync_due_.emplace(p.pid, p.pid);
   }
