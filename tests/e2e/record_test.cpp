@@ -372,6 +372,13 @@ TEST(Record, SigkilledRecorderStillReportsWhatWasLost) {
   for (int i = 0; i < 600 && stat(trace.c_str(), &st) == 0 && st.st_size == before; i++)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ASSERT_GT(st.st_size, before) << "no chunk was flushed after the recorder resumed";
+  // That chunk may have filled up while the recorder was still taking in
+  // the ring's backlog, before it read the loss counters; the next flush
+  // (a second later) holds them.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const off_t resumed = st.st_size;
+  for (int i = 0; i < 600 && stat(trace.c_str(), &st) == 0 && st.st_size == resumed; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   rec.signal(SIGKILL);
   rec.wait();
   auto r = run({vmatrace(), "report", trace, "--json"});

@@ -325,7 +325,7 @@ Status BpfSession::set_target(pid_t tgid, uint32_t state) {
 }
 
 bool BpfSession::request_seed(pid_t tgid) {
-  if (!features_.vma_iter || !features_.task_from_pid) return false;
+  if (!can_seed()) return false;
   // Seen by our sys_enter program (bpf/vma_snapshot.bpf.h: seed()); the kernel
   // itself rejects the advice with EINVAL.
   syscall(SYS_madvise, VT_SEED_MAGIC, static_cast<unsigned long>(tgid), VT_SEED_ADVICE);

@@ -62,6 +62,8 @@ class BpfSession {
   // Asks the kernel side for a snapshot of every VMA of tgid, in order with
   // its events; false where this kernel cannot (no VMA iterator).
   bool request_seed(pid_t tgid);
+  // Whether request_seed() can work here.
+  bool can_seed() const { return features_.vma_iter && features_.task_from_pid; }
   // Waits up to timeout_ms for a wakeup, then consumes whatever is there:
   // the BPF side wakes us only once a batch has piled up. At most a ring
   // buffer's worth of bytes per call, so that a producer faster than us

@@ -305,19 +305,31 @@ void LiveSource::report_losses(const Tick& t) {
   emit(s);
   lost_told_ = t.lost;
   lost_told_ns_ = t.now_ns;
-  repair_uncertain();
+  repair_uncertain(t.now_ns);
 }
 
 // Where the kernel can snapshot a whole address space on request, that
 // snapshot, in order with the records around it, makes the model exact
 // again; elsewhere /proc is read, at the next poll (unless --no-resync).
-void LiveSource::repair_uncertain() {
+//
+// A kernel snapshot is at most one a second: into a ring still overflowing
+// (a starved machine) a whole address space every 100 ms adds to the losses
+// it is meant to repair.
+void LiveSource::repair_uncertain(uint64_t now_ns) {
+  constexpr uint64_t kSeedEveryNs = 1000000000;
   if (!model_) return;
+  const bool seed_due = now_ns - seeded_ns_ >= kSeedEveryNs;
   for (const auto& p : model_->live_processes()) {
-    if (!p.space->uncertain || session_->request_seed(static_cast<pid_t>(p.pid)) || !opts_.resync) continue;
+    if (!p.space->uncertain) continue;
+    if (session_->can_seed()) {
+      if (seed_due) session_->request_seed(static_cast<pid_t>(p.pid));
+      continue;
+    }
+    if (!opts_.resync) continue;
     repairing_.insert(p.pid);
     resync_due_.emplace(p.pid, p.pid);
   }
+  if (seed_due && session_->can_seed()) seeded_ns_ = now_ns;
 }
 
 std::optional<LiveSource::ProcRead> LiveSource::read_proc(uint32_t pid, uint32_t tid) const {

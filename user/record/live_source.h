@@ -91,7 +91,7 @@ class LiveSource final : public EventSource {
   // record, which the model marks uncertain from), then asks to repair the
   // processes it marked.
   void report_losses(const Tick& t);
-  void repair_uncertain();
+  void repair_uncertain(uint64_t now_ns);
   Status resync_due();
   Status drain_past_reads();
   void settle_oldest_read();
@@ -118,6 +118,7 @@ class LiveSource final : public EventSource {
   std::set<uint32_t> repairing_;              // uncertain: a read overlapping changes will do
   LostCounts lost_told_;                      // as of the last Stats record sent
   uint64_t lost_told_ns_ = 0;                 // its time
+  uint64_t seeded_ns_ = 0;                    // when kernel snapshots were last asked for
   uint64_t malformed_ = 0;
   bool target_exited_ = false;
 };
