@@ -15,6 +15,10 @@ namespace {
 
 volatile sig_atomic_t g_stop = 0;
 
+// A repair that adds a whole address space to the stream (a kernel
+// snapshot, a /proc read that changes overlapped): at most one a second.
+constexpr uint64_t kRepairEveryNs = 1000000000ULL;
+
 // How long the command may wait at its exec for its exec record (a record
 // lost to a full ring buffer never comes): far beyond a poll or two.
 constexpr uint64_t kMaxExecHoldNs = 2'000'000'000ULL;
@@ -287,7 +291,13 @@ void LiveSource::settle_oldest_read() {
   } else {
     // A model known to have lost events is further from the kernel's set
     // than a read that may miss the changes of its own moments.
-    if (repairing_.count(r.pid)) emit_resync(r, r.to_ts, kSnapResyncRacy);
+    // One a second: each is a whole address space for the model and the
+    // trace, and a consumer slowed by them loses more to the ring.
+    auto repairing = repairing_.find(r.pid);
+    if (repairing != repairing_.end() && r.to_ts - repairing->second >= kRepairEveryNs) {
+      emit_resync(r, r.to_ts, kSnapResyncRacy);
+      repairing->second = r.to_ts;
+    }
     resync_due_.emplace(r.pid, r.tid);
   }
   for (const Event& e : during) emit(e);
@@ -312,13 +322,12 @@ void LiveSource::report_losses(const Tick& t) {
 // snapshot, in order with the records around it, makes the model exact
 // again; elsewhere /proc is read, at the next poll (unless --no-resync).
 //
-// A kernel snapshot is at most one a second: into a ring still overflowing
-// (a starved machine) a whole address space every 100 ms adds to the losses
-// it is meant to repair.
+// A kernel snapshot is at most one a second (kRepairEveryNs): into a ring
+// still overflowing (a starved machine) a whole address space every 100 ms
+// adds to the losses it is meant to repair.
 void LiveSource::repair_uncertain(uint64_t now_ns) {
-  constexpr uint64_t kSeedEveryNs = 1000000000;
   if (!model_) return;
-  const bool seed_due = now_ns - seeded_ns_ >= kSeedEveryNs;
+  const bool seed_due = now_ns - seeded_ns_ >= kRepairEveryNs;
   for (const auto& p : model_->live_processes()) {
     if (!p.space->uncertain) continue;
     if (session_->can_seed()) {
@@ -326,7 +335,7 @@ void LiveSource::repair_uncertain(uint64_t now_ns) {
       continue;
     }
     if (!opts_.resync) continue;
-    repairing_.insert(p.pid);
+    repairing_.emplace(p.pid, 0);
     resync_due_.emplace(p.pid, p.pid);
   }
   if (seed_due && session_->can_seed()) seeded_ns_ = now_ns;

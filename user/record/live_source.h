@@ -10,7 +10,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -115,7 +114,8 @@ class LiveSource final : public EventSource {
   std::map<uint32_t, uint32_t> resync_due_;  // pid -> the thread whose change asked for it
   std::deque<ProcRead> reads_;                // read, not yet sent; oldest first
   std::vector<Event> held_;                   // made after reads_.front() ended
-  std::set<uint32_t> repairing_;              // uncertain: a read overlapping changes will do
+  // Uncertain: a read overlapping changes will do; when one was last applied.
+  std::map<uint32_t, uint64_t> repairing_;
   LostCounts lost_told_;                      // as of the last Stats record sent
   uint64_t lost_told_ns_ = 0;                 // its time
   uint64_t seeded_ns_ = 0;                    // when kernel snapshots were last asked for
