@@ -394,13 +394,8 @@ Status LiveSource::run(Sink& sink) {
     if (!n) return make_error(n.error());
     // An exec record lost to a full ring buffer must not keep the command stopped.
     if (child_ && child_->held() && clock_ns(CLOCK_MONOTONIC) - released_ns_ > kMaxExecHoldNs) child_->resume();
-    // The losses first, then the resyncs: a loss the kernel counted while
-    // making the records just read is then repaired by the resync after it,
-    // not reported after it as if the model had gone wrong since.
     Tick t{clock_ns(CLOCK_MONOTONIC), session_->lost()};
-    report_losses(t);
-    if (auto st = sink.tick(t); !st) return st;
-    if (auto st = resync_due(); !st) return st;
+    if (auto st = tick_and_resync(t); !st) return st;
     if (t.now_ns - last_flush >= 1000000000ULL) {
       write_due_stacks();
       if (auto st = sink.flush(t); !st) return st;
@@ -413,15 +408,21 @@ Status LiveSource::run(Sink& sink) {
   return drain_rest();
 }
 
+// The losses first, then the resyncs: a loss the kernel counted while making
+// the records just read is then repaired by the resync after it, not
+// reported after it as if the model had gone wrong since.
+Status LiveSource::tick_and_resync(const Tick& t) {
+  report_losses(t);
+  if (auto st = sink_->tick(t); !st) return st;
+  return resync_due();
+}
+
 // What the kernel produced before we stopped still belongs to the trace.
 Status LiveSource::drain_rest() {
   for (int i = 0; i < 3; i++) {
     auto n = session_->poll(0);
     if (!n) return make_error(n.error());
-    Tick t{clock_ns(CLOCK_MONOTONIC), session_->lost()};
-    report_losses(t);
-    if (auto st = sink_->tick(t); !st) return st;
-    if (auto st = resync_due(); !st) return st;
+    if (auto st = tick_and_resync({clock_ns(CLOCK_MONOTONIC), session_->lost()}); !st) return st;
   }
   write_due_stacks();
   return sink_->tick({clock_ns(CLOCK_MONOTONIC), session_->lost()});

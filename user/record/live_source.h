@@ -91,6 +91,8 @@ class LiveSource final : public EventSource {
   // processes it marked.
   void report_losses(const Tick& t);
   void repair_uncertain(uint64_t now_ns);
+  // After each poll: losses into the stream, the sinks' heartbeat, the due /proc reads.
+  Status tick_and_resync(const Tick& t);
   Status resync_due();
   Status drain_past_reads();
   void settle_oldest_read();
