@@ -3,7 +3,9 @@
 #include <dirent.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include "harness.h"
@@ -56,6 +58,16 @@ Checkpoint take(pid_t pid, const std::string& what) {
   Checkpoint c{pid, 0, read_file("/proc/" + std::to_string(pid) + "/maps"), what};
   c.t_ns = monotonic_ns();
   return c;
+}
+
+std::string maps_at(const std::string& file, const Checkpoint& c) {
+  uint64_t t0 = trace_summary(file)["clock_monotonic_ns"];
+  EXPECT_GE(c.t_ns, t0) << "the checkpoint is before " << file << " begins";
+  char at[32];
+  snprintf(at, sizeof(at), "%.9f", static_cast<double>(c.t_ns - std::min(c.t_ns, t0)) / 1e9);
+  auto r = run({vmatrace(), "report", file, "--maps", "--at", at, "--pid", std::to_string(c.pid)});
+  EXPECT_EQ(r.status, 0) << r.err;
+  return r.out;
 }
 
 }  // namespace e2e

@@ -23,4 +23,7 @@ struct Checkpoint {
 // The target must be stopped: its maps cannot change under us.
 Checkpoint take(pid_t pid, const std::string& what);
 
+// `report --maps --at` of a trace file at the checkpoint's moment (by the file's own clock).
+std::string maps_at(const std::string& file, const Checkpoint& c);
+
 }  // namespace e2e

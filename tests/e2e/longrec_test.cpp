@@ -89,17 +89,6 @@ void expect_counts_match(const std::string& trace, uint32_t pid, const std::stri
   }
 }
 
-// `report --maps --at` of file at the checkpoint's moment (by the file's own clock).
-std::string maps_at(const std::string& file, const Checkpoint& c) {
-  uint64_t t0 = trace_summary(file)["clock_monotonic_ns"];
-  EXPECT_GE(c.t_ns, t0) << "the checkpoint is before " << file << " begins";
-  char at[32];
-  snprintf(at, sizeof(at), "%.9f", static_cast<double>(c.t_ns - t0) / 1e9);
-  auto r = run({vmatrace(), "report", file, "--maps", "--at", at, "--pid", std::to_string(c.pid)});
-  EXPECT_EQ(r.status, 0) << r.err;
-  return r.out;
-}
-
 bool wait_complete(const std::string& trace) {
   for (int i = 0; i < 3000; i++) {
     struct stat st;

@@ -619,17 +619,6 @@ uint64_t monotonic_of(const std::string& iso) {
   return static_cast<uint64_t>(static_cast<int64_t>(timegm(&t)) * 1000000000LL + ms * 1000000LL - offset);
 }
 
-// `report --maps --at` of file at the checkpoint's moment (by the file's own clock).
-std::string maps_at(const std::string& file, const Checkpoint& c) {
-  uint64_t t0 = trace_summary(file)["clock_monotonic_ns"];
-  EXPECT_GE(c.t_ns, t0) << "the checkpoint is before " << file << " begins";
-  char at[32];
-  snprintf(at, sizeof(at), "%.9f", static_cast<double>(c.t_ns - std::min(c.t_ns, t0)) / 1e9);
-  auto r = run({vmatrace(), "report", file, "--maps", "--at", at, "--pid", std::to_string(c.pid)});
-  EXPECT_EQ(r.status, 0) << r.err;
-  return r.out;
-}
-
 std::vector<std::string> dir_entries(const std::string& dir) {
   std::vector<std::string> out;
   if (DIR* d = opendir(dir.c_str())) {

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "steps.h"
+
 #define PG 4096UL
 #define PAGES 64
 #define ROUNDS 1000
@@ -28,22 +30,6 @@ static char* g_churn_area;
 static void on_usr1(int sig) {
   (void)sig;
   g_done = 1;
-}
-
-static int write_text(const char* dir, const char* name, const char* text) {
-  char path[4096];
-  snprintf(path, sizeof(path), "%s/%s", dir, name);
-  FILE* f = fopen(path, "w");
-  if (!f) return -1;
-  int ok = fputs(text, f) >= 0;
-  return fclose(f) == 0 && ok ? 0 : -1;
-}
-
-static int stop_at(const char* dir, int step) {
-  char text[16];
-  snprintf(text, sizeof(text), "%d\n", step);
-  if (write_text(dir, "step", text)) return -1;
-  return raise(SIGSTOP);
 }
 
 /* Round r gives page i one of three protections; neighbours with the same
