@@ -401,6 +401,68 @@ TEST(Maps, AModelThatLostEventsIsRepairedWhileTheProcessChangesOn) {
   }
 }
 
+// Until 2026 the VMA iterator only try-locked mmap_lock: while another
+// thread held it to change mappings, a snapshot could be refused (EBUSY), and
+// the change it was for was missing from the model. The model says so from
+// that moment until a repair, and never dates the repair back: a /proc read
+// made later shows what the process did since, which was not so at the
+// refusal. Here the recorder reads nothing until the process has moved on
+// (unmapped the marker): a repair dated back would show the marker gone too
+// early. (Since 7.1 and the 6.12.y and 6.18.y stable kernels of 2026, the
+// iterator locks one VMA at a time and is not refused: then the model must
+// be exact at every checkpoint.)
+TEST(Maps, ARefusedSnapshotLeavesTheModelUncertainUntilItIsRepaired) {
+  REQUIRE_ROOT();
+  TempDir tmp;
+  auto trace = tmp.path("t.vmt");
+  Background rec({vmatrace(), "-o", trace, "-b", "64", "--", workload("busylock"), tmp.path("")}, true);
+  const pid_t pid = child_of(rec.pid());
+  ASSERT_GT(pid, 0);
+  auto reached = [&](const std::string& step) {
+    while (wait_all_stopped(pid) && read_file(tmp.path("step")) != step)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return read_file(tmp.path("step")) == step;
+  };
+  ASSERT_TRUE(reached("1\n"));
+  ASSERT_TRUE(wait_for_file(trace)) << "vmatrace attached (its trace file appears then)";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past its first polls
+  rec.signal(SIGSTOP);
+  kill(pid, SIGCONT);
+  ASSERT_TRUE(reached("2\n"));
+  const Checkpoint contended = take(pid, "after the refused snapshots");
+  kill(pid, SIGCONT);
+  ASSERT_TRUE(reached("3\n"));
+  const Checkpoint unmapped = take(pid, "marker unmapped");
+  rec.signal(SIGCONT);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // it catches up, and repairs
+  kill(pid, SIGCONT);
+  ASSERT_TRUE(reached("4\n"));
+  const Checkpoint repaired = take(pid, "after the repair");
+  kill(pid, SIGCONT);
+  EXPECT_EQ(rec.wait(), 0) << rec.err();
+
+  char marker[32];
+  snprintf(marker, sizeof(marker), "%lx-", std::stoul(read_file(tmp.path("marker"))));
+  ASSERT_NE(contended.maps.find(marker), std::string::npos) << "the marker is mapped at step 2";
+  ASSERT_EQ(unmapped.maps.find(marker), std::string::npos) << "and gone at step 3";
+  auto sum = trace_summary(trace);
+  const bool refused = sum["lost"]["vma_busy"].get<uint64_t>() > 0;
+  for (const Checkpoint* c : {&contended, &unmapped}) {
+    const std::string model = maps_at(trace, *c);
+    if (refused && kernel_has("vma_iter"))
+      EXPECT_EQ(model.rfind("# vmatrace: UNCERTAIN", 0), 0u) << c->what << ":\n" << model;
+    else
+      EXPECT_EQ(model, c->maps) << c->what;
+  }
+  EXPECT_EQ(maps_at(trace, repaired), repaired.maps) << "exact again, and certain";
+  EXPECT_EQ(sum["lost_total"], sum["lost"]["vma_busy"]) << sum["lost"].dump();
+  if (refused && kernel_has("vma_iter")) {
+    const auto& uncertain = sum["model"]["uncertain"];
+    ASSERT_FALSE(uncertain.empty());
+    EXPECT_NE(uncertain[0]["reason"].get<std::string>().find("EBUSY"), std::string::npos) << uncertain.dump();
+  }
+}
+
 TEST(Maps, WithoutKernelSnapshotsPredictsAndResyncs) {
   REQUIRE_ROOT();
   for (bool resync : {true, false}) {

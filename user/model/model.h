@@ -73,6 +73,8 @@ class Model : private AddressSpace::Observer {
   // Every process that has not exited, with the space it uses now, by pid:
   // what a trace file starting now must begin with (record/file_start.h).
   std::vector<LiveProcess> live_processes() const;
+  // Some address space is marked uncertain (its process may have ended).
+  bool any_uncertain() const { return certain_.size() < spaces_.size(); }
   // The VMA (range and lifetime) the last applied fault was charged to (none: outside VMAs).
   const std::optional<VmaSpan>& last_fault_vma() const { return last_fault_vma_; }
   // The lifetime of the VMA holding addr in pid's address space now.

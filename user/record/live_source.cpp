@@ -224,9 +224,11 @@ LiveSource::Resync LiveSource::resync_need(const Event& e) const {
       return kernel_snapshots ? Resync::None : Resync::Now;
     case Kind::Syscall:
       return !kernel_snapshots && opts_.resync ? Resync::AtPoll : Resync::None;
-    case Kind::Snapshot:
-      return e.status != 0 && opts_.resync ? Resync::Now : Resync::None;
     default:
+      // Nor a snapshot that failed: it marked the model uncertain, and
+      // repair_uncertain() asks for a new one, or a /proc read. A read made
+      // now, after the records that follow it in the ring, cannot stand for
+      // the failure's moment.
       return Resync::None;
   }
 }
@@ -315,7 +317,6 @@ void LiveSource::report_losses(const Tick& t) {
   emit(s);
   lost_told_ = t.lost;
   lost_told_ns_ = t.now_ns;
-  repair_uncertain(t.now_ns);
 }
 
 // Where the kernel can snapshot a whole address space on request, that
@@ -326,7 +327,7 @@ void LiveSource::report_losses(const Tick& t) {
 // still overflowing (a starved machine) a whole address space every 100 ms
 // adds to the losses it is meant to repair.
 void LiveSource::repair_uncertain(uint64_t now_ns) {
-  if (!model_) return;
+  if (!model_ || !model_->any_uncertain()) return;
   const bool seed_due = now_ns - seeded_ns_ >= kRepairEveryNs;
   for (const auto& p : model_->live_processes()) {
     if (!p.space->uncertain) continue;
@@ -408,11 +409,12 @@ Status LiveSource::run(Sink& sink) {
   return drain_rest();
 }
 
-// The losses first, then the resyncs: a loss the kernel counted while making
-// the records just read is then repaired by the resync after it, not
-// reported after it as if the model had gone wrong since.
+// The losses first, then the repairs and resyncs: a loss the kernel counted
+// while making the records just read is then repaired by the resync after
+// it, not reported after it as if the model had gone wrong since.
 Status LiveSource::tick_and_resync(const Tick& t) {
   report_losses(t);
+  repair_uncertain(t.now_ns);
   if (auto st = sink_->tick(t); !st) return st;
   return resync_due();
 }
