@@ -332,14 +332,13 @@ void LiveSource::repair_uncertain(uint64_t now_ns) {
   for (const auto& p : model_->live_processes()) {
     if (!p.space->uncertain) continue;
     if (session_->can_seed()) {
-      if (seed_due) session_->request_seed(static_cast<pid_t>(p.pid));
+      if (seed_due && session_->request_seed(static_cast<pid_t>(p.pid))) seeded_ns_ = now_ns;
       continue;
     }
     if (!opts_.resync) continue;
     repairing_.emplace(p.pid, 0);
     resync_due_.emplace(p.pid, p.pid);
   }
-  if (seed_due && session_->can_seed()) seeded_ns_ = now_ns;
 }
 
 std::optional<LiveSource::ProcRead> LiveSource::read_proc(uint32_t pid, uint32_t tid) const {

@@ -87,11 +87,12 @@ class LiveSource final : public EventSource {
   // ts: the moment the read VMAs stand for; reason: kSnapResync or kSnapResyncRacy.
   void emit_resync(const ProcRead& r, uint64_t ts, uint16_t reason);
   // Puts what the kernel lost since last told into the stream (a Stats
-  // record, which the model marks uncertain from), then asks to repair the
-  // processes it marked.
+  // record, which the model marks uncertain from).
   void report_losses(const Tick& t);
+  // Asks for a repair of each live process the model marks uncertain.
   void repair_uncertain(uint64_t now_ns);
-  // After each poll: losses into the stream, the sinks' heartbeat, the due /proc reads.
+  // After each poll: losses into the stream, the repairs asked for, the
+  // sinks' heartbeat, the due /proc reads.
   Status tick_and_resync(const Tick& t);
   Status resync_due();
   Status drain_past_reads();
