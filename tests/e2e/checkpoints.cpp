@@ -54,6 +54,12 @@ bool wait_all_stopped(pid_t pid, int timeout_ms) {
   return false;
 }
 
+bool wait_for_step(pid_t pid, const std::string& step_file, const std::string& step) {
+  while (wait_all_stopped(pid) && read_file(step_file) != step)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  return read_file(step_file) == step;
+}
+
 Checkpoint take(pid_t pid, const std::string& what) {
   Checkpoint c{pid, 0, read_file("/proc/" + std::to_string(pid) + "/maps"), what};
   c.t_ns = monotonic_ns();

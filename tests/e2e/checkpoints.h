@@ -13,6 +13,10 @@ uint64_t monotonic_ns();
 // All threads of pid stopped (true), or the process gone or a zombie (false).
 bool wait_all_stopped(pid_t pid, int timeout_ms = 20000);
 
+// Waits for a self-stopping workload to stop with `step` in its step file
+// (false if it ends, or stops for good at another step).
+bool wait_for_step(pid_t pid, const std::string& step_file, const std::string& step);
+
 struct Checkpoint {
   pid_t pid;
   uint64_t t_ns;

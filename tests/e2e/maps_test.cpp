@@ -364,9 +364,7 @@ TEST(Maps, AModelThatLostEventsIsRepairedWhileTheProcessChangesOn) {
     // The recorder stopped while the burst fills its ring buffer.
     rec.signal(SIGSTOP);
     kill(target.pid(), SIGCONT);
-    while (wait_all_stopped(target.pid()) && read_file(tmp.path("step")) != "2\n")
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    ASSERT_EQ(read_file(tmp.path("step")), "2\n");
+    ASSERT_TRUE(wait_for_step(target.pid(), tmp.path("step"), "2\n"));
     kill(target.pid(), SIGCONT);  // changing on, endlessly
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // its threads under way
     rec.signal(SIGCONT);
@@ -418,11 +416,7 @@ TEST(Maps, ARefusedSnapshotLeavesTheModelUncertainUntilItIsRepaired) {
   Background rec({vmatrace(), "-o", trace, "-b", "64", "--", workload("busylock"), tmp.path("")}, true);
   const pid_t pid = child_of(rec.pid());
   ASSERT_GT(pid, 0);
-  auto reached = [&](const std::string& step) {
-    while (wait_all_stopped(pid) && read_file(tmp.path("step")) != step)
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    return read_file(tmp.path("step")) == step;
-  };
+  auto reached = [&](const std::string& step) { return wait_for_step(pid, tmp.path("step"), step); };
   ASSERT_TRUE(reached("1\n"));
   ASSERT_TRUE(wait_for_file(trace)) << "vmatrace attached (its trace file appears then)";
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past its first polls
