@@ -146,7 +146,8 @@ TEST(Analysis, HeatmapSvgAndHtmlAreWellFormedAndLabelled) {
   ASSERT_EQ(run({vmatrace(), "report", r.trace, "--heatmap", majors, "--heat-kind", "major"}).status, 0);
   EXPECT_NE(read_file(writes).find(storm_band), std::string::npos);
   EXPECT_NE(read_file(writes).find("Page faults (write only)"), std::string::npos);
-  EXPECT_NE(read_file(majors).find("no faults in this window"), std::string::npos);
+  EXPECT_NE(read_file(majors).find("no faults in this window"), std::string::npos)
+      << "major faults in the trace: " << trace_summary(r.trace)["faults"].dump();
 
   auto bad = run({vmatrace(), "report", r.trace, "--heatmap", r.tmp.path("h.png")});
   EXPECT_EQ(bad.status, 1);
