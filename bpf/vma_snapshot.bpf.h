@@ -18,6 +18,10 @@ extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struc
 				 __u64 addr) __ksym __weak;
 extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __ksym __weak;
 extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __ksym __weak;
+/* 6.4+, so in every kernel that has the VMA iterator. */
+extern int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) __ksym __weak;
+extern int *bpf_iter_num_next(struct bpf_iter_num *it) __ksym __weak;
+extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym __weak;
 extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym __weak;
 extern void bpf_task_release(struct task_struct *p) __ksym __weak;
 /* vm_ops->name of special mappings ([vdso], [vvar], [uprobes], ...) */
@@ -173,11 +177,13 @@ __noinline bool batch_add_vma(struct batch *b, const struct vt_vma_event *rec, _
 		return false;
 	if (b->used > BATCH_BYTES - sizeof(*rec))
 		ok = batch_flush(b, ts);
-	char *dst = &b->data[b->used & (BATCH_BYTES - 1)];
+	/* Typed, so that the copies below move 8 bytes at a time, not 1 (records
+	 * sit 8-aligned in data): fewer instructions for every verifier to walk. */
+	struct vt_vma_event *dst = (void *)&b->data[b->used & (BATCH_BYTES - 1)];
 	/* Most VMAs have no path: copy its bytes only when there are some. */
 	__builtin_memcpy(dst, rec, __builtin_offsetof(struct vt_vma_event, path));
 	if (rec->path_len)
-		__builtin_memcpy(dst + __builtin_offsetof(struct vt_vma_event, path), rec->path, VT_PATH_MAX);
+		__builtin_memcpy(dst->path, rec->path, VT_PATH_MAX);
 	b->used += (size + 7) & ~7U;
 	return ok;
 }
@@ -203,6 +209,28 @@ static __always_inline struct batch *batch_area(void)
 
 #define SNAP_ATTEMPTS 64
 
+/* Adds vma's record to a snapshot's batch: 1, or 0 if an earlier part of the
+ * batch found no room in the ring buffer, or -1 without a scratch record. Its
+ * own subprogram: the many ways through fill_vma_record meet again at its
+ * return, not at the head of the snapshot loop, for the verifier. */
+static __noinline int batch_add_snapshot_vma(struct batch *b, struct vm_area_struct *vma, __u32 owner, __u64 ts)
+{
+	struct vt_vma_event *e = vma_scratch();
+	__u32 size;
+
+	if (!e)
+		return -1;
+	fill_vma_record(e, vma);
+	size = vma_record_size(e);
+	fill_hdr(&e->hdr, VT_EV_VMA, size, ts);
+	e->hdr.pid = owner;
+	e->reason = VT_VMA_SNAPSHOT;
+	if (batch_add_vma(b, e, size, ts))
+		return 1;
+	count_lost(VT_LOST_RINGBUF_VMA);
+	return 0;
+}
+
 /*
  * Emits every VMA of task overlapping the bytes [lo, hi], then the snapshot
  * record, all while the iterator holds mmap_lock. bpf_iter_task_vma_new only
@@ -214,11 +242,12 @@ static __noinline void snapshot(struct task_struct *task, const struct snap_req 
 	__u64 lo = req->lo, hi = req->hi, ts = req->ts;
 	__u32 owner = req->owner;
 	struct bpf_iter_task_vma it;
+	struct bpf_iter_num attempts;
 	struct vm_area_struct *vma;
 	struct vt_snapshot_event *s;
 	struct mm_struct *mm = task->mm;
-	struct vt_vma_event *e;
 	__u32 count = 0;
+	int added;
 	struct batch *b = batch_area();
 	bool with_syscall, snapshot_in_batch = true;
 	long err;
@@ -226,29 +255,25 @@ static __noinline void snapshot(struct task_struct *task, const struct snap_req 
 	if (!mm || !b)
 		return;
 	b->used = 0;
-	/* new() leaves an iterator to destroy whether or not it succeeded. */
+	/* new() leaves an iterator to destroy whether or not it succeeded. A
+	 * number iterator, not a counted loop: the verifier walks its body twice,
+	 * not once per attempt. */
 	err = bpf_iter_task_vma_new(&it, task, lo);
-	for (int i = 1; i < SNAP_ATTEMPTS && err == -EBUSY; i++) {
+	bpf_iter_num_new(&attempts, 1, SNAP_ATTEMPTS);
+	while (err == -EBUSY && bpf_iter_num_next(&attempts)) {
 		bpf_iter_task_vma_destroy(&it);
 		err = bpf_iter_task_vma_new(&it, task, lo);
 	}
+	bpf_iter_num_destroy(&attempts);
 	if (!err) {
 		while ((vma = bpf_iter_task_vma_next(&it))) {
 			if (vma->vm_start > hi)
 				break;
-			e = vma_scratch();
-			if (!e)
+			added = batch_add_snapshot_vma(b, vma, owner, ts);
+			if (added < 0)
 				break;
-			fill_vma_record(e, vma);
-			__u32 size = vma_record_size(e);
-
-			fill_hdr(&e->hdr, VT_EV_VMA, size, ts);
-			e->hdr.pid = owner;
-			e->reason = VT_VMA_SNAPSHOT;
-			if (!batch_add_vma(b, e, size, ts)) {
-				count_lost(VT_LOST_RINGBUF_VMA);
+			if (!added)
 				err = -ENOSPC; /* the consumer must not trust this range */
-			}
 			count++;
 			/* Every later VMA starts past hi: asking the iterator for it
 			 * would cost a maple-tree walk for nothing. */
@@ -299,12 +324,28 @@ static __noinline void snapshot(struct task_struct *task, const struct snap_req 
 	bpf_iter_task_vma_destroy(&it);
 }
 
+/* The calling thread's own VMAs, as a global function: the verifier checks it
+ * once, not at each of sys_exit's call sites. */
+__noinline int snapshot_current(const struct snap_req *req)
+{
+	if (req)
+		snapshot(bpf_get_current_task_btf(), req);
+	return 0;
+}
+
 static __always_inline void snapshot_range(struct task_struct *task, __u32 owner, __u64 lo, __u64 hi,
 					   __u16 reason, __u16 sc, __u64 ts)
 {
 	struct snap_req req = {.lo = lo, .hi = hi, .ts = ts, .owner = owner, .reason = reason, .sc = sc};
 
 	snapshot(task, &req);
+}
+
+static __always_inline void snapshot_current_range(__u32 owner, __u64 lo, __u64 hi, __u16 sc, __u64 ts)
+{
+	struct snap_req req = {.lo = lo, .hi = hi, .ts = ts, .owner = owner, .reason = VT_SNAP_SYSCALL, .sc = sc};
+
+	snapshot_current(&req);
 }
 
 /* vmatrace asked for the whole address space of pid, in order with its events. */
@@ -366,9 +407,9 @@ static __always_inline void snapshot_after(const struct inflight_syscall *s, lon
 		break;
 	case VT_SC_MREMAP:
 		if (ret >= 0 && (__u64)ret != a[0])
-			snapshot_range(task, owner, below(ret), right_edge(ret, a[2]), VT_SNAP_SYSCALL, s->sc, ts);
+			snapshot_current_range(owner, below(ret), right_edge(ret, a[2]), s->sc, ts);
 		else if (ret < 0 && (a[3] & MREMAP_FIXED)) /* before 6.16 the target went first */
-			snapshot_range(task, owner, below(a[4]), right_edge(a[4], a[2]), VT_SNAP_SYSCALL, s->sc, ts);
+			snapshot_current_range(owner, below(a[4]), right_edge(a[4], a[2]), s->sc, ts);
 		lo = below(a[0]);
 		hi = right_edge(a[0], a[1] > a[2] ? a[1] : a[2]);
 		break;
@@ -416,7 +457,7 @@ static __always_inline void snapshot_after(const struct inflight_syscall *s, lon
 	struct snap_req req = {.lo = lo, .hi = hi, .ts = ts, .owner = owner, .reason = VT_SNAP_SYSCALL,
 			       .sc = s->sc, .take_syscall = 1};
 
-	snapshot(task, &req);
+	snapshot_current(&req);
 }
 
 #endif /* VMATRACE_VMA_SNAPSHOT_BPF_H */

@@ -115,8 +115,7 @@ static __always_inline int sys_exit(long ret, const bool snapshots)
 	now = bpf_ktime_get_ns();
 	if (s->sc == VT_SC_PATH_CHANGE) {
 		if (ret == 0 && snapshots)
-			snapshot_range(bpf_get_current_task_btf(), current_tgid(), 0, ~0ULL, VT_SNAP_SYSCALL,
-				       s->sc, now);
+			snapshot_current_range(current_tgid(), 0, ~0ULL, s->sc, now);
 		s->ts = 0;
 		return 0;
 	}

@@ -229,7 +229,7 @@ TEST_P(Churn, ModelMatchesProcMapsAtEveryStop) {
   expect_same_maps(trace, cps, !iterator && threads > 1);
   auto sum = trace_summary(trace);
   if (iterator) {
-    EXPECT_EQ(sum["lost_total"], 0);
+    EXPECT_EQ(sum["lost_total"], 0) << sum["lost"].dump();
     // The snapshots alone, but for one /proc read per snapshot that failed.
     EXPECT_LE(sum["model"]["resyncs"].get<int>(), sum["model"]["snapshots_failed"].get<int>());
     EXPECT_GT(sum["model"]["snapshots"].get<int>(), 1000);
