@@ -2,6 +2,7 @@
 // on synthetic events (tests/e2e/longrec_test.cpp runs them on real ones).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <cerrno>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -302,6 +303,57 @@ TEST_F(LongRecTest, ASnapshotCutByARotationIsWholeInTheNewFile) {
       EXPECT_EQ(m.maps_text(kPid), model.maps_text(kPid));
     }
   }
+}
+
+// A rotation while the recorder's model is unsure of a process (here: a
+// snapshot the kernel refused) begins the new file with the model's VMAs, but
+// unsure of them, for the same reason, until a whole snapshot from the kernel
+// (a seed) makes the recording sure again: a file read alone says what the
+// recording knew. A file begun after that is sure from its start.
+TEST_F(LongRecTest, AFileBegunWhileTheModelIsUnsureSaysSoUntilTheKernelShowsTheWhole) {
+  TraceMeta meta = meta_at(kT0);
+  Model model(meta);
+  auto files = TraceFiles::create({path_, 64 << 10, 3}, [&](uint64_t ts) { return file_start(meta, model, ts); });
+  ASSERT_TRUE(files) << files.error();
+  ASSERT_TRUE((*files)->write_header(meta));
+  ASSERT_TRUE((*files)->publish());
+  auto put = [&](const std::vector<Event>& events) {
+    for (const Event& e : events) {
+      ASSERT_TRUE((*files)->append(e));
+      model.apply(e);
+    }
+  };
+  uint64_t ts = kT0;
+  Workload wl;
+  auto until_rotation = [&](unsigned n) {
+    while ((*files)->rotations() < n) put(wl.next(ts += 1000));
+  };
+  put(Workload::seed(ts));
+  Event refused = snapshot_record(kPid, ts += 1000, kMm, 0x10000000, 0x100fffff, 0);
+  refused.status = -EBUSY;
+  put({refused});
+  ASSERT_EQ(model.uncertainties().size(), 1u);
+  until_rotation(1);
+  uint64_t seeded = ts += 1000;
+  put(Workload::seed(seeded));
+  until_rotation(2);
+  ASSERT_TRUE((*files)->finish(LostCounts{}));
+
+  auto unsure = read_back(path_ + ".1"), sure = read_back(path_);
+  EXPECT_EQ(unsure.meta.uncertain_at_start.size(), 1u);
+  Model m(unsure.meta);
+  for (const auto& e : unsure.events) m.apply(e);
+  ASSERT_EQ(m.uncertainties().size(), 1u);
+  const Uncertainty& u = m.uncertainties()[0];
+  EXPECT_EQ(u.pid, kPid);
+  EXPECT_EQ(u.from_ns, 0u);  // from the file's start
+  ASSERT_TRUE(u.to_ns.has_value());
+  EXPECT_EQ(*u.to_ns, seeded - unsure.meta.clock_monotonic_ns);
+  EXPECT_NE(u.reason.find(model.uncertainties()[0].reason), std::string::npos) << u.reason;
+  EXPECT_TRUE(sure.meta.uncertain_at_start.empty());
+  Model s(sure.meta);
+  for (const auto& e : sure.events) s.apply(e);
+  EXPECT_TRUE(s.uncertainties().empty()) << s.uncertainties()[0].reason;
 }
 
 TEST_F(LongRecTest, RotationRefusesNamesItWouldTakeThatAreNotItsOwn) {

@@ -19,6 +19,7 @@ std::string TraceMeta::to_json() const {
       {"page_size", page_size},              {"maps_at_attach", maps_at_attach},
       {"vsyscall_line", vsyscall_line},     {"kernel_snapshots", kernel_snapshots}};
   if (!flight_trigger.empty()) j["flight"] = {{"trigger", flight_trigger}, {"window_ms", flight_window_ms}};
+  for (const auto& u : uncertain_at_start) j["uncertain_at_start"].push_back({{"pid", u.pid}, {"reason", u.reason}});
   return dump_json(j);
 }
 
@@ -69,6 +70,17 @@ Result<TraceMeta> TraceMeta::from_json(const std::string& text) {
     auto trigger = json_bytes(*f, "trigger");
     if (!trigger || trigger->empty()) return make_error("header field flight has no trigger");
     m.flight_trigger = std::move(*trigger);
+  }
+  if (auto list = j.find("uncertain_at_start"); list != j.end()) {
+    if (!list->is_array()) return make_error("header field uncertain_at_start is malformed");
+    for (const auto& item : *list) {
+      UncertainAtStart u;
+      auto reason = json_bytes(item, "reason");  // nullopt for anything but an object
+      if (!reason || !item.contains("pid") || !get_whole(item, "pid", &u.pid))
+        return make_error("header field uncertain_at_start is malformed");
+      u.reason = std::move(*reason);
+      m.uncertain_at_start.push_back(std::move(u));
+    }
   }
   auto command = json_bytes_list(j, "command");
   if (!command) return make_error("header field command has the wrong type");

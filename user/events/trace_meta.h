@@ -12,6 +12,13 @@ namespace vmatrace {
 
 constexpr uint32_t kTraceFormatVersion = 3;
 
+// A process whose VMAs the recorder's model was unsure of when this file began
+// (a rotation): its first whole snapshot here is the model's guess, not the truth.
+struct UncertainAtStart {
+  uint32_t pid = 0;
+  std::string reason;
+};
+
 struct TraceMeta {
   uint32_t format_version = kTraceFormatVersion;
   std::string vmatrace_version;
@@ -30,6 +37,7 @@ struct TraceMeta {
   // "storm"; empty: not a dump) and the window it was asked to keep.
   std::string flight_trigger;
   uint64_t flight_window_ms = 0;
+  std::vector<UncertainAtStart> uncertain_at_start;
 
   std::string to_json() const;
   static Result<TraceMeta> from_json(const std::string& text);

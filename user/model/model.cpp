@@ -60,6 +60,7 @@ Model::Model(const TraceMeta& meta)
     if (is_vsyscall(m)) vsyscall_line_ = format_maps_line(m.vma, m.name);
   for (const auto& m : lines)
     if (is_vsyscall(m)) vsyscall_line_ = format_maps_line(m.vma, m.name);
+  for (const auto& u : meta.uncertain_at_start) uncertain_at_start_[u.pid] = u.reason;
   if (meta.maps_at_attach.empty() || meta.target_pid == 0) return;
   std::vector<Vma> seed;
   for (const auto& m : lines) {
@@ -364,8 +365,16 @@ void Model::apply_snapshot(const Event& e) {
   }
   uint16_t sc = e.snap_reason == VT_SNAP_SYSCALL ? e.sc : 0;
   replace(space, e.pid, e.ts, e.snap_reason == VT_SNAP_SEED, e.lo, e.hi, std::move(fresh), {0, sc, e.snap_reason});
-  // The whole set, as the kernel has it.
-  if (e.lo == 0 && e.hi == UINT64_MAX && e.snap_reason != kSnapResyncRacy) mark_certain(space, e.ts);
+  // The whole set, as the kernel has it: unless it opens a file the recorder
+  // began while unsure of it.
+  if (e.lo == 0 && e.hi == UINT64_MAX && e.snap_reason != kSnapResyncRacy) {
+    if (auto u = uncertain_at_start_.find(e.pid); u != uncertain_at_start_.end()) {
+      mark_uncertain(space, e.pid, e.ts, u->second);
+      uncertain_at_start_.erase(u);
+    } else {
+      mark_certain(space, e.ts);
+    }
+  }
 }
 
 // Lost counters only grow. What grew since the last Stats record was lost

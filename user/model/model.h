@@ -124,6 +124,8 @@ class Model : private AddressSpace::Observer {
   // For apply_stats(), which must not visit every process each time: the
   // spaces not marked uncertain, and those marked since the last Stats record.
   std::unordered_set<AddressSpace*> certain_;
+  // A rotated file's processes whose opening snapshot is the recorder's guess.
+  std::unordered_map<uint32_t, std::string> uncertain_at_start_;
   std::vector<AddressSpace*> marked_lately_;
   LostCounts lost_;           // as of the last Stats record
   uint64_t lost_since_ = 0;   // that record's time (losses since then happened after it)

@@ -34,6 +34,13 @@ void add_snapshot(const Model::LiveProcess& p, uint64_t ts, std::vector<Event>* 
   out->push_back(std::move(s));
 }
 
+// Why a file begins unsure of a process: why the recording was, said once
+// however many files ago it began.
+std::string carried(const std::string& reason) {
+  static const std::string kBefore = "since before this file began: ";
+  return reason.rfind(kBefore, 0) == 0 ? reason : kBefore + reason;
+}
+
 }  // namespace
 
 FileStart file_start(const TraceMeta& base, const Model& model, uint64_t ts) {
@@ -42,8 +49,10 @@ FileStart file_start(const TraceMeta& base, const Model& model, uint64_t ts) {
   f.meta.clock_monotonic_ns = ts;
   f.meta.clock_realtime_ns = base.clock_realtime_ns + (ts - std::min(ts, base.clock_monotonic_ns));
   f.meta.maps_at_attach.clear();
+  f.meta.uncertain_at_start.clear();
   for (const auto& p : model.live_processes()) {
     if (p.pid == base.target_pid) f.meta.maps_at_attach = p.space->maps_text("");
+    if (p.space->uncertain) f.meta.uncertain_at_start.push_back({p.pid, carried(model.uncertainties()[*p.space->uncertain].reason)});
     add_snapshot(p, ts, &f.state);
   }
   return f;
