@@ -49,7 +49,7 @@ json_num() { sed -n "s/^  \"$1\": \([0-9]*\).*/\1/p"; }  # a top-level number of
 ns_per_op() {
   sed -n 's/.*{"seconds":\([0-9.]*\),"ops":\([0-9]*\)}.*/\1 \2/p' | awk '{printf "%.1f\n", $1 / $2 * 1e9}'
 }
-feature() {  # what `vmatrace check` says of an optional feature: used, missing, refused, opt-in
+feature() {  # what `vmatrace check` says of an optional feature: used, missing, refused
   build/vmatrace check --json 2>/dev/null | sed -n "s/^    \"$1\": \"\([a-z-]*\)\".*/\1/p"
 }
 
@@ -148,9 +148,9 @@ table_header() {
 vmatrace_rows() {  # workload args...
   vmatrace_opts=()
   row "vmatrace -o ($(hook_in_use))" vmatrace_rec "$@"
-  if [ "$(feature syscall_fentry)" = opt-in ]; then
-    vmatrace_opts=(--fentry)
-    row "vmatrace -o --fentry" vmatrace_rec "$@"
+  if [ "$(feature syscall_fentry)" = used ]; then
+    vmatrace_opts=(--without syscall_fentry)
+    row "vmatrace -o (syscall tracepoints)" vmatrace_rec "$@"
   fi
   vmatrace_opts=()
 }
@@ -283,11 +283,11 @@ bystander_table() {
   echo "|----------------------------------------------|---------|---------|---------|---------|---------|---------|"
   vmatrace_opts=()
   beside_sleeper "vmatrace ($(hook_in_use))" vmatrace
-  if [ "$(feature syscall_fentry)" = opt-in ]; then
-    vmatrace_opts=(--fentry)
-    beside_sleeper "vmatrace --fentry" vmatrace
+  if [ "$(feature syscall_fentry)" = used ]; then
+    vmatrace_opts=(--without syscall_fentry)
+    beside_sleeper "vmatrace (syscall tracepoints)" vmatrace
   fi
-  vmatrace_opts=(--without syscall_tracepoints)
+  vmatrace_opts=(--without syscall_fentry,syscall_tracepoints)
   beside_sleeper "vmatrace, raw sys_enter/exit" vmatrace
   # Where another process's faults go: vmatrace without its fault-entry
   # tracepoint (the target's page-fault perf events alone), and a peer on the

@@ -27,6 +27,8 @@ TEST(Errors, BadArguments) {
   expect_one_line_error(run({vmatrace(), "-b", "3", "--", "true"}), 2, "power of two");
   expect_one_line_error(run({vmatrace(), "--bogus"}), 2, "bogus");
   expect_one_line_error(run({vmatrace(), "report"}), 2, "file");
+  expect_one_line_error(run({"/usr/bin/env", "VMATRACE_WITHOUT=syscall_fentry,bogus", vmatrace(), "--", "true"}), 2,
+                        "VMATRACE_WITHOUT: no optional feature is called bogus");
 }
 
 // Every numeric option: finite, bounded, and a short message (never DBL_MAX

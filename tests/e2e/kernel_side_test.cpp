@@ -166,10 +166,10 @@ TEST(KernelSide, SyscallsComeInThroughTheBestHookTheKernelAllows) {
     TempDir tmp;
     auto trace = tmp.path("t.vmt");
     Background sleeper({workload("sleeper"), "50"});
-    std::vector<std::string> argv = {vmatrace(), "-p", std::to_string(sleeper.pid()), "-o", trace, "--fentry"};
+    std::vector<std::string> argv = {vmatrace(), "-p", std::to_string(sleeper.pid()), "-o", trace};
     if (!without.empty()) argv.insert(argv.end(), {"--without", without});
     Background rec(argv, true);
-    // Loading 21 fexit programs takes half a minute in an emulated guest, more when it is starved.
+    // Loading 21 fexit programs takes ~10 s in an emulated guest, more when it is starved.
     ASSERT_TRUE(wait_for_file(trace, 300000)) << rec.err();
     auto names = programs_held_by(rec.pid());
     rec.signal(SIGINT);

@@ -33,9 +33,6 @@ class Degraded : public ::testing::TestWithParam<std::string> {
  protected:
   std::vector<std::string> vmatrace_argv(const std::string& trace) const {
     std::vector<std::string> argv = {vmatrace(), "-o", trace};
-    // The best hook there is, where it is the one under test: loading it
-    // costs half a minute in an emulated guest.
-    if (GetParam().empty()) argv.push_back("--fentry");
     if (!GetParam().empty()) argv.insert(argv.end(), {"--without", GetParam()});
     argv.push_back("--");
     return argv;

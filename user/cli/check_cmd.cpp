@@ -14,19 +14,15 @@ namespace {
 
 struct FeatureState {
   const OptionalFeature* feature;
-  std::string state;  // used, missing, refused, opt-in (available with an option)
+  std::string state;  // used, missing, refused
   std::string verifier_error;
   std::string probe_refusal;  // what the kernel said to the feature's probe
 };
 
-std::vector<FeatureState> feature_states(const Features& probed, const BpfSession* s, bool fentry) {
+std::vector<FeatureState> feature_states(const Features& probed, const BpfSession* s) {
   std::vector<FeatureState> out;
   for (const auto& f : optional_features()) {
     FeatureState fs{&f, probed.*(f.flag) ? "used" : "missing", "", ""};
-    if (fs.state == "used" && !fentry && f.flag == &Features::syscall_fentry) {
-      out.push_back({&f, "opt-in", "", ""});
-      continue;
-    }
     if (auto why = probed.refused.find(f.name); why != probed.refused.end()) fs = {&f, "refused", "", why->second};
     if (s) {
       for (const auto& d : s->degradations())
@@ -50,7 +46,6 @@ void print_text(const Features& f, const std::vector<FeatureState>& states, cons
   for (const auto& s : states) {
     printf("  %-19s %-8s %s\n", s.feature->name, s.state.c_str(),
            s.state == "used" ? s.feature->use : s.feature->loss);
-    if (s.state == "opt-in") printf("  %-19s %-8s with --fentry: %s (loading takes longer)\n", "", "", s.feature->use);
     if (s.state == "missing") printf("  %-19s %-8s needs %s\n", "", "", s.feature->needs);
     if (!s.probe_refusal.empty()) printf("  %-19s %-8s %s\n", "", "", s.probe_refusal.c_str());
     if (!s.verifier_error.empty() && libbpf_verbose())
@@ -63,7 +58,7 @@ void print_text(const Features& f, const std::vector<FeatureState>& states, cons
     return;
   }
   bool all = true;
-  for (const auto& s : states) all = all && (s.state == "used" || s.state == "opt-in");
+  for (const auto& s : states) all = all && s.state == "used";
   printf("\nvmatrace can trace here%s.\n", all ? " with every feature" : ", without what is listed above");
 }
 
@@ -83,22 +78,20 @@ void print_json(const Features& f, const std::vector<FeatureState>& states, cons
 
 }  // namespace
 
-int run_check(bool json, bool fentry) {
+int run_check(bool json) {
   Features probed = probe_features();
   std::string why = missing_requirement(probed);
   std::unique_ptr<BpfSession> session;
   if (why.empty()) {
     SessionOptions small;
     small.ringbuf_bytes = 1u << 20;
-    Features used = probed;
-    if (!fentry) used.syscall_fentry = false;
-    auto s = BpfSession::start(used, small, [](const void*, size_t) {});
+    auto s = BpfSession::start(probed, small, [](const void*, size_t) {});
     if (s)
       session = std::move(*s);
     else
       why = s.error();
   }
-  auto states = feature_states(probed, session.get(), fentry);
+  auto states = feature_states(probed, session.get());
   session.reset();  // detach everything before printing
   json ? print_json(probed, states, why) : print_text(probed, states, why);
   return why.empty() ? 0 : 1;

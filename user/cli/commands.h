@@ -49,7 +49,6 @@ struct ReportOptions {
 // `vmatrace [-p PID | -- CMD]`: the command's own exit code with `--`, else 0.
 int run_record(const RecordOptions& opts);
 int run_report(const ReportOptions& opts);
-// fentry: as a trace with --fentry would (else that hook is only available).
-int run_check(bool json, bool fentry);
+int run_check(bool json);
 
 }  // namespace vmatrace

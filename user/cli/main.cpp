@@ -2,15 +2,39 @@
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <sstream>
 
 #include "bpf/features.h"
 #include "bpf/libbpf_log.h"
 #include "cli/commands.h"
 #include "cli/numbers.h"
+#include "util/escape.h"
 #include "watch/watch_cli.h"
 
 using namespace vmatrace;
+
+namespace {
+
+// VMATRACE_WITHOUT=FEATURE[,FEATURE]: features this environment's recordings
+// go without, on top of each one's --without. Returns what is wrong with it.
+std::string without_from_environment(std::vector<std::string>* without) {
+  const char* env = getenv("VMATRACE_WITHOUT");
+  if (!env) return "";
+  const auto known = optional_feature_names();
+  std::string item;
+  for (std::istringstream in(env); std::getline(in, item, ',');) {
+    if (item.empty()) continue;
+    if (std::find(known.begin(), known.end(), item) == known.end())
+      return "VMATRACE_WITHOUT: no optional feature is called " + escape_text(item) + " (see vmatrace check)";
+    without->push_back(item);
+  }
+  return "";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"vmatrace: trace a process's address-space changes and page faults"};
@@ -47,9 +71,6 @@ int main(int argc, char** argv) {
   bool no_resync = false;
   app.add_flag("--no-resync", no_resync,
                "never re-read /proc/PID/maps to correct the VMA model (kernels without VMA snapshots)");
-  app.add_flag("--fentry", rec.source.fentry,
-               "syscalls through fentry/fexit where the kernel allows it: other processes' syscalls then pay "
-               "nothing, but loading takes longer (the verifier checks a program per syscall)");
   app.add_option("--without", rec.source.without,
                  "act as if the kernel lacked this optional feature (see `vmatrace check`)")
       ->check(CLI::IsMember(optional_feature_names()))
@@ -108,10 +129,9 @@ int main(int argc, char** argv) {
                      "...with at least this many faults in all (default 1000)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
 
-  bool check_json = false, check_fentry = false;
+  bool check_json = false;
   auto* check = app.add_subcommand("check", "load the programs a trace would use and say what works here");
   check->add_flag("--json", check_json, "as one JSON object");
-  check->add_flag("--fentry", check_fentry, "load the programs as a trace with --fentry would");
   WatchOptions watch_opts;
   auto* watch = add_watch_subcommand(&app, &watch_opts);
 
@@ -141,7 +161,7 @@ int main(int argc, char** argv) {
   else
     rec.live = rec.output.empty() ? LiveOutput::Events : LiveOutput::Plain;
   if (report->parsed()) return run_report(rep);
-  if (check->parsed()) return run_check(check_json, check_fentry);
+  if (check->parsed()) return run_check(check_json);
   if (watch->parsed()) return run_watch(watch_opts);
 
   if ((rec.source.pid > 0) == !rec.source.command.empty()) {
@@ -154,6 +174,10 @@ int main(int argc, char** argv) {
   }
   if (rec.source.ringbuf_mb & (rec.source.ringbuf_mb - 1)) {
     fprintf(stderr, "vmatrace: --buffer-mb must be a power of two\n");
+    return 2;
+  }
+  if (auto env = without_from_environment(&rec.source.without); !env.empty()) {
+    fprintf(stderr, "vmatrace: %s\n", env.c_str());
     return 2;
   }
   return run_record(rec);

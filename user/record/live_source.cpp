@@ -72,7 +72,6 @@ void fill_names_from_proc(Event* e) {
 Result<std::unique_ptr<LiveSource>> LiveSource::prepare(const LiveSourceOptions& opts) {
   std::unique_ptr<LiveSource> s(new LiveSource(opts));
   s->features_ = probe_features();
-  if (!opts.fentry) s->features_.syscall_fentry = false;
   for (const auto& name : opts.without)
     if (!disable_feature(&s->features_, name)) return make_error("unknown feature for --without: " + name);
   if (auto why = missing_requirement(s->features_); !why.empty()) return make_error(why);

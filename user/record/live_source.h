@@ -35,11 +35,6 @@ struct LiveSourceOptions {
   // twice): an idle recording is ~29 MB with 8 MiB, ~45 MB with 16.
   size_t ringbuf_mb = 8;
   std::vector<std::string> without;  // optional kernel features to act as if missing
-  // --fentry: syscalls through fentry/fexit where allowed. Opt-in: each of
-  // the 21 exit programs carries the whole exit handler (6.1 and 6.12 refuse
-  // a tail call between fexit programs), so loading verifies it 21 times:
-  // 32 s instead of 6 under QEMU TCG on 6.12.
-  bool fentry = false;
   bool resync = true;                // re-read /proc/PID/maps where the kernel gives no snapshot
   uint32_t stack_every = 0;          // a user stack every Nth fault
 };
