@@ -228,15 +228,21 @@ TEST_P(Churn, ModelMatchesProcMapsAtEveryStop) {
   const bool iterator = kernel_has("vma_iter");
   expect_same_maps(trace, cps, !iterator && threads > 1);
   auto sum = trace_summary(trace);
+  // A ring buffer past 3/4 full sheds faults to keep room for the records of
+  // VMA changes (counted): a recorder starved of CPU (an emulated guest) sheds
+  // some. Of what the VMA set is made of, nothing may be lost.
+  const json& lost = sum["lost"];
+  const int vma_lost = sum["lost_total"].get<int>() - lost["fault"].get<int>() - lost["fault_shed"].get<int>() -
+                       lost["fault_map_full"].get<int>();
   if (iterator) {
-    EXPECT_EQ(sum["lost_total"], 0) << sum["lost"].dump();
+    EXPECT_EQ(vma_lost, 0) << lost.dump();
     // The snapshots alone, but for one /proc read per snapshot that failed.
     EXPECT_LE(sum["model"]["resyncs"].get<int>(), sum["model"]["snapshots_failed"].get<int>());
     EXPECT_GT(sum["model"]["snapshots"].get<int>(), 1000);
   } else {
     // bpf_find_vma only try-locks: threads changing their mappings make it
     // miss some new mappings (counted), which the resyncs then repair.
-    EXPECT_EQ(sum["lost_total"], sum["lost"]["vma_busy"]) << sum["lost"].dump();
+    EXPECT_EQ(vma_lost, lost["vma_busy"].get<int>()) << lost.dump();
     EXPECT_GT(sum["model"]["resyncs"].get<int>(), 0);
   }
 }
