@@ -434,6 +434,27 @@ TEST(TraceMeta, HeaderNumbersMustBeWholeAndInRange) {
   EXPECT_EQ(m->clock_monotonic_ns, UINT64_MAX);
 }
 
+// A rotated file's uncertain_at_start: malformed entries refuse the header;
+// a reason's bytes come back escaped (a warning line prints them).
+TEST(TraceMeta, UncertainAtStartIsCheckedAndItsReasonsEscaped) {
+  for (const char* bad : {R"({"format_version": 3, "uncertain_at_start": {}})",
+                          R"({"format_version": 3, "uncertain_at_start": [7]})",
+                          R"({"format_version": 3, "uncertain_at_start": [{"reason": "x"}]})",
+                          R"({"format_version": 3, "uncertain_at_start": [{"pid": -7, "reason": "x"}]})",
+                          R"({"format_version": 3, "uncertain_at_start": [{"pid": 7, "reason": 5}]})"}) {
+    auto m = TraceMeta::from_json(bad);
+    EXPECT_FALSE(m) << bad;
+  }
+  TraceMeta meta;
+  meta.uncertain_at_start = {{7, "events lost: 3 snapshot"}, {8, "forged\n# vmatrace: all exact"}};
+  auto m = TraceMeta::from_json(meta.to_json());
+  ASSERT_TRUE(m) << m.error();
+  ASSERT_EQ(m->uncertain_at_start.size(), 2u);
+  EXPECT_EQ(m->uncertain_at_start[0].pid, 7u);
+  EXPECT_EQ(m->uncertain_at_start[0].reason, "events lost: 3 snapshot");
+  EXPECT_EQ(m->uncertain_at_start[1].reason, "forged\\012# vmatrace: all exact");
+}
+
 // A FIFO (or any non-regular file) is refused at once: opening one to read
 // waits for a writer that never comes.
 TEST_F(TraceFileTest, NotARegularFileIsRefusedWithoutWaiting) {

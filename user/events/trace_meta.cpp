@@ -78,7 +78,9 @@ Result<TraceMeta> TraceMeta::from_json(const std::string& text) {
       auto reason = json_bytes(item, "reason");  // nullopt for anything but an object
       if (!reason || !item.contains("pid") || !get_whole(item, "pid", &u.pid))
         return make_error("header field uncertain_at_start is malformed");
-      u.reason = std::move(*reason);
+      // Bytes from a file that a warning line prints: escaped here, once, so
+      // that they can neither end that line nor be invalid UTF-8 in JSON.
+      u.reason = escape_text(*reason, TextEscape::Utf8);
       m.uncertain_at_start.push_back(std::move(u));
     }
   }
