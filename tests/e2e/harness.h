@@ -82,8 +82,10 @@ std::string read_file(const std::string& path);
 std::vector<json> between_markers(const std::vector<json>& events, uint32_t pid);
 
 int count_lines(const std::string& s);
-// A trace file appears once vmatrace has attached: wait for it.
-bool wait_for_file(const std::string& path, int timeout_ms = 20000);
+// A trace file appears once vmatrace has attached: wait for it. A bound, not
+// a timing: an emulated guest attaching fentry's 43 trampolines beside a
+// loaded host took over 20 s.
+bool wait_for_file(const std::string& path, int timeout_ms = 120000);
 // Whether vmatrace uses this optional feature on this kernel (`vmatrace check
 // --json`): tests of what a feature gives run their degraded variant without it.
 bool kernel_has(const std::string& feature);

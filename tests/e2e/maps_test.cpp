@@ -211,7 +211,7 @@ TEST_P(Churn, ModelMatchesProcMapsAtEveryStop) {
     pid = child_of(rec->pid());
     ASSERT_GT(pid, 0);
   }
-  ASSERT_TRUE(wait_for_file(trace)) << "vmatrace attached (its trace file appears then)";
+  ASSERT_TRUE(wait_for_file(trace)) << "vmatrace attached (its trace file appears then): " << rec->err();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // churning while traced
   auto cps = stop_periodically(pid, 8, 150);
   if (attach) {
@@ -365,7 +365,7 @@ TEST(Maps, AModelThatLostEventsIsRepairedWhileTheProcessChangesOn) {
     std::vector<std::string> argv = {vmatrace(), "-p", std::to_string(target.pid()), "-o", trace, "-b", "1"};
     if (!kernel_snapshots) argv.insert(argv.end(), {"--without", "vma_iter,task_from_pid"});
     Background rec(argv, true);
-    ASSERT_TRUE(wait_for_file(trace)) << "vmatrace attached (its trace file appears then)";
+    ASSERT_TRUE(wait_for_file(trace)) << "vmatrace attached (its trace file appears then): " << rec.err();
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past its first polls
     // The recorder stopped while the burst fills its ring buffer.
     rec.signal(SIGSTOP);
@@ -424,7 +424,7 @@ TEST(Maps, ARefusedSnapshotLeavesTheModelUncertainUntilItIsRepaired) {
   ASSERT_GT(pid, 0);
   auto reached = [&](const std::string& step) { return wait_for_step(pid, tmp.path("step"), step); };
   ASSERT_TRUE(reached("1\n"));
-  ASSERT_TRUE(wait_for_file(trace)) << "vmatrace attached (its trace file appears then)";
+  ASSERT_TRUE(wait_for_file(trace)) << "vmatrace attached (its trace file appears then): " << rec.err();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past its first polls
   rec.signal(SIGSTOP);
   kill(pid, SIGCONT);
