@@ -58,10 +58,12 @@ TEST(Live, FullScreenViewInATerminal) {
   screen = capture(tmux.name);
   EXPECT_EQ(screen.find("keys: s sort"), std::string::npos) << "the terminal is restored:\n" << screen;
   EXPECT_NE(screen.find("top VMAs by faults"), std::string::npos) << "a summary is left behind";
-  // Recording went on underneath.
+  // Recording went on underneath: the sleeper maps a page every 2 ms, and the
+  // view ran for over a second (a starved emulated guest's sleeper, a tenth
+  // as often: one CI run of the 6.12 guest recorded 97).
   auto sum = trace_summary(trace);
   EXPECT_TRUE(sum["complete"].get<bool>());
-  EXPECT_GT(sum["events"]["mmap"].get<int>(), 100);
+  EXPECT_GT(sum["events"]["mmap"].get<int>(), 40);
   EXPECT_TRUE(attached_vmatrace_programs().empty());
 }
 
