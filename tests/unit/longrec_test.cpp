@@ -115,6 +115,20 @@ class LongRecTest : public ::testing::Test {
     path_ = dir_ + "/t.vmt";
   }
   void TearDown() override { [[maybe_unused]] int rc = system(("rm -rf " + dir_).c_str()); }
+  // Rotating files whose every new file starts with the model's state:
+  // created, headed and published (nullptr, the test failed, otherwise).
+  std::unique_ptr<TraceFiles> open_rotating(const TraceMeta& meta, const Model& model, TraceFilesOptions o) {
+    auto files = TraceFiles::create(o, [&meta, &model](uint64_t ts) { return file_start(meta, model, ts); });
+    if (!files) {
+      ADD_FAILURE() << files.error();
+      return nullptr;
+    }
+    if (!(*files)->write_header(meta) || !(*files)->publish()) {
+      ADD_FAILURE() << "header or publish failed";
+      return nullptr;
+    }
+    return std::move(*files);
+  }
   std::string dir_, path_;
 };
 
@@ -235,15 +249,13 @@ TEST_F(LongRecTest, RotationKeepsNFilesEachAWholeTraceWithItsStartingVmas) {
   TraceMeta meta = meta_at(kT0);
   Model model(meta);
   TraceFilesOptions o{path_, 80 << 10, 3};
-  auto files = TraceFiles::create(o, [&](uint64_t ts) { return file_start(meta, model, ts); });
-  ASSERT_TRUE(files) << files.error();
-  ASSERT_TRUE((*files)->write_header(meta));
-  ASSERT_TRUE((*files)->publish());
+  auto files = open_rotating(meta, model, o);
+  ASSERT_TRUE(files);
   uint64_t ts = kT0;
-  auto all = record_rotating(files->get(), &model, 5, &ts);
+  auto all = record_rotating(files.get(), &model, 5, &ts);
   LostCounts lost;
   lost.by_reason = {0, 9};
-  ASSERT_TRUE((*files)->finish(lost));
+  ASSERT_TRUE(files->finish(lost));
 
   EXPECT_TRUE(exists(path_ + ".1"));
   EXPECT_TRUE(exists(path_ + ".2"));
@@ -278,22 +290,20 @@ TEST_F(LongRecTest, RotationKeepsNFilesEachAWholeTraceWithItsStartingVmas) {
 TEST_F(LongRecTest, ASnapshotCutByARotationIsWholeInTheNewFile) {
   TraceMeta meta = meta_at(kT0);
   Model model(meta);
-  auto files = TraceFiles::create({path_, 64 << 10, 3}, [&](uint64_t ts) { return file_start(meta, model, ts); });
-  ASSERT_TRUE(files) << files.error();
-  ASSERT_TRUE((*files)->write_header(meta));
-  ASSERT_TRUE((*files)->publish());
+  auto files = open_rotating(meta, model, {path_, 64 << 10, 3});
+  ASSERT_TRUE(files);
   uint64_t ts = kT0;
-  while ((*files)->rotations() < 4) {
+  while (files->rotations() < 4) {
     ts += 1000;
     std::vector<VmaInfo> space;
     for (uint64_t i = 0; i < 100; i++)  // the whole space, as after an exec
       space.push_back(anon_vma(0x10000000 + i * 2 * kPg + (ts / 1000 % 2) * kPg, 1));
     for (const Event& e : snapshot_events(kPid, ts, kMm, 0, ~0ULL, space, VT_SNAP_EXEC)) {
-      ASSERT_TRUE((*files)->append(e));
+      ASSERT_TRUE(files->append(e));
       model.apply(e);
     }
   }
-  ASSERT_TRUE((*files)->finish(LostCounts{}));
+  ASSERT_TRUE(files->finish(LostCounts{}));
   for (const char* suffix : {"", ".1"}) {
     auto r = read_back(path_ + suffix);
     Model m(r.meta);
@@ -313,20 +323,18 @@ TEST_F(LongRecTest, ASnapshotCutByARotationIsWholeInTheNewFile) {
 TEST_F(LongRecTest, AFileBegunWhileTheModelIsUnsureSaysSoUntilTheKernelShowsTheWhole) {
   TraceMeta meta = meta_at(kT0);
   Model model(meta);
-  auto files = TraceFiles::create({path_, 64 << 10, 3}, [&](uint64_t ts) { return file_start(meta, model, ts); });
-  ASSERT_TRUE(files) << files.error();
-  ASSERT_TRUE((*files)->write_header(meta));
-  ASSERT_TRUE((*files)->publish());
+  auto files = open_rotating(meta, model, {path_, 64 << 10, 3});
+  ASSERT_TRUE(files);
   auto put = [&](const std::vector<Event>& events) {
     for (const Event& e : events) {
-      ASSERT_TRUE((*files)->append(e));
+      ASSERT_TRUE(files->append(e));
       model.apply(e);
     }
   };
   uint64_t ts = kT0;
   Workload wl;
   auto until_rotation = [&](unsigned n) {
-    while ((*files)->rotations() < n) put(wl.next(ts += 1000));
+    while (files->rotations() < n) put(wl.next(ts += 1000));
   };
   put(Workload::seed(ts));
   Event refused = snapshot_record(kPid, ts += 1000, kMm, 0x10000000, 0x100fffff, 0);
@@ -337,7 +345,7 @@ TEST_F(LongRecTest, AFileBegunWhileTheModelIsUnsureSaysSoUntilTheKernelShowsTheW
   uint64_t seeded = ts += 1000;
   put(Workload::seed(seeded));
   until_rotation(2);
-  ASSERT_TRUE((*files)->finish(LostCounts{}));
+  ASSERT_TRUE(files->finish(LostCounts{}));
 
   auto unsure = read_back(path_ + ".1"), sure = read_back(path_);
   EXPECT_EQ(unsure.meta.uncertain_at_start.size(), 1u);
@@ -371,20 +379,18 @@ TEST_F(LongRecTest, RotationRefusesNamesItWouldTakeThatAreNotItsOwn) {
 TEST_F(LongRecTest, RotationNeverRemovesAFileItDidNotMake) {
   TraceMeta meta = meta_at(kT0);
   Model model(meta);
-  auto files = TraceFiles::create({path_, 80 << 10, 2}, [&](uint64_t ts) { return file_start(meta, model, ts); });
+  auto files = open_rotating(meta, model, {path_, 80 << 10, 2});
   ASSERT_TRUE(files);
-  ASSERT_TRUE((*files)->write_header(meta));
-  ASSERT_TRUE((*files)->publish());
   uint64_t ts = kT0;
-  record_rotating(files->get(), &model, 1, &ts);
+  record_rotating(files.get(), &model, 1, &ts);
   // Someone puts another file where the oldest was.
   ASSERT_EQ(unlink((path_ + ".1").c_str()), 0);
   { std::ofstream(path_ + ".1") << "someone's"; }
   Workload wl;
   Status st = Ok{};
-  for (int i = 0; i < 1000000 && st && (*files)->rotations() < 2; i++)
+  for (int i = 0; i < 1000000 && st && files->rotations() < 2; i++)
     for (const Event& e : wl.next(ts += 1000))
-      if (st) st = (*files)->append(e);
+      if (st) st = files->append(e);
   ASSERT_FALSE(st);
   EXPECT_NE(st.error().find("not a file this recording made"), std::string::npos) << st.error();
   std::ifstream in(path_ + ".1");
@@ -395,17 +401,15 @@ TEST_F(LongRecTest, RotationNeverRemovesAFileItDidNotMake) {
 TEST_F(LongRecTest, WithoutRotationTheRecordingEndsAtTheLimit) {
   TraceMeta meta = meta_at(kT0);
   Model model(meta);
-  auto files = TraceFiles::create({path_, 80 << 10, 0}, [&](uint64_t ts) { return file_start(meta, model, ts); });
+  auto files = open_rotating(meta, model, {path_, 80 << 10, 0});
   ASSERT_TRUE(files);
-  ASSERT_TRUE((*files)->write_header(meta));
-  ASSERT_TRUE((*files)->publish());
   Workload wl;
   uint64_t ts = kT0;
-  while (!(*files)->ended())
-    for (const Event& e : wl.next(ts += 1000)) ASSERT_TRUE((*files)->append(e));
-  for (const Event& e : wl.next(ts += 1000)) ASSERT_TRUE((*files)->append(e));
-  EXPECT_GT((*files)->after_limit(), 1u);
-  ASSERT_TRUE((*files)->finish({}));
+  while (!files->ended())
+    for (const Event& e : wl.next(ts += 1000)) ASSERT_TRUE(files->append(e));
+  for (const Event& e : wl.next(ts += 1000)) ASSERT_TRUE(files->append(e));
+  EXPECT_GT(files->after_limit(), 1u);
+  ASSERT_TRUE(files->finish({}));
   EXPECT_FALSE(exists(path_ + ".1"));
   EXPECT_LE(file_size(path_), 80u << 10);
   EXPECT_TRUE(read_back(path_).sum.complete);
