@@ -164,13 +164,21 @@ static __always_inline __u32 current_tgid(void)
 /* Only traced threads ever get a thread_state, so finding one also answers
  * "is this thread traced?" without the targets hash lookup on hot paths; a
  * clear target slot answers it for the rest of the machine without looking. */
+static __always_inline struct thread_state *slotted_thread_state(bool create);
+
 static __always_inline struct thread_state *thread_state(bool create)
+{
+	if (!create && !may_be_target(current_tgid()))
+		return NULL;
+	return slotted_thread_state(create);
+}
+
+/* thread_state() for a thread whose caller has seen its tgid's slot set. */
+static __always_inline struct thread_state *slotted_thread_state(bool create)
 {
 	struct thread_state *t, zero = {};
 	__u32 tid;
 
-	if (!create && !may_be_target(current_tgid()))
-		return NULL;
 	if (use_task_storage)
 		return bpf_task_storage_get(&thread_storage, bpf_get_current_task_btf(), 0,
 					    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);

@@ -389,18 +389,24 @@ static __always_inline void close_pending(struct pending_fault *p, __u64 now)
 static __always_inline void fault_entry(unsigned long address, unsigned long ip,
 					unsigned long error_code, __u16 flags)
 {
-	struct stack_sampler *ss = sampler();
+	struct stack_sampler *ss;
 	struct thread_state *t;
+	__u32 tgid = current_tgid();
 	__u64 now;
 
+	/* Every fault on the machine runs this: the rest of the machine's leave
+	 * after one helper call and one array load (bench.sh's floor rows). */
+	if (!may_be_target(tgid))
+		return;
 	/* The stack walk's own faults (copy_from_user_nofault) never complete. */
+	ss = sampler();
 	if (ss && ss->walking)
 		return;
-	t = thread_state(false);
+	t = slotted_thread_state(false);
 	if (!t) {
-		if (!is_target(current_tgid()))
+		if (!is_target(tgid))
 			return;
-		t = thread_state(true);
+		t = slotted_thread_state(true);
 		if (!t) {
 			count_lost(VT_LOST_FAULT_MAP_FULL);
 			return;
