@@ -134,15 +134,15 @@ row() {  # name, tracer function, workload args...
   done
   local mb mt
   mb=$(median <"$tmp/base"); mt=$(median <"$tmp/traced")
-  printf "| %-44s | %9.1f | %9.1f | %6.2fx | %6.2fx | %5s | %7s |\n" "$name" "$mb" "$mt" \
+  printf "| %-46s | %9.1f | %9.1f | %6.2fx | %6.2fx | %5s | %7s |\n" "$name" "$mb" "$mt" \
     "$(awk -v b="$mb" -v t="$mt" 'BEGIN {print t / b}')" "$(median <"$tmp/ratio")" "$lost" "$bytes_per_fault"
   [ "$lost" = "-" ] || [ "$lost" = 0 ] || echo "WARNING: $name lost $lost events: this row does not count"
 }
 table_header() {
   echo "$1"
   echo
-  echo "| tracer                                       | untraced  | traced    | ratio   | pair-med | lost  | B/fault |"
-  echo "|----------------------------------------------|-----------|-----------|---------|----------|-------|---------|"
+  echo "| tracer                                         | untraced  | traced    | ratio   | pair-med | lost  | B/fault |"
+  echo "|------------------------------------------------|-----------|-----------|---------|----------|-------|---------|"
 }
 # vmatrace once with each syscall hook this kernel offers, the best first.
 vmatrace_rows() {  # workload args...
@@ -238,49 +238,82 @@ program_costs() {  # workload args...
 
 # What the rest of the machine pays: a getppid loop and a fault storm in a
 # process nobody traces, while a tracer traces one sleeping process.
-beside_sleeper() {  # name, tracer: vmatrace or bpftrace [bpftrace program, SLEEPER for its pid]
-  local name=$1 tracer=$2 program=${3:-'tracepoint:syscalls:sys_enter_mprotect /pid == SLEEPER/ { @ = count(); }'}
+#
+# Tracers beside the sleeper: vmatrace (with $vmatrace_opts), bpftrace
+# PROGRAM (SLEEPER stands for its pid), hook_floor PROGRAM (the fault-entry
+# hook's floor, tests/bench/hook_floor.bpf.c), tracefs EVENT... (the kernel's
+# own syscall events turned on, no program at all). attach_beside sets
+# tracer_pid (empty for tracefs); it returns 1 if the tracer did not attach.
+tracefs_events=/sys/kernel/tracing/events
+attach_beside() {  # sleeper kind [arg...]
+  local sleeper=$1 kind=$2
+  shift 2
+  tracer_pid=""
+  case $kind in
+    vmatrace)
+      build/vmatrace -p "$sleeper" -o "$tmp/b.vmt" "${vmatrace_opts[@]}" >/dev/null 2>&1 & tracer_pid=$!
+      while [ ! -e "$tmp/b.vmt" ]; do sleep 0.05; done ;;
+    tracefs)
+      local e
+      for e in "$@"; do echo 1 >"$tracefs_events/syscalls/$e/enable" || return 1; done ;;
+    bpftrace | hook_floor)
+      : >"$tmp/bt.out"
+      if [ "$kind" = bpftrace ]; then
+        bpftrace -B none -e "${1//SLEEPER/$sleeper}" >"$tmp/bt.out" 2>&1 & tracer_pid=$!
+      else
+        build/tests/hook_floor "$1" "$sleeper" >"$tmp/bt.out" 2>&1 & tracer_pid=$!
+      fi
+      local waited=0
+      until grep -q -i attach "$tmp/bt.out"; do
+        sleep 0.1
+        if ((++waited > 600)) || ! kill -0 "$tracer_pid" 2>/dev/null; then
+          kill "$tracer_pid" 2>/dev/null; wait "$tracer_pid" 2>/dev/null
+          return 1
+        fi
+      done
+      [ "$kind" = bpftrace ] && sleep 1 ;;  # "Attaching" is printed before the attach
+  esac
+  return 0
+}
+detach_beside() {  # kind [arg...]
+  local kind=$1 e
+  shift
+  if [ "$kind" = tracefs ]; then
+    for e in "$@"; do echo 0 >"$tracefs_events/syscalls/$e/enable"; done
+  else
+    kill -INT "$tracer_pid"; wait "$tracer_pid" || true
+  fi
+  rm -f "$tmp/b.vmt"
+}
+beside_sleeper() {  # name kind [arg...]
+  local name=$1
+  shift
   : >"$tmp/sc_base"; : >"$tmp/sc_traced"; : >"$tmp/pf_base"; : >"$tmp/pf_traced"
   for ((i = 0; i < runs; i++)); do
     "$storm" getppid "$getppid_calls" | ns_per_op >>"$tmp/sc_base"
     "$storm" faults "$bystander_mib" | ns_per_op >>"$tmp/pf_base"
     build/workloads/sleeper 300 & local sleeper=$!
-    local tracer_pid
-    if [ "$tracer" = vmatrace ]; then
-      build/vmatrace -p "$sleeper" -o "$tmp/b.vmt" "${vmatrace_opts[@]}" 2>/dev/null & tracer_pid=$!
-      while [ ! -e "$tmp/b.vmt" ]; do sleep 0.05; done
-    else
-      : >"$tmp/bt.out"
-      bpftrace -B none -e "${program//SLEEPER/$sleeper}" >"$tmp/bt.out" 2>&1 &
-      tracer_pid=$!
-      local waited=0
-      until grep -q Attaching "$tmp/bt.out"; do
-        sleep 0.1
-        if ((++waited > 600)) || ! kill -0 "$tracer_pid" 2>/dev/null; then
-          echo "| $name: bpftrace did not attach: $(tr '\n' ' ' <"$tmp/bt.out") |"
-          kill "$tracer_pid" "$sleeper" 2>/dev/null; wait "$tracer_pid" "$sleeper" 2>/dev/null || true
-          return
-        fi
-      done
-      sleep 1  # "Attaching" is printed before the attach
+    if ! attach_beside "$sleeper" "$@"; then
+      echo "| $name: did not attach: $(tr '\n' ' ' <"$tmp/bt.out" 2>/dev/null) |"
+      kill "$sleeper"; wait "$sleeper" 2>/dev/null || true
+      return
     fi
     "$storm" getppid "$getppid_calls" | ns_per_op >>"$tmp/sc_traced"
     "$storm" faults "$bystander_mib" | ns_per_op >>"$tmp/pf_traced"
-    kill -INT "$tracer_pid"; wait "$tracer_pid" || true
+    detach_beside "$@"
     kill "$sleeper"; wait "$sleeper" 2>/dev/null || true
-    rm -f "$tmp/b.vmt"
   done
   local sb st pb pt
   sb=$(median <"$tmp/sc_base"); st=$(median <"$tmp/sc_traced")
   pb=$(median <"$tmp/pf_base"); pt=$(median <"$tmp/pf_traced")
-  printf "| %-44s | %7.1f | %7.1f | %+7.1f | %7.1f | %7.1f | %6.3fx |\n" "$name" "$sb" "$st" \
+  printf "| %-46s | %7.1f | %7.1f | %+7.1f | %7.1f | %7.1f | %6.3fx |\n" "$name" "$sb" "$st" \
     "$(awk -v b="$sb" -v t="$st" 'BEGIN {print t - b}')" "$pb" "$pt" "$(awk -v b="$pb" -v t="$pt" 'BEGIN {print t / b}')"
 }
 bystander_table() {
   echo "Another process, not traced, while one sleeping process is (getppid: $getppid_calls calls; faults: $bystander_mib MiB)"
   echo
-  echo "| tracing the sleeper                          | getppid | traced  | extra ns| fault ns| traced  | ratio   |"
-  echo "|----------------------------------------------|---------|---------|---------|---------|---------|---------|"
+  echo "| tracing the sleeper                            | getppid | traced  | extra ns| fault ns| traced  | ratio   |"
+  echo "|------------------------------------------------|---------|---------|---------|---------|---------|---------|"
   vmatrace_opts=()
   beside_sleeper "vmatrace ($(hook_in_use))" vmatrace
   if [ "$(feature syscall_fentry)" = used ]; then
@@ -295,8 +328,18 @@ bystander_table() {
   vmatrace_opts=(--without fault_tracepoints)
   beside_sleeper "vmatrace, fault perf events only" vmatrace
   vmatrace_opts=()
+  # The floors: what the hooks cost with no tracer's work on them. Any syscall
+  # tracepoint sends every syscall of every process through the kernel's slow
+  # path (syscall_regfunc sets SYSCALL_WORK_SYSCALL_TRACEPOINT on all tasks).
+  if [ -d "$tracefs_events/syscalls/sys_enter_mprotect" ]; then
+    beside_sleeper "kernel alone: sys_enter_mprotect on" tracefs sys_enter_mprotect
+    beside_sleeper "kernel alone: sys_enter_, sys_exit_mprotect on" tracefs sys_enter_mprotect sys_exit_mprotect
+  fi
+  beside_sleeper "an empty program on the fault-entry hook" hook_floor empty
+  beside_sleeper "a tgid test on the fault-entry hook" hook_floor tgid_test
   if [ "$have_bpftrace" = 1 ]; then
-    beside_sleeper "bpftrace, one tracepoint (sys_enter_mprotect)" bpftrace
+    beside_sleeper "bpftrace, one tracepoint (sys_enter_mprotect)" bpftrace \
+      'tracepoint:syscalls:sys_enter_mprotect /pid == SLEEPER/ { @ = count(); }'
     # vmatrace's syscall hooks come in pairs: what an enter and an exit
     # tracepoint cost the syscalls of a process neither traces.
     beside_sleeper "bpftrace, sys_enter_ and sys_exit_mprotect" bpftrace \
@@ -314,39 +357,54 @@ bpf_runs() {  # "id name run_cnt run_time_ns" for programs loaded since $tmp/ids
   bpftool -j prog show 2>/dev/null | jq -r --slurpfile old "$tmp/ids0" \
     '.[] | select((.id as $i | $old[0] | index($i)) == null) | "\(.id) \(.name) \(.run_cnt // 0) \(.run_time_ns // 0)"'
 }
-fault_programs_beside() {  # name, tracer: vmatrace or bpftrace program (SLEEPER for its pid)
-  build/workloads/sleeper 300 & local sleeper=$! tracer_pid
+fault_programs_beside() {  # name kind [arg...], as beside_sleeper
+  local name=$1
+  shift
+  build/workloads/sleeper 300 & local sleeper=$!
   bpftool -j prog show | jq -c '[.[].id]' >"$tmp/ids0"
-  if [ "$2" = vmatrace ]; then
-    build/vmatrace -p "$sleeper" -o "$tmp/b.vmt" >/dev/null 2>&1 & tracer_pid=$!
-    while [ ! -e "$tmp/b.vmt" ]; do sleep 0.05; done
-  else
-    bpftrace -B none -e "${2//SLEEPER/$sleeper}" >"$tmp/bt.out" 2>&1 & tracer_pid=$!
-    until grep -q Attaching "$tmp/bt.out" || ! kill -0 "$tracer_pid" 2>/dev/null; do sleep 0.1; done
+  if ! attach_beside "$sleeper" "$@"; then
+    echo "| $name: did not attach |"
+    kill "$sleeper"; wait "$sleeper" 2>/dev/null || true
+    return
   fi
   sleep 1
   bpf_runs >"$tmp/runs0"
   "$storm" faults "$bystander_mib" >/dev/null
   bpf_runs >"$tmp/runs1"
-  kill -INT "$tracer_pid"; wait "$tracer_pid" || true
+  detach_beside "$@"
   kill "$sleeper"; wait "$sleeper" 2>/dev/null || true
-  rm -f "$tmp/b.vmt"
   # Programs that ran about once per fault (not the sleeper's or the loader's own).
   join <(sort "$tmp/runs0") <(sort "$tmp/runs1") |
-    awk -v name="$1" -v faults="$((bystander_mib * 256))" '$6 - $3 >= faults / 2 {
-      printf "| %-44s | %-24s | %10d | %7.1f |\n", name, $2, $6 - $3, ($7 - $4) / ($6 - $3) }'
+    awk -v name="$name" -v faults="$((bystander_mib * 256))" '$6 - $3 >= faults / 2 {
+      printf "| %-46s | %-24s | %10d | %7.1f |\n", name, $2, $6 - $3, ($7 - $4) / ($6 - $3) }'
 }
 bystander_program_costs() {
   command -v bpftool >/dev/null && command -v jq >/dev/null || { echo "(no bpftool or jq: no program table)"; return; }
-  local stats_was
+  local stats_was r rounds=3
   stats_was=$(sysctl -n kernel.bpf_stats_enabled)
   sysctl -qw kernel.bpf_stats_enabled=1
-  echo "The programs another process's $bystander_mib MiB fault storm ran (bpf_stats, one run each):"
+  echo "The programs another process's $bystander_mib MiB fault storm ran (bpf_stats; median of $rounds rounds, tracers alternating):"
   echo
-  echo "| tracing the sleeper                          | program                  | runs       | ns/run  |"
-  echo "|----------------------------------------------|--------------------------|------------|---------|"
-  fault_programs_beside "vmatrace" vmatrace
-  [ "$have_bpftrace" = 1 ] && fault_programs_beside "bpftrace, vmatrace's fault hooks, sleeper only" "${bt_faults//cpid/SLEEPER}"
+  echo "| tracing the sleeper                            | program                  | runs       | ns/run  |"
+  echo "|------------------------------------------------|--------------------------|------------|---------|"
+  vmatrace_opts=()
+  for ((r = 0; r < rounds; r++)); do
+    fault_programs_beside "vmatrace" vmatrace
+    fault_programs_beside "an empty program on the fault-entry hook" hook_floor empty
+    fault_programs_beside "a tgid test on the fault-entry hook" hook_floor tgid_test
+    [ "$have_bpftrace" = 1 ] &&
+      fault_programs_beside "bpftrace, vmatrace's fault hooks, sleeper only" bpftrace "${bt_faults//cpid/SLEEPER}"
+  done >"$tmp/fp_rows"
+  # Rows of the same tracer and program: runs and ns/run, medians.
+  awk -F'|' '/did not attach/ {print; next} {
+      key = $2 "|" $3; if (!(key in n)) order[++keys] = key
+      runs[key, ++n[key]] = $4; ns[key, n[key]] = $5 }
+    function median(a, key, k,   i, j, t, v) {
+      for (i = 1; i <= k; i++) v[i] = a[key, i] + 0
+      for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+      return (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2 }
+    END { for (i = 1; i <= keys; i++) { key = order[i]; split(key, f, "|")
+      printf "|%s|%s| %10d | %7.1f |\n", f[1], f[2], median(runs, key, n[key]), median(ns, key, n[key]) } }' "$tmp/fp_rows"
   sysctl -qw kernel.bpf_stats_enabled="$stats_was"
   echo
 }
@@ -409,7 +467,7 @@ idle_rss_kib() {
 }
 faults_in() { build/vmatrace report "$1" --json | sed -n 's/^    "total": \([0-9]*\).*/\1/p'; }
 memory_row() {  # name, count, KiB
-  printf "| %-44s | %13s | %6.1f MiB |\n" "$1" "$2" "$(awk -v k="$3" 'BEGIN {print k / 1024}')"
+  printf "| %-46s | %13s | %6.1f MiB |\n" "$1" "$2" "$(awk -v k="$3" 'BEGIN {print k / 1024}')"
 }
 report_rss_kib() {  # events: report + heatmap over a synthetic trace of that many
   build/tests/make_trace "$tmp/mem.vmt" "$1" 5 >/dev/null
@@ -428,8 +486,8 @@ memory_table() {
   idle=$(idle_rss_kib)
   rep10=$(report_rss_kib "$report_events")
   rep100=$(report_rss_kib "$big_report_events")
-  echo "| memory                                       | faults/events | RSS        |"
-  echo "|----------------------------------------------|---------------|------------|"
+  echo "| memory                                         | faults/events | RSS        |"
+  echo "|------------------------------------------------|---------------|------------|"
   memory_row "recorder, $storm_mib MiB fault storm x${mem_rounds[0]}, peak" "$f1" "$rec1"
   memory_row "recorder, $storm_mib MiB fault storm x${mem_rounds[1]}, peak" "$f10" "$rec10"
   memory_row "recorder growth per million faults" "" \
