@@ -263,6 +263,23 @@ TEST(Model, MalformedSnapshotsAreLeftOutAndMarkTheProcess) {
   }
 }
 
+// A /proc read torn by the process's changes (overlapping lines) is left out
+// the same way, but it is no failed kernel snapshot: counted on its own.
+TEST(Model, ATornProcReadIsLeftOutAndCountedAsSuch) {
+  const uint64_t a = 0x10000000;
+  Model m{TraceMeta{}};
+  snapshot(&m, 0, ~0ULL, {anon_vma(a, 2), anon_vma(a + 4 * kPg, 2)}, 1);
+  const std::string before = m.maps_text(7);
+  snapshot(&m, 0, ~0ULL, {anon_vma(a, 4), anon_vma(a + 2 * kPg, 4)}, 2, 0, kSnapResync);
+  EXPECT_EQ(m.stats().resyncs_malformed, 1u);
+  EXPECT_EQ(m.stats().snapshots_failed, 0u);
+  EXPECT_EQ(m.stats().resyncs, 0u);
+  const std::string after = m.maps_text(7);
+  EXPECT_EQ(after.substr(after.find('\n') + 1), before);
+  ASSERT_EQ(m.uncertainties().size(), 1u);
+  EXPECT_EQ(m.uncertainties()[0].reason, "a /proc read torn by the process's changes was left out");
+}
+
 // Predictions from syscalls whose arguments no kernel accepts (ranges that
 // wrap) are left out the same way.
 TEST(Model, PredictionsThatWrapAreLeftOut) {

@@ -347,8 +347,16 @@ void Model::apply_snapshot(const Event& e) {
   records.clear();
   AddressSpace& space = space_for(e.pid, e.mm);
   if (!AddressSpace::well_formed(e.lo, e.hi, fresh)) {
-    stats_.snapshots_failed++;
-    mark_uncertain(space, e.pid, e.ts, "a malformed snapshot was left out");
+    // /proc/PID/maps is read a page at a time: a read that raced with the
+    // process's changes can show overlapping lines. Not the kernel's snapshots
+    // failing, so not in their counter.
+    if (is_resync(e.snap_reason)) {
+      stats_.resyncs_malformed++;
+      mark_uncertain(space, e.pid, e.ts, "a /proc read torn by the process's changes was left out");
+    } else {
+      stats_.snapshots_failed++;
+      mark_uncertain(space, e.pid, e.ts, "a malformed snapshot was left out");
+    }
     return;
   }
   if (is_resync(e.snap_reason)) {

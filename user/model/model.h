@@ -38,6 +38,7 @@ struct Uncertainty {
 struct ModelStats {
   uint64_t snapshots = 0, snapshots_failed = 0, resyncs = 0;  // failed: also malformed ones
   uint64_t resyncs_during_changes = 0;  // of resyncs: kSnapResyncRacy
+  uint64_t resyncs_malformed = 0;       // /proc reads left out, not in resyncs
   uint64_t faults_charged = 0, faults_unmapped = 0, stack_growths = 0;
   uint64_t orphan_vma_records = 0;  // records whose snapshot record never came
   uint64_t superseded = 0;  // snapshots and predictions older than a /proc read already applied

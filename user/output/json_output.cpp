@@ -232,6 +232,7 @@ void JsonOutput::model_stats(const ModelStats& s) {
             {"snapshots_failed", s.snapshots_failed},
             {"resyncs", s.resyncs},
             {"resyncs_during_changes", s.resyncs_during_changes},
+            {"resyncs_malformed", s.resyncs_malformed},
             {"superseded", s.superseded},
             {"faults_charged", s.faults_charged},
             {"faults_outside_vmas", s.faults_unmapped},
