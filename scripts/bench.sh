@@ -281,9 +281,19 @@ detach_beside() {  # kind [arg...]
   if [ "$kind" = tracefs ]; then
     for e in "$@"; do echo 0 >"$tracefs_events/syscalls/$e/enable"; done
   else
-    kill -INT "$tracer_pid"; wait "$tracer_pid" || true
+    stop_tracer "$tracer_pid"
   fi
   rm -f "$tmp/b.vmt"
+}
+# SIGINT, as a user's ^C, again every second: bpftrace 0.17 has been seen to
+# sleep through the first one.
+stop_tracer() {  # pid
+  local tries=0
+  while kill -INT "$1" 2>/dev/null && ((tries++ < 30)); do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$1" 2>/dev/null || break 2; sleep 0.1; done
+  done
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" || true
 }
 beside_sleeper() {  # name kind [arg...]
   local name=$1
