@@ -31,7 +31,10 @@ fi
 storm=build/workloads/storm
 tmp=$(mktemp -d)
 mounted_tracefs=""
+tracefs_events=/sys/kernel/tracing/events enabled_events=()
 cleanup() {
+  local e
+  for e in "${enabled_events[@]}"; do echo 0 >"$tracefs_events/syscalls/$e/enable" 2>/dev/null || true; done
   [ -n "$mounted_tracefs" ] && umount "$mounted_tracefs"
   rm -rf "$tmp"
 }
@@ -244,18 +247,23 @@ program_costs() {  # workload args...
 # hook's floor, tests/bench/hook_floor.bpf.c), tracefs EVENT... (the kernel's
 # own syscall events turned on, no program at all). attach_beside sets
 # tracer_pid (empty for tracefs); it returns 1 if the tracer did not attach.
-tracefs_events=/sys/kernel/tracing/events
 attach_beside() {  # sleeper kind [arg...]
   local sleeper=$1 kind=$2
   shift 2
   tracer_pid=""
   case $kind in
     vmatrace)
-      build/vmatrace -p "$sleeper" -o "$tmp/b.vmt" "${vmatrace_opts[@]}" >/dev/null 2>&1 & tracer_pid=$!
-      while [ ! -e "$tmp/b.vmt" ]; do sleep 0.05; done ;;
+      build/vmatrace -p "$sleeper" -o "$tmp/b.vmt" "${vmatrace_opts[@]}" >"$tmp/bt.out" 2>&1 & tracer_pid=$!
+      while [ ! -e "$tmp/b.vmt" ]; do
+        kill -0 "$tracer_pid" 2>/dev/null || { wait "$tracer_pid"; return 1; }
+        sleep 0.05
+      done ;;
     tracefs)
       local e
-      for e in "$@"; do echo 1 >"$tracefs_events/syscalls/$e/enable" || return 1; done ;;
+      for e in "$@"; do
+        enabled_events+=("$e")  # cleanup turns them off if the script is cut short
+        echo 1 >"$tracefs_events/syscalls/$e/enable" || return 1
+      done ;;
     bpftrace | hook_floor)
       : >"$tmp/bt.out"
       if [ "$kind" = bpftrace ]; then
