@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "events/abi.h"
@@ -123,6 +124,43 @@ TEST(Model, StackGrowsDownToTheFaultingPage) {
   EXPECT_EQ(m.space_of(7)->vmas().begin()->second.info.start, stack - 3 * kPg);
   EXPECT_EQ(m.stats().stack_growths, 1u);
   EXPECT_EQ(m.stats().faults_charged, 1u);
+}
+
+// Threads of one process, on a kernel whose VMA iterator locks one VMA at a
+// time: thread 1 unmaps D and walks its range; thread 2 maps C into the hole
+// and its snapshot (taken later) reaches the ring first. Thread 1's older
+// word is left out where thread 2's stands, and kept where it alone speaks.
+TEST(Model, AnOlderSnapshotDoesNotUndoANewerOneOfTheSameRange) {
+  Model m{TraceMeta{}};
+  const uint64_t a = 0x10000000;
+  snapshot(&m, 0, ~0ULL, {anon_vma(a, 2), anon_vma(a + 2 * kPg, 6), anon_vma(a + 9 * kPg, 2)}, 1);
+  snapshot(&m, a + 4 * kPg, a + 6 * kPg - 1, {anon_vma(a + 4 * kPg, 2, kVmRead)}, 3);  // thread 2's mmap of C
+  snapshot(&m, a + 2 * kPg, a + 8 * kPg - 1, {}, 2);  // thread 1's munmap of D, walked before C came
+  EXPECT_EQ(m.maps_text(7),
+            "10000000-10002000 rw-p 00000000 00:00 0 \n"
+            "10004000-10006000 r--p 00000000 00:00 0 \n"
+            "10009000-1000b000 rw-p 00000000 00:00 0 \n");
+  EXPECT_EQ(m.stats().superseded, 1u);
+  // A later snapshot of the range speaks for all of it again.
+  snapshot(&m, a + 2 * kPg, a + 8 * kPg - 1, {}, 4);
+  EXPECT_EQ(m.maps_text(7),
+            "10000000-10002000 rw-p 00000000 00:00 0 \n"
+            "10009000-1000b000 rw-p 00000000 00:00 0 \n");
+  EXPECT_EQ(m.stats().superseded, 1u);
+}
+
+// The older snapshot's VMAs that reach into the newer one's range are cut
+// at its edge; a file mapping's part further on maps the file further on.
+TEST(Model, AnOlderSnapshotsVmaIsCutWhereANewerOneSpoke) {
+  Model m{TraceMeta{}};
+  const uint64_t a = 0x10000000;
+  snapshot(&m, 0, ~0ULL, {}, 1);
+  snapshot(&m, a, a + 2 * kPg - 1, {}, 3);  // newer: pages 0..1 unmapped
+  snapshot(&m, a + 4 * kPg, a + 5 * kPg - 1, {file_vma(a, 8, kVmRead, "/lib/x.so")}, 2);  // older: 0..7 mapped
+  const std::string maps = m.maps_text(7);
+  EXPECT_EQ(maps.substr(0, 31), "10002000-10008000 r--p 00002000") << maps;
+  EXPECT_EQ(std::count(maps.begin(), maps.end(), '\n'), 1) << maps;
+  EXPECT_EQ(m.stats().superseded, 1u);
 }
 
 TEST(Model, AFailedSnapshotChangesNothing) {

@@ -27,16 +27,21 @@ bool AddressSpace::well_formed(uint64_t lo, uint64_t hi, const std::vector<Vma>&
   return true;
 }
 
+// The pages of the probed bytes (VMAs are page-granular) and every VMA returned.
+RangeStamps::Range AddressSpace::cover(uint64_t lo, uint64_t hi, const std::vector<Vma>& fresh) {
+  uint64_t first = lo & ~0xfffULL, last = hi | 0xfffULL;
+  for (const auto& v : fresh) {
+    if (v.info.start < first) first = v.info.start;
+    if (v.info.end - 1 > last) last = v.info.end - 1;
+  }
+  return {first, last};
+}
+
 bool AddressSpace::replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Observer* obs, uint64_t renew_lo,
                            uint64_t renew_end) {
   if (!well_formed(lo, hi, fresh)) return false;
-  // The region the kernel spoke for: the pages of the probed bytes (VMAs are
-  // page-granular) and every VMA it returned.
-  uint64_t cover_lo = lo & ~0xfffULL, cover_last = hi | 0xfffULL;
-  for (const auto& v : fresh) {
-    if (v.info.start < cover_lo) cover_lo = v.info.start;
-    if (v.info.end - 1 > cover_last) cover_last = v.info.end - 1;
-  }
+  // The region the kernel spoke for.
+  const auto [cover_lo, cover_last] = cover(lo, hi, fresh);
   // First VMA that may overlap: the one before cover_lo can reach into it.
   auto it = vmas_.upper_bound(cover_lo);
   if (it != vmas_.begin()) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "events/event.h"
+#include "model/range_stamps.h"
 #include "model/vma_index.h"
 
 namespace vmatrace {
@@ -46,6 +47,9 @@ class AddressSpace {
   // lo <= hi, and fresh are non-empty, page-aligned, in order and apart: what
   // replace() relies on (a crafted trace can claim anything).
   static bool well_formed(uint64_t lo, uint64_t hi, const std::vector<Vma>& fresh);
+  // The bytes replace(lo, hi, fresh) speaks for, [first, last]: the pages of
+  // [lo, hi] and every VMA in fresh.
+  static RangeStamps::Range cover(uint64_t lo, uint64_t hi, const std::vector<Vma>& fresh);
   // Drops everything (exit, exec's old mm).
   void clear(Observer* obs);
 
@@ -69,6 +73,7 @@ class AddressSpace {
   bool heap_strict = true;  // 6.6+: a VMA only touching the heap range is not [heap]
   bool brk_known = false;   // false until a kernel snapshot: /proc names stand in
   uint64_t resynced_at = 0;  // when /proc was last read for this set
+  RangeStamps snapshot_stamps;  // when kernel snapshots last spoke for each part
   // While the set may differ from the kernel's (events about it were lost):
   // the Model's record of it (index into Model::uncertainties()).
   std::optional<size_t> uncertain;

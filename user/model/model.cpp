@@ -15,6 +15,23 @@ constexpr uint64_t kProcSeedMm = 1;
 
 bool is_vsyscall(const MapsLine& m) { return m.name == "[vsyscall]"; }
 
+// The parts of fresh inside bytes [first, last].
+std::vector<Vma> clipped(const std::vector<Vma>& fresh, uint64_t first, uint64_t last) {
+  std::vector<Vma> parts;
+  for (const Vma& v : fresh) {
+    if (v.info.end - 1 < first || v.info.start > last) continue;
+    Vma part = v;
+    if (part.info.start < first) {
+      // A file mapping's upper part maps the file further on (split_vma).
+      if (part.info.path_flags & VT_PATH_FILE) part.info.pgoff += (first - part.info.start) >> 12;
+      part.info.start = first;
+    }
+    if (part.info.end - 1 > last) part.info.end = last + 1;
+    parts.push_back(std::move(part));
+  }
+  return parts;
+}
+
 // Calls that bring new memory into a range; the others only cut, merge or
 // re-flag what was there.
 bool maps_memory(uint16_t sc) {
@@ -372,7 +389,11 @@ void Model::apply_snapshot(const Event& e) {
     space.brk_known = true;
   }
   uint16_t sc = e.snap_reason == VT_SNAP_SYSCALL ? e.sc : 0;
-  replace(space, e.pid, e.ts, e.snap_reason == VT_SNAP_SEED, e.lo, e.hi, std::move(fresh), {0, sc, e.snap_reason});
+  if (is_resync(e.snap_reason)) {
+    replace(space, e.pid, e.ts, false, e.lo, e.hi, std::move(fresh), {0, sc, e.snap_reason});
+  } else {
+    replace_where_newest(space, e, std::move(fresh), {0, sc, e.snap_reason});
+  }
   // The whole set, as the kernel has it: unless it opens a file the recorder
   // began while unsure of it.
   if (e.lo == 0 && e.hi == UINT64_MAX && e.snap_reason != kSnapResyncRacy) {
@@ -383,6 +404,23 @@ void Model::apply_snapshot(const Event& e) {
       mark_certain(space, e.ts);
     }
   }
+}
+
+// A kernel snapshot speaks for its range as it was at e.ts (taken before the
+// walk, after the change), but not where a snapshot taken later has already
+// spoken: there it is the older word (range_stamps.h).
+void Model::replace_where_newest(AddressSpace& space, const Event& e, std::vector<Vma> fresh, VmaOrigin why) {
+  const bool seed = e.snap_reason == VT_SNAP_SEED;
+  const auto cover = AddressSpace::cover(e.lo, e.hi, fresh);
+  const auto parts = space.snapshot_stamps.not_newer_than(cover.first, cover.second, e.ts);
+  if (parts.size() == 1 && parts[0] == cover) {
+    replace(space, e.pid, e.ts, seed, e.lo, e.hi, std::move(fresh), why);
+  } else {
+    stats_.superseded++;
+    for (const auto& [first, last] : parts)
+      replace(space, e.pid, e.ts, seed, first, last, clipped(fresh, first, last), why);
+  }
+  for (const auto& [first, last] : parts) space.snapshot_stamps.stamp(first, last, e.ts);
 }
 
 // Lost counters only grow. What grew since the last Stats record was lost

@@ -41,7 +41,9 @@ struct ModelStats {
   uint64_t resyncs_malformed = 0;       // /proc reads left out, not in resyncs
   uint64_t faults_charged = 0, faults_unmapped = 0, stack_growths = 0;
   uint64_t orphan_vma_records = 0;  // records whose snapshot record never came
-  uint64_t superseded = 0;  // snapshots and predictions older than a /proc read already applied
+  // snapshots (whole or in part) and predictions older than a /proc read, or
+  // than a snapshot of the same range, already applied
+  uint64_t superseded = 0;
   std::vector<Uncertainty> uncertain;  // in the order they began
 };
 
@@ -97,6 +99,7 @@ class Model : private AddressSpace::Observer {
   void inherit(AddressSpace& child, const Event& fork);
   VmaOrigin origin_of(const VmaInfo& fresh) const;
   void apply_snapshot(const Event& e);
+  void replace_where_newest(AddressSpace& space, const Event& snapshot, std::vector<Vma> fresh, VmaOrigin why);
   void apply_stats(const Event& e);
   // The space an event naming pid and its address space mm concerns (none:
   // mm unknown and pid has none in the model).
