@@ -235,7 +235,9 @@ TEST_P(Churn, ModelMatchesProcMapsAtEveryStop) {
   const int vma_lost = sum["lost_total"].get<int>() - lost["fault"].get<int>() - lost["fault_shed"].get<int>() -
                        lost["fault_map_full"].get<int>();
   if (iterator) {
-    EXPECT_EQ(vma_lost, 0) << lost.dump();
+    // Refusals are no loss: the snapshot says it failed, the model is
+    // uncertain until repaired (Maps.ARefusedSnapshot...). Seen once in CI.
+    EXPECT_EQ(vma_lost, lost["vma_busy"].get<int>()) << lost.dump();
     // The snapshots alone, but for one /proc read per snapshot that failed.
     EXPECT_LE(sum["model"]["resyncs"].get<int>(), sum["model"]["snapshots_failed"].get<int>());
     EXPECT_GT(sum["model"]["snapshots"].get<int>(), 1000);
