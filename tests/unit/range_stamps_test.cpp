@@ -48,5 +48,18 @@ TEST(RangeStamps, AStampOverTheEndOfAnotherKeepsItsStart) {
   EXPECT_EQ(s.not_newer_than(0, UINT64_MAX, 7), (Parts{{0x3000, UINT64_MAX}}));
 }
 
+// A stamp per VMA of a big process stays; stamps 2 s older than the newest
+// go once there are many.
+TEST(RangeStamps, OldStampsGoOnceThereAreMany) {
+  RangeStamps s;
+  constexpr uint64_t kSecond = 1'000'000'000;
+  for (uint64_t i = 0; i < 5000; i++) s.stamp(i * 0x2000, i * 0x2000 + 0xfff, kSecond);
+  EXPECT_EQ(s.size(), 5000u);  // all as new as the newest
+  s.stamp(0x10000000, 0x10000fff, 4 * kSecond);
+  for (uint64_t i = 0; i < 5000; i++) s.stamp(0x20000000 + i * 0x2000, 0x20000fff + i * 0x2000, 4 * kSecond);
+  EXPECT_LE(s.size(), 5001u);  // the first 5,000 went
+  EXPECT_EQ(s.not_newer_than(0, 0xfff, 0), (Parts{{0, 0xfff}}));
+}
+
 }  // namespace
 }  // namespace vmatrace

@@ -10,7 +10,6 @@ namespace {
 // not expected (its walk and its send are one BPF program run); stamps older
 // than that go once there are many.
 constexpr uint64_t kForgetAfterNs = 2'000'000'000;
-constexpr size_t kManyStamps = 4096;
 
 }  // namespace
 
@@ -60,7 +59,12 @@ void RangeStamps::stamp(uint64_t first, uint64_t last, uint64_t ts) {
   }
   stamps_[first] = {last, ts};
   if (ts > newest_) newest_ = ts;
-  if (stamps_.size() > kManyStamps) forget_old();
+  if (stamps_.size() > forget_at_) {
+    forget_old();
+    // Twice what is left: one pass over the stamps per as many new ones,
+    // however many VMAs the process has (a stamp per VMA is normal).
+    forget_at_ = std::max(kManyStamps, 2 * stamps_.size());
+  }
 }
 
 void RangeStamps::forget_old() {

@@ -33,8 +33,11 @@ class RangeStamps {
   };
   void forget_old();
 
+  static constexpr size_t kManyStamps = 4096;
+
   std::map<uint64_t, Stamp> stamps_;  // by first byte; apart
   uint64_t newest_ = 0;
+  size_t forget_at_ = kManyStamps;
 };
 
 }  // namespace vmatrace
