@@ -389,10 +389,13 @@ void Model::apply_snapshot(const Event& e) {
     space.brk_known = true;
   }
   uint16_t sc = e.snap_reason == VT_SNAP_SYSCALL ? e.sc : 0;
-  if (is_resync(e.snap_reason)) {
-    replace(space, e.pid, e.ts, false, e.lo, e.hi, std::move(fresh), {0, sc, e.snap_reason});
-  } else {
+  // Only a syscall's snapshot has a time that says when it was walked: a
+  // rotated file opens with the recorder's model as a seed stamped with the
+  // rotation's time, which events of a little earlier can still follow.
+  if (e.snap_reason == VT_SNAP_SYSCALL) {
     replace_where_newest(space, e, std::move(fresh), {0, sc, e.snap_reason});
+  } else {
+    replace(space, e.pid, e.ts, e.snap_reason == VT_SNAP_SEED, e.lo, e.hi, std::move(fresh), {0, sc, e.snap_reason});
   }
   // The whole set, as the kernel has it: unless it opens a file the recorder
   // began while unsure of it.
@@ -410,15 +413,14 @@ void Model::apply_snapshot(const Event& e) {
 // walk, after the change), but not where a snapshot taken later has already
 // spoken: there it is the older word (range_stamps.h).
 void Model::replace_where_newest(AddressSpace& space, const Event& e, std::vector<Vma> fresh, VmaOrigin why) {
-  const bool seed = e.snap_reason == VT_SNAP_SEED;
   const auto cover = AddressSpace::cover(e.lo, e.hi, fresh);
   const auto parts = space.snapshot_stamps.not_newer_than(cover.first, cover.second, e.ts);
   if (parts.size() == 1 && parts[0] == cover) {
-    replace(space, e.pid, e.ts, seed, e.lo, e.hi, std::move(fresh), why);
+    replace(space, e.pid, e.ts, false, e.lo, e.hi, std::move(fresh), why);
   } else {
     stats_.superseded++;
     for (const auto& [first, last] : parts)
-      replace(space, e.pid, e.ts, seed, first, last, clipped(fresh, first, last), why);
+      replace(space, e.pid, e.ts, false, first, last, clipped(fresh, first, last), why);
   }
   for (const auto& [first, last] : parts) space.snapshot_stamps.stamp(first, last, e.ts);
 }
