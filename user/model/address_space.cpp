@@ -37,6 +37,13 @@ RangeStamps::Range AddressSpace::cover(uint64_t lo, uint64_t hi, const std::vect
   return {first, last};
 }
 
+Vma AddressSpace::upper_part(const Vma& v, uint64_t start) {
+  Vma part = v;
+  part.info.start = start;
+  if (part.info.path_flags & VT_PATH_FILE) part.info.pgoff += (start - v.info.start) >> 12;
+  return part;
+}
+
 bool AddressSpace::replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Observer* obs, uint64_t renew_lo,
                            uint64_t renew_end) {
   if (!well_formed(lo, hi, fresh)) return false;
@@ -73,13 +80,7 @@ bool AddressSpace::replace(uint64_t lo, uint64_t hi, std::vector<Vma> fresh, Obs
       part.info.end = cover_lo;
       kept_outside.push_back(part);
     }
-    if (v.info.end - 1 > cover_last) {
-      Vma part = v;
-      part.info.start = cover_last + 1;
-      // A file mapping's upper part maps the file further on (split_vma).
-      if (part.info.path_flags & VT_PATH_FILE) part.info.pgoff += (part.info.start - v.info.start) >> 12;
-      kept_outside.push_back(part);
-    }
+    if (v.info.end - 1 > cover_last) kept_outside.push_back(upper_part(v, cover_last + 1));
   }
   // fresh is sorted and lies where the erased VMAs were: insert before `it`.
   std::vector<VmaIndex::Entry>& entries = index_buf_;

@@ -50,6 +50,9 @@ class AddressSpace {
   // The bytes replace(lo, hi, fresh) speaks for, [first, last]: the pages of
   // [lo, hi] and every VMA in fresh.
   static RangeStamps::Range cover(uint64_t lo, uint64_t hi, const std::vector<Vma>& fresh);
+  // v from start on (start inside v): a file mapping's upper part maps the
+  // file further on (split_vma).
+  static Vma upper_part(const Vma& v, uint64_t start);
   // Drops everything (exit, exec's old mm).
   void clear(Observer* obs);
 

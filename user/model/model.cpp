@@ -20,12 +20,7 @@ std::vector<Vma> clipped(const std::vector<Vma>& fresh, uint64_t first, uint64_t
   std::vector<Vma> parts;
   for (const Vma& v : fresh) {
     if (v.info.end - 1 < first || v.info.start > last) continue;
-    Vma part = v;
-    if (part.info.start < first) {
-      // A file mapping's upper part maps the file further on (split_vma).
-      if (part.info.path_flags & VT_PATH_FILE) part.info.pgoff += (first - part.info.start) >> 12;
-      part.info.start = first;
-    }
+    Vma part = v.info.start < first ? AddressSpace::upper_part(v, first) : v;
     if (part.info.end - 1 > last) part.info.end = last + 1;
     parts.push_back(std::move(part));
   }
