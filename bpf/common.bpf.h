@@ -16,6 +16,7 @@
 /* errno values and flags the programs test (uapi headers clash with vmlinux.h). */
 #define EBUSY 16
 #define ENOSPC 28
+#define EAGAIN 11
 #define MAP_FIXED 0x10
 #define MREMAP_FIXED 2
 #define PR_SET_VMA 0x53564d41

@@ -131,6 +131,9 @@ struct batch {
 	 * length masked with BATCH_MASK is provably inside the map value. */
 	char data[2 * BATCH_BYTES];
 	__u32 used;
+	/* Ring records sent since the snapshot began: a walk seen in part can
+	 * no longer be taken back and walked again. */
+	__u32 flushed;
 	/* The record of the syscall being exited, until a snapshot takes it in
 	 * its batch (one ring buffer operation a syscall, not two) or sys_exit
 	 * sends it alone. */
@@ -165,6 +168,7 @@ __noinline bool batch_flush(struct batch *b, __u64 ts)
 	len &= BATCH_MASK;
 	ok = bpf_ringbuf_output(&events, b, len, wake_flags()) == 0;
 	b->used = 0;
+	b->flushed++;
 	return ok;
 }
 
@@ -197,7 +201,8 @@ struct snap_req {
 	__u16 reason;
 	__u16 sc;
 	__u32 take_syscall; /* the batch's syscall record goes after the snapshot */
-	__u32 _pad;
+	__u32 check_seen;   /* a VMA must hold must_see: the syscall made or kept one there */
+	__u64 must_see;
 };
 
 static __always_inline struct batch *batch_area(void)
@@ -208,6 +213,8 @@ static __always_inline struct batch *batch_area(void)
 }
 
 #define SNAP_ATTEMPTS 64
+/* Walks of a range that missed the VMA it must hold, before it is failed. */
+#define SNAP_WALKS 1024
 
 /* Adds vma's record to a snapshot's batch: 1, or 0 if an earlier part of the
  * batch found no room in the ring buffer, or -1 without a scratch record. Its
@@ -231,69 +238,25 @@ static __noinline int batch_add_snapshot_vma(struct batch *b, struct vm_area_str
 	return 0;
 }
 
-/*
- * Emits every VMA of task overlapping the bytes [lo, hi], then the snapshot
- * record, all while the iterator holds mmap_lock. bpf_iter_task_vma_new only
- * try-locks: another thread changing its mappings makes it fail with EBUSY,
- * so it is tried again a bounded number of times.
- */
-static __noinline void snapshot(struct task_struct *task, const struct snap_req *req)
+/* Closes the walk's batch with the snapshot record (and the syscall's record
+ * if it is to go after it) and sends it; the caller still holds the walk. */
+static __always_inline void snapshot_close(struct batch *b, struct mm_struct *mm, const struct snap_req *req,
+					   __u32 count, long err)
 {
-	__u64 lo = req->lo, hi = req->hi, ts = req->ts;
-	__u32 owner = req->owner;
-	struct bpf_iter_task_vma it;
-	struct bpf_iter_num attempts;
-	struct vm_area_struct *vma;
+	__u64 ts = req->ts;
 	struct vt_snapshot_event *s;
-	struct mm_struct *mm = task->mm;
-	__u32 count = 0;
-	int added;
-	struct batch *b = batch_area();
 	bool with_syscall, snapshot_in_batch = true;
-	long err;
 
-	if (!mm || !b)
-		return;
-	b->used = 0;
-	/* new() leaves an iterator to destroy whether or not it succeeded. A
-	 * number iterator, not a counted loop: the verifier walks its body twice,
-	 * not once per attempt. */
-	err = bpf_iter_task_vma_new(&it, task, lo);
-	bpf_iter_num_new(&attempts, 1, SNAP_ATTEMPTS);
-	while (err == -EBUSY && bpf_iter_num_next(&attempts)) {
-		bpf_iter_task_vma_destroy(&it);
-		err = bpf_iter_task_vma_new(&it, task, lo);
-	}
-	bpf_iter_num_destroy(&attempts);
-	if (!err) {
-		while ((vma = bpf_iter_task_vma_next(&it))) {
-			if (vma->vm_start > hi)
-				break;
-			added = batch_add_snapshot_vma(b, vma, owner, ts);
-			if (added < 0)
-				break;
-			if (!added)
-				err = -ENOSPC; /* the consumer must not trust this range */
-			count++;
-			/* Every later VMA starts past hi: asking the iterator for it
-			 * would cost a maple-tree walk for nothing. */
-			if (vma->vm_end > hi)
-				break;
-		}
-	} else {
-		count_lost(VT_LOST_VMA_BUSY);
-	}
-	/* The closing record goes in the batch too, sent while the lock is held. */
 	if (b->used > BATCH_BYTES - sizeof(struct vt_vma_event) && !batch_flush(b, ts)) {
 		count_lost(VT_LOST_RINGBUF_VMA);
 		err = -ENOSPC;
 	}
 	s = (struct vt_snapshot_event *)&b->data[b->used & (BATCH_BYTES - 1)];
 	fill_hdr(&s->hdr, VT_EV_SNAPSHOT, sizeof(*s), ts);
-	s->hdr.pid = owner;
+	s->hdr.pid = req->owner;
 	s->mm = (__u64)mm;
-	s->lo = lo;
-	s->hi = hi;
+	s->lo = req->lo;
+	s->hi = req->hi;
 	s->start_brk = mm->start_brk;
 	s->brk = mm->brk;
 	s->start_stack = mm->start_stack;
@@ -321,7 +284,84 @@ static __noinline void snapshot(struct task_struct *task, const struct snap_req 
 		if (with_syscall)
 			count_lost(VT_LOST_RINGBUF_SYSCALL);
 	}
-	bpf_iter_task_vma_destroy(&it);
+}
+
+/*
+ * Emits every VMA of task overlapping the bytes [lo, hi], then the snapshot
+ * record, all while the iterator holds mmap_lock. bpf_iter_task_vma_new only
+ * try-locks: another thread changing its mappings makes it fail with EBUSY,
+ * so it is tried again a bounded number of times.
+ *
+ * The iterator of 2026 kernels holds no mmap_lock: it passes over a VMA that
+ * another thread holds write-locked. A walk that misses the VMA the syscall
+ * made (req->must_see) is thrown away and walked again, and after SNAP_WALKS
+ * such walks the snapshot fails (EAGAIN): the model says it is unsure.
+ */
+static __noinline void snapshot(struct task_struct *task, const struct snap_req *req)
+{
+	__u64 lo = req->lo, hi = req->hi, ts = req->ts;
+	__u32 owner = req->owner;
+	struct bpf_iter_task_vma it;
+	struct bpf_iter_num attempts, walks;
+	struct vm_area_struct *vma;
+	struct mm_struct *mm = task->mm;
+	__u32 count;
+	int added, *walk;
+	struct batch *b = batch_area();
+	bool seen;
+	long err;
+
+	if (!mm || !b)
+		return;
+	b->flushed = 0;
+	bpf_iter_num_new(&walks, 0, SNAP_WALKS);
+	while ((walk = bpf_iter_num_next(&walks))) {
+		b->used = 0;
+		count = 0;
+		seen = !req->check_seen;
+		/* new() leaves an iterator to destroy whether or not it succeeded. A
+		 * number iterator, not a counted loop: the verifier walks its body
+		 * twice, not once per attempt. */
+		err = bpf_iter_task_vma_new(&it, task, lo);
+		bpf_iter_num_new(&attempts, 1, SNAP_ATTEMPTS);
+		while (err == -EBUSY && bpf_iter_num_next(&attempts)) {
+			bpf_iter_task_vma_destroy(&it);
+			err = bpf_iter_task_vma_new(&it, task, lo);
+		}
+		bpf_iter_num_destroy(&attempts);
+		if (!err) {
+			while ((vma = bpf_iter_task_vma_next(&it))) {
+				if (vma->vm_start > hi)
+					break;
+				if (vma->vm_start <= req->must_see && req->must_see < vma->vm_end)
+					seen = true;
+				added = batch_add_snapshot_vma(b, vma, owner, ts);
+				if (added < 0)
+					break;
+				if (!added)
+					err = -ENOSPC; /* the consumer must not trust this range */
+				count++;
+				/* Every later VMA starts past hi: asking the iterator for it
+				 * would cost a maple-tree walk for nothing. */
+				if (vma->vm_end > hi)
+					break;
+			}
+			if (!err && !seen) {
+				if (*walk < SNAP_WALKS - 1 && !b->flushed) {
+					bpf_iter_task_vma_destroy(&it);
+					continue;
+				}
+				err = -EAGAIN;
+			}
+		} else {
+			count_lost(VT_LOST_VMA_BUSY);
+		}
+		/* The closing record goes in the batch too, sent while the lock is held. */
+		snapshot_close(b, mm, req, count, err);
+		bpf_iter_task_vma_destroy(&it);
+		break;
+	}
+	bpf_iter_num_destroy(&walks);
 }
 
 /* The calling thread's own VMAs, as a global function: the verifier checks it
@@ -341,9 +381,11 @@ static __always_inline void snapshot_range(struct task_struct *task, __u32 owner
 	snapshot(task, &req);
 }
 
-static __always_inline void snapshot_current_range(__u32 owner, __u64 lo, __u64 hi, __u16 sc, __u64 ts)
+static __always_inline void snapshot_current_range(__u32 owner, __u64 lo, __u64 hi, __u16 sc, __u64 ts,
+						  __u64 must_see)
 {
-	struct snap_req req = {.lo = lo, .hi = hi, .ts = ts, .owner = owner, .reason = VT_SNAP_SYSCALL, .sc = sc};
+	struct snap_req req = {.lo = lo, .hi = hi, .ts = ts, .owner = owner, .reason = VT_SNAP_SYSCALL, .sc = sc,
+			       .check_seen = must_see != 0, .must_see = must_see};
 
 	snapshot_current(&req);
 }
@@ -392,6 +434,10 @@ static __always_inline void snapshot_after(const struct inflight_syscall *s, lon
 	const __u64 *a = s->args;
 	struct mm_struct *mm = task->mm;
 	__u64 lo = 0, hi = ~0ULL;
+	/* Where a VMA must be after the call: what mmap, mremap and shmat
+	 * returned, what mprotect and the like changed without error. */
+	__u64 must_see = ret;
+	bool check = ret > 0 || (ret == 0 && a[1] > 0);
 
 	switch (s->sc) {
 	case VT_SC_MMAP:
@@ -406,10 +452,12 @@ static __always_inline void snapshot_after(const struct inflight_syscall *s, lon
 		}
 		break;
 	case VT_SC_MREMAP:
-		if (ret >= 0 && (__u64)ret != a[0])
-			snapshot_current_range(owner, below(ret), right_edge(ret, a[2]), s->sc, ts);
-		else if (ret < 0 && (a[3] & MREMAP_FIXED)) /* before 6.16 the target went first */
-			snapshot_current_range(owner, below(a[4]), right_edge(a[4], a[2]), s->sc, ts);
+		if (ret >= 0 && (__u64)ret != a[0]) {
+			snapshot_current_range(owner, below(ret), right_edge(ret, a[2]), s->sc, ts, ret);
+			check = false; /* the old range may be gone */
+		} else if (ret < 0 && (a[3] & MREMAP_FIXED)) { /* before 6.16 the target went first */
+			snapshot_current_range(owner, below(a[4]), right_edge(a[4], a[2]), s->sc, ts, 0);
+		}
 		lo = below(a[0]);
 		hi = right_edge(a[0], a[1] > a[2] ? a[1] : a[2]);
 		break;
@@ -422,6 +470,7 @@ static __always_inline void snapshot_after(const struct inflight_syscall *s, lon
 	case VT_SC_BRK: /* a[1]: the break before the call (see on_sys_enter) */
 		if (!mm)
 			return;
+		check = false; /* it returns the break, which no VMA need hold */
 		hi = a[0] > mm->brk ? a[0] : mm->brk;
 		hi = a[1] > hi ? a[1] : hi;
 		lo = below(mm->start_brk);
@@ -430,15 +479,19 @@ static __always_inline void snapshot_after(const struct inflight_syscall *s, lon
 	case VT_SC_MLOCKALL:
 	case VT_SC_MUNLOCKALL:
 	case VT_SC_SHMDT: /* the segment's size is not in the arguments */
+		check = false;
 		break;
 	case VT_SC_PRCTL: /* PR_SET_VMA: option, attr, addr, size, name */
 		lo = below(a[2]);
 		hi = right_edge(a[2], a[3]);
+		check = ret == 0 && a[3] > 0;
+		must_see = a[2];
 		break;
 	case VT_SC_MUNMAP: /* only splits and removes: the neighbours cannot change */
 		lo = page_down(a[0]);
 		hi = right_edge(a[0], a[1]);
 		hi = hi > lo ? hi - 1 : lo;
+		check = false;
 		break;
 	case VT_SC_MADVISE:
 		/* Only advice that changes vm_flags splits or merges (mm/madvise.c
@@ -448,14 +501,16 @@ static __always_inline void snapshot_after(const struct inflight_syscall *s, lon
 			return;
 		lo = below(a[0]);
 		hi = right_edge(a[0], a[1]);
+		must_see = a[0];
 		break;
 	default: /* addr, len first: mprotect, mlock*, munlock, mseal */
 		lo = below(a[0]);
 		hi = right_edge(a[0], a[1]);
+		must_see = a[0];
 		break;
 	}
 	struct snap_req req = {.lo = lo, .hi = hi, .ts = ts, .owner = owner, .reason = VT_SNAP_SYSCALL,
-			       .sc = s->sc, .take_syscall = 1};
+			       .sc = s->sc, .take_syscall = 1, .check_seen = check, .must_see = must_see};
 
 	snapshot_current(&req);
 }

@@ -115,7 +115,7 @@ static __always_inline int sys_exit(long ret, const bool snapshots)
 	now = bpf_ktime_get_ns();
 	if (s->sc == VT_SC_PATH_CHANGE) {
 		if (ret == 0 && snapshots)
-			snapshot_current_range(current_tgid(), 0, ~0ULL, s->sc, now);
+			snapshot_current_range(current_tgid(), 0, ~0ULL, s->sc, now, 0);
 		s->ts = 0;
 		return 0;
 	}
