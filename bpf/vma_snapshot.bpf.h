@@ -487,10 +487,13 @@ static __always_inline void snapshot_after(const struct inflight_syscall *s, lon
 		check = ret == 0 && a[3] > 0;
 		must_see = a[2];
 		break;
-	case VT_SC_MUNMAP: /* only splits and removes: the neighbours cannot change */
-		lo = page_down(a[0]);
+	case VT_SC_MUNMAP:
+		/* It only splits and removes, but the parts left of a split VMA are
+		 * sent whole: a walk of another thread that passed over that VMA
+		 * while this call held it (iterators of 2026) is older, and this
+		 * snapshot, speaking for all of them, puts them back. */
+		lo = below(a[0]);
 		hi = right_edge(a[0], a[1]);
-		hi = hi > lo ? hi - 1 : lo;
 		check = false;
 		break;
 	case VT_SC_MADVISE:

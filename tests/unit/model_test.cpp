@@ -163,6 +163,28 @@ TEST(Model, AnOlderSnapshotsVmaIsCutWhereANewerOneSpoke) {
   EXPECT_EQ(m.stats().superseded, 1u);
 }
 
+// Iterators of 2026 pass over a VMA another thread holds write-locked. Thread
+// 1's walk (older) missed V while thread 2's munmap split it; thread 2's
+// snapshot (newer) reaches a page below its range, so it sends V's remains
+// whole and speaks for all of them: whichever comes first, V's remains stay.
+TEST(Model, AVmaAnOlderWalkPassedOverComesBackWithTheNewerSnapshotOfItsSplit) {
+  const uint64_t a = 0x10000000;
+  for (bool older_first : {true, false}) {
+    Model m{TraceMeta{}};
+    snapshot(&m, 0, ~0ULL, {anon_vma(a, 8)}, 1);
+    auto older = [&] { snapshot(&m, a + 3 * kPg - 1, a + 5 * kPg, {}, 2); };
+    auto newer = [&] { snapshot(&m, a + 4 * kPg - 1, a + 8 * kPg, {anon_vma(a, 4)}, 3); };
+    if (older_first) {
+      older();
+      newer();
+    } else {
+      newer();
+      older();
+    }
+    EXPECT_EQ(m.maps_text(kPid), "10000000-10004000 rw-p 00000000 00:00 0 \n") << older_first;
+  }
+}
+
 TEST(Model, AFailedSnapshotChangesNothing) {
   Model m{TraceMeta{}};
   snapshot(&m, 0, ~0ULL, {anon_vma(0x1000000, 1)}, 1);
