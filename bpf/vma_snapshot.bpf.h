@@ -213,8 +213,12 @@ static __always_inline struct batch *batch_area(void)
 }
 
 #define SNAP_ATTEMPTS 64
-/* Walks of a range that missed the VMA it must hold, before it is failed. */
+/* A range that missed the VMA it must hold is walked again for this long
+ * after the syscall's exit (and at most SNAP_WALKS times): long enough for
+ * another thread's munmap to let go of the VMA (24 us seen), short enough
+ * that a holder sent off its CPU costs the traced thread little. */
 #define SNAP_WALKS 1024
+#define SNAP_REWALK_NS 200000
 
 /* Adds vma's record to a snapshot's batch: 1, or 0 if an earlier part of the
  * batch found no room in the ring buffer, or -1 without a scratch record. Its
@@ -294,8 +298,8 @@ static __always_inline void snapshot_close(struct batch *b, struct mm_struct *mm
  *
  * The iterator of 2026 kernels holds no mmap_lock: it passes over a VMA that
  * another thread holds write-locked. A walk that misses the VMA the syscall
- * made (req->must_see) is thrown away and walked again, and after SNAP_WALKS
- * such walks the snapshot fails (EAGAIN): the model says it is unsure.
+ * made (req->must_see) is thrown away and walked again, and when the walks
+ * run out the snapshot fails (EAGAIN): the model says it is unsure.
  */
 static __noinline void snapshot(struct task_struct *task, const struct snap_req *req)
 {
@@ -347,7 +351,7 @@ static __noinline void snapshot(struct task_struct *task, const struct snap_req 
 					break;
 			}
 			if (!err && !seen) {
-				if (*walk < SNAP_WALKS - 1 && !b->flushed) {
+				if (*walk < SNAP_WALKS - 1 && !b->flushed && bpf_ktime_get_ns() - ts < SNAP_REWALK_NS) {
 					bpf_iter_task_vma_destroy(&it);
 					continue;
 				}
