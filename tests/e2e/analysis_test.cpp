@@ -156,11 +156,18 @@ TEST(Analysis, HeatmapSvgAndHtmlAreWellFormedAndLabelled) {
   ASSERT_EQ(run({vmatrace(), "report", r.trace, "--heatmap", majors, "--heat-kind", "major"}).status, 0);
   EXPECT_NE(read_file(writes).find(storm_band), std::string::npos);
   EXPECT_NE(read_file(writes).find("Page faults (write only)"), std::string::npos);
+  // The cells hold the faults of each kind, but for those outside every VMA
+  // the model knew (a few on kernels without snapshots): no row to draw them in.
   const std::string major_svg = read_file(majors);
-  const json faults = trace_summary(r.trace)["faults"];
+  const json sum = trace_summary(r.trace);
+  const json& faults = sum["faults"];
+  const uint64_t outside = sum["model"]["faults_outside_vmas"].get<uint64_t>();
   EXPECT_NE(major_svg.find("Page faults (major only)"), std::string::npos);
-  EXPECT_EQ(cell_total(major_svg), faults["major"].get<uint64_t>()) << faults.dump();
-  EXPECT_EQ(cell_total(read_file(writes)), faults["write"].get<uint64_t>()) << faults.dump();
+  for (const auto& [svg, kind] : {std::make_pair(major_svg, "major"), std::make_pair(read_file(writes), "write")}) {
+    const uint64_t want = faults[kind].get<uint64_t>();
+    EXPECT_LE(cell_total(svg), want) << kind << " " << faults.dump();
+    EXPECT_GE(cell_total(svg) + outside, want) << kind << " " << faults.dump();
+  }
   if (faults["major"] == 0) {
     EXPECT_NE(major_svg.find("no faults in this window"), std::string::npos);
   }
