@@ -90,6 +90,11 @@ tracepoint:syscalls:sys_exit_munmap /pid == cpid/ { @[probe] = count(); }' ;;
   esac
 }
 bpftrace_syscalls() { bpftrace_on "$(bt_syscalls)" "$@"; }
+# Floors of an exit hook other processes would not pay for (hook_floor.bpf.c):
+# the mmap_lock tracepoint on the target's write locks, and a task work from
+# there that runs at the syscall's return.
+hook_floor_lock() { build/tests/hook_floor lock_hook -- "$storm" "$@" 2>/dev/null; }
+hook_floor_task_work() { build/tests/hook_floor task_work -- "$storm" "$@" 2>/dev/null; }
 vmatrace_rec() { build/vmatrace -o "$tmp/t.vmt" "${vmatrace_opts[@]}" -- "$storm" "$@" 2>/dev/null; }
 vmatrace_opts=()
 
@@ -110,6 +115,9 @@ if command -v bpftrace >/dev/null; then
 else
   notes+=("bpftrace is not installed (scripts/install-deps.sh): its rows are skipped")
 fi
+have_task_work=0
+build/tests/hook_floor task_work -- true 2>/dev/null && have_task_work=1 ||
+  notes+=("no BPF task work on the mmap_lock tracepoint here (6.18+): the floor rows that need it are skipped")
 
 # One row: `runs` pairs of an untraced run and a traced one, alternating.
 # vmatrace rows also give the events lost (most in any run; must be 0) and the
@@ -193,6 +201,10 @@ overhead_tables() {
     row "perf trace record (mmap, mprotect, munmap)" perf_trace_record_syscalls syscalls "$syscall_rounds"
   [ "$have_bpftrace" = 1 ] && row "bpftrace counting ($(hook_in_use))" bpftrace_syscalls syscalls "$syscall_rounds"
   vmatrace_rows syscalls "$syscall_rounds"
+  if [ "$have_task_work" = 1 ]; then
+    row "floor: mmap_lock hook, target's write locks" hook_floor_lock syscalls "$syscall_rounds"
+    row "floor: + a task work run at each return" hook_floor_task_work syscalls "$syscall_rounds"
+  fi
   echo
   echo "untraced, traced: medians over the runs; ratio: their quotient; pair-med: median of per-pair"
   echo "ratios; lost: most events a vmatrace run lost (must be 0); B/fault: trace bytes per recorded fault."
@@ -243,8 +255,8 @@ program_costs() {  # workload args...
 # process nobody traces, while a tracer traces one sleeping process.
 #
 # Tracers beside the sleeper: vmatrace (with $vmatrace_opts), bpftrace
-# PROGRAM (SLEEPER stands for its pid), hook_floor PROGRAM (the fault-entry
-# hook's floor, tests/bench/hook_floor.bpf.c), tracefs EVENT... (the kernel's
+# PROGRAM (SLEEPER stands for its pid), hook_floor PROGRAM (a hook's
+# floor, tests/bench/hook_floor.bpf.c), tracefs EVENT... (the kernel's
 # own syscall events turned on, no program at all). attach_beside sets
 # tracer_pid (empty for tracefs); it returns 1 if the tracer did not attach.
 attach_beside() {  # sleeper kind [arg...]
@@ -355,6 +367,7 @@ bystander_table() {
   fi
   beside_sleeper "an empty program on the fault-entry hook" hook_floor empty
   beside_sleeper "a tgid test on the fault-entry hook" hook_floor tgid_test
+  [ "$have_task_work" = 1 ] && beside_sleeper "mmap_lock hook + task work (no syscall hook)" hook_floor task_work
   if [ "$have_bpftrace" = 1 ]; then
     beside_sleeper "bpftrace, one tracepoint (sys_enter_mprotect)" bpftrace \
       'tracepoint:syscalls:sys_enter_mprotect /pid == SLEEPER/ { @ = count(); }'
