@@ -201,7 +201,9 @@ struct snap_req {
 	__u16 reason;
 	__u16 sc;
 	__u32 take_syscall; /* the batch's syscall record goes after the snapshot */
-	__u32 check_seen;   /* a VMA must hold must_see: the syscall made or kept one there */
+	__u32 _pad;
+	/* A VMA must hold this address: the syscall made or kept one there.
+	 * 0: nothing to check (a VMA at page 0 goes unchecked). */
 	__u64 must_see;
 };
 
@@ -322,7 +324,7 @@ static __noinline void snapshot(struct task_struct *task, const struct snap_req 
 	while ((walk = bpf_iter_num_next(&walks))) {
 		b->used = 0;
 		count = 0;
-		seen = !req->check_seen;
+		seen = !req->must_see;
 		/* new() leaves an iterator to destroy whether or not it succeeded. A
 		 * number iterator, not a counted loop: the verifier walks its body
 		 * twice, not once per attempt. */
@@ -389,7 +391,7 @@ static __always_inline void snapshot_current_range(__u32 owner, __u64 lo, __u64 
 						  __u64 must_see)
 {
 	struct snap_req req = {.lo = lo, .hi = hi, .ts = ts, .owner = owner, .reason = VT_SNAP_SYSCALL, .sc = sc,
-			       .check_seen = must_see != 0, .must_see = must_see};
+			       .must_see = must_see};
 
 	snapshot_current(&req);
 }
@@ -440,14 +442,15 @@ static __always_inline void snapshot_after(const struct inflight_syscall *s, lon
 	__u64 lo = 0, hi = ~0ULL;
 	/* Where a VMA must be after the call: what mmap, mremap and shmat
 	 * returned, what mprotect and the like changed without error. */
-	__u64 must_see = ret;
-	bool check = ret > 0 || (ret == 0 && a[1] > 0);
+	__u64 must_see = 0;
+	bool changed_range = ret == 0 && a[1] > 0;
 
 	switch (s->sc) {
 	case VT_SC_MMAP:
 		if (ret >= 0) {
 			lo = below(ret);
 			hi = right_edge(ret, a[1]);
+			must_see = ret;
 		} else if (a[3] & MAP_FIXED) { /* a failure may have unmapped */
 			lo = below(a[0]);
 			hi = right_edge(a[0], a[1]);
@@ -457,8 +460,10 @@ static __always_inline void snapshot_after(const struct inflight_syscall *s, lon
 		break;
 	case VT_SC_MREMAP:
 		if (ret >= 0 && (__u64)ret != a[0]) {
+			/* The old range below may be gone: nothing to see there. */
 			snapshot_current_range(owner, below(ret), right_edge(ret, a[2]), s->sc, ts, ret);
-			check = false; /* the old range may be gone */
+		} else if (ret >= 0) {
+			must_see = ret;
 		} else if (ret < 0 && (a[3] & MREMAP_FIXED)) { /* before 6.16 the target went first */
 			snapshot_current_range(owner, below(a[4]), right_edge(a[4], a[2]), s->sc, ts, 0);
 		}
@@ -470,11 +475,12 @@ static __always_inline void snapshot_after(const struct inflight_syscall *s, lon
 			return;
 		lo = below(ret);
 		hi = ret;
+		must_see = ret;
 		break;
 	case VT_SC_BRK: /* a[1]: the break before the call (see on_sys_enter) */
 		if (!mm)
 			return;
-		check = false; /* it returns the break, which no VMA need hold */
+		/* It returns the break, which no VMA need hold. */
 		hi = a[0] > mm->brk ? a[0] : mm->brk;
 		hi = a[1] > hi ? a[1] : hi;
 		lo = below(mm->start_brk);
@@ -483,13 +489,12 @@ static __always_inline void snapshot_after(const struct inflight_syscall *s, lon
 	case VT_SC_MLOCKALL:
 	case VT_SC_MUNLOCKALL:
 	case VT_SC_SHMDT: /* the segment's size is not in the arguments */
-		check = false;
 		break;
 	case VT_SC_PRCTL: /* PR_SET_VMA: option, attr, addr, size, name */
 		lo = below(a[2]);
 		hi = right_edge(a[2], a[3]);
-		check = ret == 0 && a[3] > 0;
-		must_see = a[2];
+		if (ret == 0 && a[3] > 0)
+			must_see = a[2];
 		break;
 	case VT_SC_MUNMAP:
 		/* It only splits and removes, but the parts left of a split VMA are
@@ -498,7 +503,6 @@ static __always_inline void snapshot_after(const struct inflight_syscall *s, lon
 		 * snapshot, speaking for all of them, puts them back. */
 		lo = below(a[0]);
 		hi = right_edge(a[0], a[1]);
-		check = false;
 		break;
 	case VT_SC_MADVISE:
 		/* Only advice that changes vm_flags splits or merges (mm/madvise.c
@@ -508,16 +512,18 @@ static __always_inline void snapshot_after(const struct inflight_syscall *s, lon
 			return;
 		lo = below(a[0]);
 		hi = right_edge(a[0], a[1]);
-		must_see = a[0];
+		if (changed_range)
+			must_see = a[0];
 		break;
 	default: /* addr, len first: mprotect, mlock*, munlock, mseal */
 		lo = below(a[0]);
 		hi = right_edge(a[0], a[1]);
-		must_see = a[0];
+		if (changed_range)
+			must_see = a[0];
 		break;
 	}
 	struct snap_req req = {.lo = lo, .hi = hi, .ts = ts, .owner = owner, .reason = VT_SNAP_SYSCALL,
-			       .sc = s->sc, .take_syscall = 1, .check_seen = check, .must_see = must_see};
+			       .sc = s->sc, .take_syscall = 1, .must_see = must_see};
 
 	snapshot_current(&req);
 }
