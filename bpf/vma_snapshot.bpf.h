@@ -464,7 +464,7 @@ static __always_inline void snapshot_after(const struct inflight_syscall *s, lon
 			snapshot_current_range(owner, below(ret), right_edge(ret, a[2]), s->sc, ts, ret);
 		} else if (ret >= 0) {
 			must_see = ret;
-		} else if (ret < 0 && (a[3] & MREMAP_FIXED)) { /* before 6.16 the target went first */
+		} else if (a[3] & MREMAP_FIXED) { /* failed: before 6.16 the target went first */
 			snapshot_current_range(owner, below(a[4]), right_edge(a[4], a[2]), s->sc, ts, 0);
 		}
 		lo = below(a[0]);
