@@ -17,6 +17,7 @@
 #define EBUSY 16
 #define ENOSPC 28
 #define EAGAIN 11
+#define ENOSYS 38
 #define MAP_FIXED 0x10
 #define MREMAP_FIXED 2
 #define PR_SET_VMA 0x53564d41
@@ -33,6 +34,7 @@ const volatile bool have_task_pt_regs = true;  /* bpf_task_pt_regs, 5.15+ */
 const volatile bool use_task_storage = true;   /* task storage in perf_event programs */
 const volatile bool have_special_names = true; /* special_mapping_name resolved from kallsyms */
 const volatile __u32 self_tgid = 0;
+const volatile bool syscalls_at_lock = false;  /* --mmap-lock-hook: lk_write_locked is loaded */
 const volatile __u32 stack_every = 0;          /* --stacks: a user stack every Nth fault (0: none) */
 const volatile __u64 wakeup_bytes = 256 * 1024;
 const volatile __u64 fault_shed_bytes = 12 << 20;

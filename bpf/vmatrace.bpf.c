@@ -321,6 +321,112 @@ int BPF_PROG(fe_enter_madvise_seed, struct pt_regs *regs)
 	return FE_ENTER(regs, VT_SC_MADVISE, 3, true);
 }
 
+/*
+ * The fourth way in, opt-in (--mmap-lock-hook, 6.18+): the kernel's mmap_lock
+ * tracepoint. Only a task taking its own mmap_lock runs it, so no syscall of
+ * any other process runs vmatrace's code, nor takes the tracepoints' slow
+ * path (README, Overhead). Every call that changes VMAs takes its mm's lock for
+ * writing: there the user registers name the call and its arguments, but not
+ * its result, and the VMA iterator cannot walk the locked mm. So a BPF task
+ * work runs sys_exit() as the task returns to user space. Unseen: calls that
+ * take no write lock (failures before it, madvise advice that changes no VMA,
+ * renames of mapped files).
+ */
+extern int bpf_task_work_schedule_resume_impl(struct task_struct *task, struct bpf_task_work *tw,
+					      void *map__map, bpf_task_work_callback_t callback,
+					      void *aux__prog) __ksym __weak;
+
+struct return_work {
+	struct bpf_task_work tw;
+};
+
+/* tid -> the task work that ends its syscalls (deleted at the thread's exit) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct return_work);
+} return_works SEC(".maps");
+
+/* The task work: the syscall whose write lock scheduled it is over. */
+static int at_syscall_return(struct bpf_map *map, void *key, void *value)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct thread_state *t = thread_state(false);
+
+	if (!t || !t->sc.ts)
+		return 0;
+	/* Run anywhere but at that call's return (the irq_work that queues it
+	 * came late), the registers are not its result. */
+	if (!regs || syscall_of(regs->orig_ax) != t->sc.sc) {
+		t->sc.ts = 0;
+		count_lost(VT_LOST_SYSCALL_RETURN);
+		return 0;
+	}
+	return sys_exit(regs->ax, true);
+}
+
+static __always_inline struct return_work *return_work_of(__u32 tid)
+{
+	struct return_work zero = {}, *w = bpf_map_lookup_elem(&return_works, &tid);
+
+	if (w)
+		return w;
+	bpf_map_update_elem(&return_works, &tid, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&return_works, &tid);
+}
+
+/* The 6.14+ prototype: user space loads this only where the task work kfunc
+ * exists (6.18+), whose kernels all have it. */
+SEC("tp_btf/mmap_lock_acquire_returned")
+int BPF_PROG(lk_write_locked, struct mm_struct *mm, bool write, bool success)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct task_struct *task;
+	struct return_work *w;
+	struct pt_regs *regs;
+	long err;
+	__u16 sc;
+
+	if (!write || !success || (tgid != self_tgid && !may_be_target(tgid)))
+		return 0;
+	task = bpf_get_current_task_btf();
+	if (task->mm != mm)
+		return 0;
+	/* In a syscall, the entry code left -ENOSYS where its result will go;
+	 * in a page fault (stack growth) orig_ax holds the error code. */
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (!regs || regs->ax != (unsigned long)-ENOSYS)
+		return 0;
+	sc = syscall_of(regs->orig_ax);
+	if (!sc || sc == VT_SC_PATH_CHANGE)
+		return 0;
+	/* vmatrace's seed request: see BpfSession::request_seed(). */
+	if (tgid == self_tgid) {
+		if (sc == VT_SC_MPROTECT && regs->r10 == VT_SEED_MAGIC)
+			seed(regs->r8);
+		return 0;
+	}
+	if (!is_target(tgid) || (sc == VT_SC_PRCTL && regs->di != PR_SET_VMA))
+		return 0;
+	w = return_work_of((__u32)id);
+	if (!w) {
+		count_lost(VT_LOST_SYSCALL_MAP_FULL);
+		return 0;
+	}
+	err = bpf_task_work_schedule_resume_impl(task, &w->tw, &return_works, at_syscall_return, NULL);
+	if (err == -EBUSY) /* this call's second write lock: its return is already due */
+		return 0;
+	if (err) {
+		count_lost(VT_LOST_SYSCALL_RETURN);
+		return 0;
+	}
+	/* The task work runs in this task, after this program: no race. */
+	return sys_enter(sc, regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9, false);
+}
+
 /* ---- page faults: entry tracepoints, completion perf events ---- */
 
 struct stack_sampler {
@@ -596,6 +702,8 @@ int BPF_PROG(on_exit, struct task_struct *p)
 		close_pending(&t->pf, bpf_ktime_get_ns());
 	if (!use_task_storage)
 		bpf_map_delete_elem(&thread_hash, &tid);
+	if (syscalls_at_lock)
+		bpf_map_delete_elem(&return_works, &tid);
 	/* do_exit() drops signal->live before this tracepoint fires. */
 	group_dead = p->signal->live.counter == 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);

@@ -72,6 +72,7 @@ enum vt_lost_reason {
 	VT_LOST_FAULT_MAP_FULL,      /* too many faults in flight to time them */
 	VT_LOST_VMA_BUSY,            /* bpf_find_vma or the VMA iterator could not take mmap_lock */
 	VT_LOST_RINGBUF_SNAPSHOT,    /* ring buffer full: a snapshot's closing record */
+	VT_LOST_SYSCALL_RETURN,      /* --mmap-lock-hook: a call's return could not be caught */
 	VT_LOST_MAX,
 };
 
@@ -180,7 +181,9 @@ struct vt_snapshot_event {
 };
 
 /* madvise(VT_SEED_MAGIC, pid, VT_SEED_ADVICE) from vmatrace itself asks the BPF
- * side for a VT_SNAP_SEED snapshot of pid; the kernel rejects the advice. */
+ * side for a VT_SNAP_SEED snapshot of pid; the kernel rejects the advice. With
+ * the mmap_lock hook: mprotect(0, 4096, 0) with VT_SEED_MAGIC and pid in its
+ * unused fourth and fifth argument registers (r10, r8). */
 #define VT_SEED_MAGIC 0x766d617472616365ULL /* "vmatrace" */
 #define VT_SEED_ADVICE 0x7674
 

@@ -241,18 +241,44 @@ std::string in_path(const std::string& program) {
   return "";
 }
 
-bool kernel_has(const std::string& feature) {
-  static const json features = [] {
+namespace {
+
+// `vmatrace check --json`, once per run.
+const json& kernel_check() {
+  static const json check = [] {
     auto r = run({vmatrace(), "check", "--json"});
     auto j = json::parse(r.out, nullptr, false);
     EXPECT_FALSE(j.is_discarded()) << r.out << r.err;
-    return j.is_discarded() ? json::object() : j.value("features", json::object());
+    return j.is_discarded() ? json::object() : j;
   }();
+  return check;
+}
+
+}  // namespace
+
+bool kernel_has(const std::string& feature) {
+  const json features = kernel_check().value("features", json::object());
   EXPECT_TRUE(features.contains(feature)) << "vmatrace check knows no feature " << feature;
   // What VMATRACE_WITHOUT leaves out, every recording in this run does without.
   const char* without = getenv("VMATRACE_WITHOUT");
   if (without && ("," + std::string(without) + ",").find("," + feature + ",") != std::string::npos) return false;
   return features.value(feature, "") == "used";
+}
+
+bool mmap_lock_hook_usable() {
+  const json opt_in = kernel_check().value("opt_in", json::object());
+  EXPECT_TRUE(opt_in.contains("mmap_lock_hook")) << "vmatrace check knows no opt-in mmap_lock_hook";
+  return opt_in.value("mmap_lock_hook", "") == "usable";
+}
+
+void expect_mmap_lock_hook_refused() {
+  TempDir tmp;
+  auto trace = tmp.path("t.vmt");
+  auto r = run({vmatrace(), "--mmap-lock-hook", "-o", trace, "--", "true"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("--mmap-lock-hook needs"), std::string::npos) << r.err;
+  EXPECT_NE(access(trace.c_str(), F_OK), 0) << "no trace file is left";
 }
 
 std::vector<std::string> attached_vmatrace_programs() {
@@ -262,7 +288,7 @@ std::vector<std::string> attached_vmatrace_programs() {
   for (int attempt = 0; attempt < 50; attempt++) {
     auto r = run({"bpftool", "prog", "show"});
     found.clear();
-    for (const char* name : {"on_sys_enter", "on_sys_exit", "on_pf_user", "on_fault_min", "on_exec"})
+    for (const char* name : {"on_sys_enter", "on_sys_exit", "on_pf_user", "on_fault_min", "on_exec", "lk_write_locked"})
       if (r.out.find(std::string("name ") + name) != std::string::npos) found.push_back(name);
     if (found.empty()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -90,6 +90,11 @@ bool wait_for_file(const std::string& path, int timeout_ms = 120000);
 // --json`): tests of what a feature gives run their degraded variant without it.
 bool kernel_has(const std::string& feature);
 
+// Whether `vmatrace --mmap-lock-hook` can trace here (`check --json`'s opt_in).
+bool mmap_lock_hook_usable();
+// Where it cannot: vmatrace says why in one line, exits non-zero, writes no file.
+void expect_mmap_lock_hook_refused();
+
 // Names of loaded BPF programs that are vmatrace's (should be none after exit).
 std::vector<std::string> attached_vmatrace_programs();
 

@@ -186,5 +186,25 @@ TEST(KernelSide, SyscallsComeInThroughTheBestHookTheKernelAllows) {
   }
 }
 
+// Opt-in: the mmap_lock hook replaces every syscall hook, so that no other
+// process's syscall runs vmatrace's code or the tracepoints' slow path.
+TEST(KernelSide, TheMmapLockHookReplacesEverySyscallHook) {
+  REQUIRE_ROOT();
+  if (!mmap_lock_hook_usable()) return expect_mmap_lock_hook_refused();
+  TempDir tmp;
+  auto trace = tmp.path("t.vmt");
+  Background sleeper({workload("sleeper"), "50"});
+  Background rec({vmatrace(), "--mmap-lock-hook", "-p", std::to_string(sleeper.pid()), "-o", trace}, true);
+  ASSERT_TRUE(wait_for_file(trace, 300000)) << rec.err();
+  auto names = programs_held_by(rec.pid());
+  rec.signal(SIGINT);
+  ASSERT_EQ(rec.wait(), 0) << rec.err();
+  std::string all;
+  for (const auto& n : names) all += n + " ";
+  EXPECT_EQ(names.count("lk_write_locked"), 1u) << all;
+  for (const char* family : {"fe_", "tp_", "on_sys_"}) EXPECT_EQ(count_prefixed(names, family), 0u) << all;
+  EXPECT_EQ(trace_summary(trace)["lost_total"], 0);
+}
+
 }  // namespace
 }  // namespace e2e

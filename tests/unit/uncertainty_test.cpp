@@ -112,6 +112,20 @@ TEST(Uncertainty, LostSnapshotsMarkEveryLiveProcessFromThePreviousStatsRecord) {
   EXPECT_EQ(m.uncertainties().size(), 2u);
 }
 
+// With the mmap_lock hook, a call whose return was not caught was never
+// snapshotted: its process may hold VMAs the model does not know.
+TEST(Uncertainty, AnUncaughtSyscallReturnMarksTheProcess) {
+  Model m(meta());
+  feed(&m, snapshot(7, 0x1000, 0, ~0ULL, {anon_vma(kA, 4)}, kT0, 0, VT_SNAP_SEED));
+  std::vector<uint64_t> lost(VT_LOST_MAX, 0);
+  m.apply(stats_event(kT0 + kS, lost));
+  lost[VT_LOST_SYSCALL_RETURN] = 1;
+  m.apply(stats_event(kT0 + 2 * kS, lost));
+  ASSERT_EQ(m.uncertainties().size(), 1u);
+  EXPECT_EQ(m.uncertainties()[0].from_ns, kS);
+  EXPECT_EQ(m.uncertainties()[0].reason, "events lost: 1 syscall (return not caught: --mmap-lock-hook)");
+}
+
 // A loss the counters tell of later may have come before a mark made
 // meanwhile: that mark then starts at the previous Stats record; a process
 // made whole again meanwhile is marked afresh.

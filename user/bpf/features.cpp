@@ -91,6 +91,25 @@ ProbeRefusal fentry_refusal(const char* function) {
   return r;
 }
 
+// The mmap_lock tracepoints took a memcg_path before 6.14; the hook reads
+// (mm, write, success).
+bool lock_tracepoint_has_6_14_args(const struct btf* vmlinux) {
+  int id = btf__find_by_name_kind(vmlinux, "btf_trace_mmap_lock_acquire_returned", BTF_KIND_TYPEDEF);
+  if (id <= 0) return false;
+  const btf_type* t = btf__type_by_id(vmlinux, btf__resolve_type(vmlinux, id));
+  if (t && btf_is_ptr(t)) t = btf__type_by_id(vmlinux, t->type);
+  return t && btf_is_func_proto(t) && btf_vlen(t) == 4;  // the context, then the three
+}
+
+bool mmap_lock_hook_usable() {
+  struct btf* vmlinux = btf__load_vmlinux_btf();
+  if (!vmlinux) return false;
+  bool ok = btf__find_by_name_kind(vmlinux, "bpf_task_work_schedule_resume_impl", BTF_KIND_FUNC) > 0 &&
+            lock_tracepoint_has_6_14_args(vmlinux);
+  btf__free(vmlinux);
+  return ok;
+}
+
 std::string read_lockdown() {
   std::ifstream in("/sys/kernel/security/lockdown");
   std::string line;
@@ -115,6 +134,7 @@ Features probe_features() {
     f.fault_tracepoints = btf_has("btf_trace_page_fault_user", BTF_KIND_TYPEDEF);
     f.vma_iter = btf_has("bpf_iter_task_vma_new", BTF_KIND_FUNC);
     f.task_from_pid = btf_has("bpf_task_from_pid", BTF_KIND_FUNC);
+    f.mmap_lock_hook = mmap_lock_hook_usable();
   }
   if (!f.is_root) return f;  // the probes below load programs: root only
   f.ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) == 1;

@@ -30,6 +30,9 @@ struct Features {
   bool fault_tracepoints = false;
   bool syscall_tracepoints = false;
   bool syscall_fentry = false;
+  // Opt-in (--mmap-lock-hook): the mmap_lock tracepoint with 6.14+ arguments
+  // and the BPF task work kfunc (6.18+).
+  bool mmap_lock_hook = false;
   bool kprobes = false;       // informational: vmatrace does not need them
   bool tracefs = false;       // informational: vmatrace does not need it
   std::string lockdown;       // "none", "integrity", "confidentiality" or "unknown"

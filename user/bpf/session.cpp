@@ -63,6 +63,11 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(const Features& features,
   std::unique_ptr<BpfSession> s(new BpfSession());
   s->handler_ = std::move(handler);
   s->features_ = features;
+  s->syscalls_at_mmap_lock_ = opts.syscalls_at_mmap_lock;
+  if (opts.syscalls_at_mmap_lock && !(features.mmap_lock_hook && features.vma_iter && features.task_from_pid))
+    return make_error(
+        "--mmap-lock-hook needs Linux 6.18+ (the BPF task work kfunc, the mmap_lock tracepoints' 6.14 "
+        "arguments, the VMA iterator and bpf_task_from_pid)");
   if (auto st = s->load(opts); !st) return make_error(st.error());
   if (auto st = s->attach_programs(); !st) return make_error(st.error());
   s->tracefs_.reset();
@@ -112,11 +117,13 @@ bool want_per_syscall(vmatrace_bpf* skel, const std::string& name, bool hook_exi
 // kfuncs, and a verifier that lacks them must never see them. Syscalls come
 // in through one family, the best this kernel allows: fentry/fexit on the
 // syscall functions (fe_*), per-syscall tracepoints (tp_*) or the raw
-// tracepoints (on_sys_*).
-void choose_programs(vmatrace_bpf* skel, const Features& f, const Tracefs* tracefs) {
+// tracepoints (on_sys_*); or, if asked, the mmap_lock hook (lk_*).
+void choose_programs(vmatrace_bpf* skel, const Features& f, const Tracefs* tracefs, bool at_lock) {
   const bool snap = f.vma_iter, seed = snap && f.task_from_pid;
-  const bool fe = f.syscall_fentry, tp = !fe && f.syscall_tracepoints && tracefs, raw = !fe && !tp;
+  const bool fe = !at_lock && f.syscall_fentry, tp = !at_lock && !fe && f.syscall_tracepoints && tracefs,
+             raw = !at_lock && !fe && !tp;
   auto& p = skel->progs;
+  bpf_program__set_autoload(p.lk_write_locked, at_lock);
   bpf_program__set_autoload(p.on_sys_enter_snap, raw && seed);
   bpf_program__set_autoload(p.on_sys_enter, raw && !seed);
   bpf_program__set_autoload(p.on_sys_exit_snap, raw && snap);
@@ -153,6 +160,7 @@ std::vector<std::string> suspects(const std::string& program) {
   if (starts_with(program, "tp_") || starts_with(program, "fe_")) return {"task_storage", hook};
   if (program == "on_pf_kernel") return {"task_pt_regs", "task_storage", "fault_tracepoints"};
   if (program == "on_pf_user") return {"task_storage", "fault_tracepoints"};
+  if (program == "lk_write_locked") return {"special_names", "bpf_loop", "probe_read", "task_storage"};
   if (program == "on_sys_enter_snap") return {"task_from_pid"};
   if (program == "on_sys_exit_snap" || program == "on_exec_snap" || program == "on_fork_snap")
     return {"special_names", "bpf_loop", "probe_read", "task_storage", "vma_iter"};
@@ -210,6 +218,7 @@ Status BpfSession::load_once(const SessionOptions& opts) {
   ro->use_task_storage = features.task_storage;
   ro->have_special_names = features.special_names;
   ro->self_tgid = static_cast<__u32>(getpid());
+  ro->syscalls_at_lock = opts.syscalls_at_mmap_lock;
   ro->wakeup_bytes = opts.ringbuf_bytes / 16;
   // Past 3/4 full, faults make way for the rarer events that change the VMA set.
   ro->fault_shed_bytes = opts.ringbuf_bytes / 4 * 3;
@@ -220,8 +229,9 @@ Status BpfSession::load_once(const SessionOptions& opts) {
   if (opts.stack_every) bpf_map__set_max_entries(skel->maps.stacks, 16384);
   // tracefs only while attaching (the tracepoints hold on without the mount),
   // and only if the syscalls come in through its tracepoints.
-  if (!features.syscall_fentry && features.syscall_tracepoints && !tracefs_) tracefs_ = std::make_unique<Tracefs>();
-  choose_programs(skel, features, tracefs_.get());
+  if (!opts.syscalls_at_mmap_lock && !features.syscall_fentry && features.syscall_tracepoints && !tracefs_)
+    tracefs_ = std::make_unique<Tracefs>();
+  choose_programs(skel, features, tracefs_.get(), opts.syscalls_at_mmap_lock);
   err = vmatrace_bpf__load(skel);
   if (err) return libbpf_error("the kernel refused vmatrace's BPF programs", err);
   return install_exit_handler();
@@ -326,6 +336,13 @@ Status BpfSession::set_target(pid_t tgid, uint32_t state) {
 
 bool BpfSession::request_seed(pid_t tgid) {
   if (!can_seed()) return false;
+  if (syscalls_at_mmap_lock_) {
+    // Seen by lk_write_locked (the magic and the pid ride in registers
+    // mprotect does not read); the call takes our mmap_lock for writing,
+    // then fails with ENOMEM: nothing is mapped at 0.
+    syscall(SYS_mprotect, 0UL, 4096UL, 0UL, VT_SEED_MAGIC, static_cast<unsigned long>(tgid));
+    return true;
+  }
   // Seen by our sys_enter program (bpf/vma_snapshot.bpf.h: seed()); the kernel
   // itself rejects the advice with EINVAL.
   syscall(SYS_madvise, VT_SEED_MAGIC, static_cast<unsigned long>(tgid), VT_SEED_ADVICE);

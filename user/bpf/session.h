@@ -33,6 +33,10 @@ struct SessionOptions {
   // children), not on every CPU: other processes' faults then pay nothing
   // for them. Needs targets; `check`, which has none, keeps per-CPU events.
   bool fault_events_per_task = false;
+  // The address-space syscalls caught where they take the mmap_lock for
+  // writing, ended by a task work (needs Features::mmap_lock_hook): no other
+  // process's syscalls pay anything, each traced call pays the task work.
+  bool syscalls_at_mmap_lock = false;
 };
 
 // An optional feature turned off because this kernel's verifier refused the
@@ -100,6 +104,7 @@ class BpfSession {
   std::unique_ptr<Tracefs> tracefs_;  // while loading and attaching
   RecordHandler handler_;
   bool fault_events_per_task_ = false;
+  bool syscalls_at_mmap_lock_ = false;
   size_t poll_budget_ = 0;   // bytes a poll may consume
   size_t poll_consumed_ = 0;  // by the poll under way
   Features features_;

@@ -34,7 +34,30 @@ std::vector<FeatureState> feature_states(const Features& probed, const BpfSessio
   return out;
 }
 
-void print_text(const Features& f, const std::vector<FeatureState>& states, const std::string& why) {
+// The opt-in mmap_lock hook (--mmap-lock-hook), loaded and attached for real
+// where the kernel has what it needs: "usable", "missing" or "refused".
+struct OptIn {
+  std::string state;
+  std::string error;
+};
+
+OptIn mmap_lock_hook_state(const Features& probed) {
+  if (!probed.mmap_lock_hook) return {"missing", ""};
+  SessionOptions opts;
+  opts.ringbuf_bytes = 1u << 20;
+  opts.syscalls_at_mmap_lock = true;
+  auto s = BpfSession::start(probed, opts, [](const void*, size_t) {});
+  if (!s) return {"refused", s.error()};
+  return {"usable", ""};
+}
+
+constexpr const char* kLockHookUse =
+    "--mmap-lock-hook: syscalls caught at the mmap_lock; other processes' syscalls run nothing";
+constexpr const char* kLockHookNeeds =
+    "6.18+ (bpf_task_work_schedule_resume, mmap_lock tracepoints with 6.14 arguments, VMA iterator)";
+
+void print_text(const Features& f, const std::vector<FeatureState>& states, const OptIn& lock,
+                const std::string& why) {
   printf("kernel %s, lockdown: %s\n\nrequired:\n", f.kernel_release.c_str(), f.lockdown.c_str());
   auto req = [](const char* name, bool ok) { printf("  %-36s %s\n", name, ok ? "yes" : "NO"); };
   req("root", f.is_root);
@@ -51,6 +74,9 @@ void print_text(const Features& f, const std::vector<FeatureState>& states, cons
     if (!s.verifier_error.empty() && libbpf_verbose())
       printf("  %-19s %-8s verifier: %s\n", "", "", s.verifier_error.c_str());
   }
+  printf("\nopt-in:\n  %-19s %-8s %s\n", "mmap_lock_hook", lock.state.c_str(),
+         lock.state == "missing" ? kLockHookNeeds : kLockHookUse);
+  if (!lock.error.empty()) printf("  %-19s %-8s %s\n", "", "", lock.error.c_str());
   printf("\nnot needed: kprobes (%s), tracefs (%s)\n", f.kprobes ? "present" : "absent",
          f.tracefs ? "mounted" : "not mounted");
   if (!why.empty()) {
@@ -62,7 +88,8 @@ void print_text(const Features& f, const std::vector<FeatureState>& states, cons
   printf("\nvmatrace can trace here%s.\n", all ? " with every feature" : ", without what is listed above");
 }
 
-void print_json(const Features& f, const std::vector<FeatureState>& states, const std::string& why) {
+void print_json(const Features& f, const std::vector<FeatureState>& states, const OptIn& lock,
+                const std::string& why) {
   nlohmann::json j;
   j["kernel"] = f.kernel_release;
   j["lockdown"] = f.lockdown;
@@ -73,6 +100,8 @@ void print_json(const Features& f, const std::vector<FeatureState>& states, cons
     if (!s.verifier_error.empty()) j["verifier_errors"][s.feature->name] = s.verifier_error;
     if (!s.probe_refusal.empty()) j["refusals"][s.feature->name] = s.probe_refusal;
   }
+  j["opt_in"]["mmap_lock_hook"] = lock.state;
+  if (!lock.error.empty()) j["refusals"]["mmap_lock_hook"] = lock.error;
   printf("%s\n", j.dump(2).c_str());
 }
 
@@ -93,7 +122,8 @@ int run_check(bool json) {
   }
   auto states = feature_states(probed, session.get());
   session.reset();  // detach everything before printing
-  json ? print_json(probed, states, why) : print_text(probed, states, why);
+  OptIn lock = why.empty() ? mmap_lock_hook_state(probed) : OptIn{"missing", ""};
+  json ? print_json(probed, states, lock, why) : print_text(probed, states, lock, why);
   return why.empty() ? 0 : 1;
 }
 

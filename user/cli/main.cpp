@@ -75,6 +75,10 @@ int main(int argc, char** argv) {
                  "act as if the kernel lacked this optional feature (see `vmatrace check`)")
       ->check(CLI::IsMember(optional_feature_names()))
       ->delimiter(',');
+  app.add_flag("--mmap-lock-hook", rec.source.mmap_lock_hook,
+               "catch the address-space calls where they take the mmap_lock (6.18+): other processes' syscalls "
+               "run nothing of vmatrace, but each traced call pays a task work, and calls that change no VMA "
+               "go unseen (README, Overhead)");
   auto* max_size = app.add_option("--max-size", rec.max_size,
                                   "with -o: end the recording cleanly when the trace reaches SIZE (K, M, G)")
                        ->transform(size_in(64 << 10, 1ULL << 50, "a size"))

@@ -160,7 +160,8 @@ const LostReason kLostReasons[VT_LOST_MAX] = {
     {"syscall_map_full", "syscall (in-flight map full)"},
     {"fault_map_full", "fault (in-flight map full)"},
     {"vma_busy", "vma (mmap_lock busy)"},
-    {"snapshot", "snapshot (ring buffer full)"}};
+    {"snapshot", "snapshot (ring buffer full)"},
+    {"syscall_return", "syscall (return not caught: --mmap-lock-hook)"}};
 
 }  // namespace
 

@@ -427,7 +427,8 @@ void Model::replace_where_newest(AddressSpace& space, const Event& e, std::vecto
 // never snapshotted (a lost VMA record fails its snapshot, which says so
 // itself); when predicting, any lost syscall, VMA or task event.
 void Model::apply_stats(const Event& e) {
-  static constexpr size_t kAlways[] = {VT_LOST_RINGBUF_SNAPSHOT, VT_LOST_SYSCALL_MAP_FULL};
+  static constexpr size_t kAlways[] = {VT_LOST_RINGBUF_SNAPSHOT, VT_LOST_SYSCALL_MAP_FULL,
+                                        VT_LOST_SYSCALL_RETURN};
   static constexpr size_t kPredicting[] = {VT_LOST_RINGBUF_SYSCALL, VT_LOST_RINGBUF_VMA, VT_LOST_RINGBUF_TASK,
                                            VT_LOST_VMA_BUSY};
   auto count = [](const LostCounts& l, size_t r) { return r < l.by_reason.size() ? l.by_reason[r] : 0; };

@@ -95,6 +95,7 @@ Status LiveSource::start() {
   so.ringbuf_bytes = opts_.ringbuf_mb << 20;
   so.stack_every = opts_.stack_every;
   so.fault_events_per_task = true;
+  so.syscalls_at_mmap_lock = opts_.mmap_lock_hook;
   auto s = BpfSession::start(features_, so, [this](const void* d, size_t n) { on_record(d, n); });
   if (!s) return make_error(s.error());
   session_ = std::move(*s);

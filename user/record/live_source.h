@@ -37,6 +37,7 @@ struct LiveSourceOptions {
   std::vector<std::string> without;  // optional kernel features to act as if missing
   bool resync = true;                // re-read /proc/PID/maps where the kernel gives no snapshot
   uint32_t stack_every = 0;          // a user stack every Nth fault
+  bool mmap_lock_hook = false;       // syscalls caught at the mmap_lock (SessionOptions)
 };
 
 class LiveSource final : public EventSource {
