@@ -183,6 +183,7 @@ TEST(KernelSide, SyscallsComeInThroughTheBestHookTheKernelAllows) {
     EXPECT_EQ(count_prefixed(names, "tp_enter_") >= 20, want_tp) << all;
     EXPECT_EQ(count_prefixed(names, "on_sys_enter") + count_prefixed(names, "on_sys_exit") == 2, !want_fe && !want_tp)
         << all;
+    EXPECT_EQ(trace_summary(trace)["syscall_hook"], want_fe ? "fentry" : want_tp ? "tracepoints" : "raw");
   }
 }
 
@@ -203,7 +204,9 @@ TEST(KernelSide, TheMmapLockHookReplacesEverySyscallHook) {
   for (const auto& n : names) all += n + " ";
   EXPECT_EQ(names.count("lk_write_locked"), 1u) << all;
   for (const char* family : {"fe_", "tp_", "on_sys_"}) EXPECT_EQ(count_prefixed(names, family), 0u) << all;
-  EXPECT_EQ(trace_summary(trace)["lost_total"], 0);
+  auto sum = trace_summary(trace);
+  EXPECT_EQ(sum["lost_total"], 0);
+  EXPECT_EQ(sum["syscall_hook"], "mmap_lock") << "the trace says where its syscalls were caught";
 }
 
 }  // namespace

@@ -138,12 +138,14 @@ TEST(TraceHeader, NamesThatAreNotUtf8RoundTrip) {
   m.command = {"/bin/true", "\xff", "a\nb", std::string("nul\0", 4)};
   m.maps_at_attach = "00400000-00401000 r--p 00000000 fe:00 12 /tmp/b\xff\\012x\n";
   m.vsyscall_line = "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0 [vsyscall]";
+  m.syscall_hook = "mmap_lock\xff";  // a file's header can say anything
   auto back = TraceMeta::from_json(m.to_json());
   ASSERT_TRUE(back) << back.error();
   EXPECT_EQ(back->command, m.command);
   EXPECT_EQ(back->hostname, m.hostname);
   EXPECT_EQ(back->maps_at_attach, m.maps_at_attach);
   EXPECT_EQ(back->vsyscall_line, m.vsyscall_line);
+  EXPECT_EQ(back->syscall_hook, m.syscall_hook);
   EXPECT_EQ(back->target_pid, 42u);
 }
 
@@ -246,7 +248,9 @@ TEST(MetaForText, EscapesTheNamesTheSummaryPrints) {
   TraceMeta m;
   m.command = {"/bin/x", "a\nb"};
   m.hostname = "h\n";
+  m.syscall_hook = "fentry\n# forged";
   auto t = meta_for_text(m);
+  EXPECT_EQ(t.syscall_hook, "fentry\\012# forged");
   EXPECT_EQ(t.command, (std::vector<std::string>{"/bin/x", "a\\012b"}));
   EXPECT_EQ(t.hostname, "h\\012");
 }

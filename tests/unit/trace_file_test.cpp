@@ -280,7 +280,8 @@ TEST_F(TraceFileTest, TimelineStopsWhereTheFileIsCutOrDamaged) {
   ASSERT_TRUE(t);
   EXPECT_EQ(t->chunks, 10u) << "the end record's chunk is cut short";
   // Damage the 3rd chunk's index: the timeline ends before it.
-  size_t meta_len = all[12] | (all[13] << 8) | (all[14] << 16);
+  const auto* u = reinterpret_cast<const uint8_t*>(all.data());  // char may be signed
+  size_t meta_len = u[12] | (u[13] << 8) | (u[14] << 16);
   size_t chunk = 8 + 8 + meta_len + 4, seen = 0;
   for (; seen < 2; seen++) {
     const auto* h = reinterpret_cast<const uint8_t*>(all.data() + chunk);

@@ -118,10 +118,15 @@ bool want_per_syscall(vmatrace_bpf* skel, const std::string& name, bool hook_exi
 // in through one family, the best this kernel allows: fentry/fexit on the
 // syscall functions (fe_*), per-syscall tracepoints (tp_*) or the raw
 // tracepoints (on_sys_*); or, if asked, the mmap_lock hook (lk_*).
-void choose_programs(vmatrace_bpf* skel, const Features& f, const Tracefs* tracefs, bool at_lock) {
+const char* syscall_hook_for(const Features& f, const Tracefs* tracefs, bool at_lock) {
+  if (at_lock) return "mmap_lock";
+  if (f.syscall_fentry) return "fentry";
+  return f.syscall_tracepoints && tracefs ? "tracepoints" : "raw";
+}
+
+void choose_programs(vmatrace_bpf* skel, const Features& f, const std::string& hook, const Tracefs* tracefs) {
   const bool snap = f.vma_iter, seed = snap && f.task_from_pid;
-  const bool fe = !at_lock && f.syscall_fentry, tp = !at_lock && !fe && f.syscall_tracepoints && tracefs,
-             raw = !at_lock && !fe && !tp;
+  const bool at_lock = hook == "mmap_lock", fe = hook == "fentry", tp = hook == "tracepoints", raw = hook == "raw";
   auto& p = skel->progs;
   bpf_program__set_autoload(p.lk_write_locked, at_lock);
   bpf_program__set_autoload(p.on_sys_enter_snap, raw && seed);
@@ -231,7 +236,8 @@ Status BpfSession::load_once(const SessionOptions& opts) {
   // and only if the syscalls come in through its tracepoints.
   if (!opts.syscalls_at_mmap_lock && !features.syscall_fentry && features.syscall_tracepoints && !tracefs_)
     tracefs_ = std::make_unique<Tracefs>();
-  choose_programs(skel, features, tracefs_.get(), opts.syscalls_at_mmap_lock);
+  syscall_hook_ = syscall_hook_for(features, tracefs_.get(), opts.syscalls_at_mmap_lock);
+  choose_programs(skel, features, syscall_hook_, tracefs_.get());
   err = vmatrace_bpf__load(skel);
   if (err) return libbpf_error("the kernel refused vmatrace's BPF programs", err);
   return install_exit_handler();

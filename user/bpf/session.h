@@ -79,6 +79,8 @@ class BpfSession {
   // What the loaded programs use: the probed features less those refused.
   const Features& features() const { return features_; }
   const std::vector<Degradation>& degradations() const { return degradations_; }
+  // Where the address-space syscalls come in (TraceMeta::syscall_hook).
+  const std::string& syscall_hook() const { return syscall_hook_; }
   // The frames of a sampled stack, innermost first (empty if gone).
   std::vector<uint64_t> stack(int32_t id) const;
 
@@ -105,6 +107,7 @@ class BpfSession {
   RecordHandler handler_;
   bool fault_events_per_task_ = false;
   bool syscalls_at_mmap_lock_ = false;
+  std::string syscall_hook_;
   size_t poll_budget_ = 0;   // bytes a poll may consume
   size_t poll_consumed_ = 0;  // by the poll under way
   Features features_;

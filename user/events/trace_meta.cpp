@@ -17,7 +17,8 @@ std::string TraceMeta::to_json() const {
       {"clock_realtime_ns", clock_realtime_ns}, {"target_pid", target_pid},
       {"command", command},                  {"follow_children", follow_children},
       {"page_size", page_size},              {"maps_at_attach", maps_at_attach},
-      {"vsyscall_line", vsyscall_line},     {"kernel_snapshots", kernel_snapshots}};
+      {"vsyscall_line", vsyscall_line},     {"kernel_snapshots", kernel_snapshots},
+      {"syscall_hook", syscall_hook}};
   if (!flight_trigger.empty()) j["flight"] = {{"trigger", flight_trigger}, {"window_ms", flight_window_ms}};
   for (const auto& u : uncertain_at_start) j["uncertain_at_start"].push_back({{"pid", u.pid}, {"reason", u.reason}});
   return dump_json(j);
@@ -59,7 +60,8 @@ Result<TraceMeta> TraceMeta::from_json(const std::string& text) {
                             {"kernel_release", &m.kernel_release},
                             {"hostname", &m.hostname},
                             {"maps_at_attach", &m.maps_at_attach},
-                            {"vsyscall_line", &m.vsyscall_line}}) {
+                            {"vsyscall_line", &m.vsyscall_line},
+                            {"syscall_hook", &m.syscall_hook}}) {
     auto bytes = json_bytes(j, key);
     if (!bytes) return make_error(std::string("header field ") + key + " has the wrong type");
     *field = std::move(*bytes);

@@ -32,6 +32,10 @@ struct TraceMeta {
   std::string maps_at_attach;  // /proc/PID/maps of the target when tracing began
   std::string vsyscall_line;   // the [vsyscall] line maps prints last, if this machine has one
   bool kernel_snapshots = true;  // the kernel reported VMAs after every change (else: predict)
+  // Where the address-space syscalls were caught: "fentry", "tracepoints",
+  // "raw" or "mmap_lock" (--mmap-lock-hook: calls that took no write lock
+  // are not in the trace); "" in files from before it was recorded.
+  std::string syscall_hook;
   uint32_t page_size = 4096;
   // A flight-recorder dump (--flight): what wrote it ("exit", "SIGUSR1",
   // "storm"; empty: not a dump) and the window it was asked to keep.

@@ -44,6 +44,7 @@ TraceMeta meta_for_text(const TraceMeta& meta) {
   m.hostname = escape_text(meta.hostname);
   m.kernel_release = escape_text(meta.kernel_release);
   m.flight_trigger = escape_text(meta.flight_trigger);
+  m.syscall_hook = escape_text(meta.syscall_hook);
   return m;
 }
 

@@ -187,6 +187,7 @@ void JsonOutput::summary(const TraceMeta& meta, const ReadSummary& read, const s
   j["target"] = {{"pid", meta.target_pid}, {"command", meta.command}};
   j["kernel"] = meta.kernel_release;
   j["hostname"] = meta.hostname;
+  if (!meta.syscall_hook.empty()) j["syscall_hook"] = meta.syscall_hook;
   j["clock_monotonic_ns"] = meta.clock_monotonic_ns;  // what --at counts from
   j["duration_s"] = duration_s;
   j["complete"] = read.complete;

@@ -140,6 +140,10 @@ void TextOutput::summary(const TraceMeta& raw_meta, const ReadSummary& read, con
     out += ")";
   }
   out += "\n  recorded: kernel " + meta.kernel_release + " on " + meta.hostname + "\n";
+  if (meta.syscall_hook == "mmap_lock")
+    out += "  syscalls: caught at the mmap_lock (--mmap-lock-hook): calls that took no write lock are not here\n";
+  else if (!meta.syscall_hook.empty())
+    out += "  syscalls: caught at " + meta.syscall_hook + "\n";
   out += strprintf("  duration: %.3f s, %" PRIu64 " events\n", duration_s, s.total_events());
   if (!meta.flight_trigger.empty())
     out += strprintf("  flight window: 0.000 to %.3f s, written on ", duration_s) + meta.flight_trigger +

@@ -147,6 +147,7 @@ TraceMeta LiveSource::make_meta() const {
   m.maps_at_attach = maps_at_attach_;
   m.vsyscall_line = vsyscall_line();
   m.kernel_snapshots = features_.vma_iter;
+  m.syscall_hook = session_ ? session_->syscall_hook() : "";
   m.page_size = static_cast<uint32_t>(sysconf(_SC_PAGESIZE));
   return m;
 }
