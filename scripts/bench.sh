@@ -55,6 +55,9 @@ ns_per_op() {
 feature() {  # what `vmatrace check` says of an optional feature: used, missing, refused
   build/vmatrace check --json 2>/dev/null | sed -n "s/^    \"$1\": \"\([a-z-]*\)\".*/\1/p"
 }
+lock_hook_usable() {  # `vmatrace check`: --mmap-lock-hook loads and attaches here
+  build/vmatrace check --json 2>/dev/null | tr -d ' \n' | grep -q '"opt_in":{"mmap_lock_hook":"usable"'
+}
 
 # ---- the tracers: each runs the storm workload given as arguments ----
 untraced() { "$storm" "$@"; }
@@ -162,6 +165,10 @@ vmatrace_rows() {  # workload args...
   if [ "$(feature syscall_fentry)" = used ]; then
     vmatrace_opts=(--without syscall_fentry)
     row "vmatrace -o (syscall tracepoints)" vmatrace_rec "$@"
+  fi
+  if lock_hook_usable; then
+    vmatrace_opts=(--mmap-lock-hook)
+    row "vmatrace -o --mmap-lock-hook" vmatrace_rec "$@"
   fi
   vmatrace_opts=()
 }
@@ -357,6 +364,10 @@ bystander_table() {
   # same fault hooks system-wide, filtered to the sleeper like vmatrace.
   vmatrace_opts=(--without fault_tracepoints)
   beside_sleeper "vmatrace, fault perf events only" vmatrace
+  if lock_hook_usable; then
+    vmatrace_opts=(--mmap-lock-hook)
+    beside_sleeper "vmatrace --mmap-lock-hook" vmatrace
+  fi
   vmatrace_opts=()
   # The floors: what the hooks cost with no tracer's work on them. Any syscall
   # tracepoint sends every syscall of every process through the kernel's slow
@@ -367,7 +378,6 @@ bystander_table() {
   fi
   beside_sleeper "an empty program on the fault-entry hook" hook_floor empty
   beside_sleeper "a tgid test on the fault-entry hook" hook_floor tgid_test
-  [ "$have_task_work" = 1 ] && beside_sleeper "mmap_lock hook + task work (no syscall hook)" hook_floor task_work
   if [ "$have_bpftrace" = 1 ]; then
     beside_sleeper "bpftrace, one tracepoint (sys_enter_mprotect)" bpftrace \
       'tracepoint:syscalls:sys_enter_mprotect /pid == SLEEPER/ { @ = count(); }'
