@@ -367,6 +367,23 @@ static int at_syscall_return(struct bpf_map *map, void *key, void *value)
 	return sys_exit(regs->ax, true);
 }
 
+/*
+ * A task work still pending at the next write lock: none of the traced calls
+ * takes its write lock twice, so it is an earlier call's, whose irq_work came
+ * too late (PREEMPT_RT runs irq_work in a thread) to catch its return. Left
+ * alone, it would end some later call with that call's registers: it must
+ * find nothing to end, and both calls count as lost.
+ */
+static __always_inline void drop_overdue_return(void)
+{
+	struct thread_state *t = thread_state(false);
+
+	if (t && t->sc.ts) {
+		t->sc.ts = 0;
+		count_lost(VT_LOST_SYSCALL_RETURN);
+	}
+}
+
 static __always_inline struct return_work *return_work_of(__u32 tid)
 {
 	struct return_work zero = {}, *w = bpf_map_lookup_elem(&return_works, &tid);
@@ -417,8 +434,8 @@ int BPF_PROG(lk_write_locked, struct mm_struct *mm, bool write, bool success)
 		return 0;
 	}
 	err = bpf_task_work_schedule_resume_impl(task, &w->tw, &return_works, at_syscall_return, NULL);
-	if (err == -EBUSY) /* this call's second write lock: its return is already due */
-		return 0;
+	if (err == -EBUSY)
+		drop_overdue_return();
 	if (err) {
 		count_lost(VT_LOST_SYSCALL_RETURN);
 		return 0;
