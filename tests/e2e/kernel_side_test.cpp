@@ -153,6 +153,27 @@ size_t count_prefixed(const std::set<std::string>& names, const std::string& pre
   return n;
 }
 
+// The BPF programs a recording with these options holds while it traces a
+// sleeping process (it then ends with SIGINT and leaves its trace).
+std::set<std::string> programs_tracing_a_sleeper(const std::vector<std::string>& options, const std::string& trace) {
+  Background sleeper({workload("sleeper"), "50"});
+  std::vector<std::string> argv = {vmatrace(), "-p", std::to_string(sleeper.pid()), "-o", trace};
+  argv.insert(argv.end(), options.begin(), options.end());
+  Background rec(argv, true);
+  // Loading 21 fexit programs takes ~10 s in an emulated guest, more when it is starved.
+  EXPECT_TRUE(wait_for_file(trace, 300000)) << rec.err();
+  auto names = programs_held_by(rec.pid());
+  rec.signal(SIGINT);
+  EXPECT_EQ(rec.wait(), 0) << rec.err();
+  return names;
+}
+
+std::string joined(const std::set<std::string>& names) {
+  std::string all;
+  for (const auto& n : names) all += n + " ";
+  return all;
+}
+
 // Syscalls come in through the best hook this kernel allows: fentry/fexit on
 // the syscall functions, else per-syscall tracepoints, else the raw ones that
 // run for every syscall of every process. --without steps down one at a time.
@@ -165,17 +186,10 @@ TEST(KernelSide, SyscallsComeInThroughTheBestHookTheKernelAllows) {
     const bool want_tp = !want_fe && tracepoints && without.find("syscall_tracepoints") == std::string::npos;
     TempDir tmp;
     auto trace = tmp.path("t.vmt");
-    Background sleeper({workload("sleeper"), "50"});
-    std::vector<std::string> argv = {vmatrace(), "-p", std::to_string(sleeper.pid()), "-o", trace};
-    if (!without.empty()) argv.insert(argv.end(), {"--without", without});
-    Background rec(argv, true);
-    // Loading 21 fexit programs takes ~10 s in an emulated guest, more when it is starved.
-    ASSERT_TRUE(wait_for_file(trace, 300000)) << rec.err();
-    auto names = programs_held_by(rec.pid());
-    rec.signal(SIGINT);
-    ASSERT_EQ(rec.wait(), 0) << rec.err();
-    std::string all;
-    for (const auto& n : names) all += n + " ";
+    std::vector<std::string> options;
+    if (!without.empty()) options = {"--without", without};
+    auto names = programs_tracing_a_sleeper(options, trace);
+    const std::string all = joined(names);
     // Every address-space syscall this kernel has (21 on 6.10+, mseal is new there), or
     // the two raw hooks.
     EXPECT_EQ(count_prefixed(names, "fe_enter_") >= 20, want_fe) << all;
@@ -194,14 +208,8 @@ TEST(KernelSide, TheMmapLockHookReplacesEverySyscallHook) {
   if (!mmap_lock_hook_usable()) return expect_mmap_lock_hook_refused();
   TempDir tmp;
   auto trace = tmp.path("t.vmt");
-  Background sleeper({workload("sleeper"), "50"});
-  Background rec({vmatrace(), "--mmap-lock-hook", "-p", std::to_string(sleeper.pid()), "-o", trace}, true);
-  ASSERT_TRUE(wait_for_file(trace, 300000)) << rec.err();
-  auto names = programs_held_by(rec.pid());
-  rec.signal(SIGINT);
-  ASSERT_EQ(rec.wait(), 0) << rec.err();
-  std::string all;
-  for (const auto& n : names) all += n + " ";
+  auto names = programs_tracing_a_sleeper({"--mmap-lock-hook"}, trace);
+  const std::string all = joined(names);
   EXPECT_EQ(names.count("lk_write_locked"), 1u) << all;
   for (const char* family : {"fe_", "tp_", "on_sys_"}) EXPECT_EQ(count_prefixed(names, family), 0u) << all;
   auto sum = trace_summary(trace);
