@@ -63,7 +63,6 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(const Features& features,
   std::unique_ptr<BpfSession> s(new BpfSession());
   s->handler_ = std::move(handler);
   s->features_ = features;
-  s->syscalls_at_mmap_lock_ = opts.syscalls_at_mmap_lock;
   if (opts.syscalls_at_mmap_lock && !(features.mmap_lock_hook && features.vma_iter && features.task_from_pid))
     return make_error(
         "--mmap-lock-hook needs Linux 6.18+ (the BPF task work kfunc, the mmap_lock tracepoints' 6.14 "
@@ -342,7 +341,7 @@ Status BpfSession::set_target(pid_t tgid, uint32_t state) {
 
 bool BpfSession::request_seed(pid_t tgid) {
   if (!can_seed()) return false;
-  if (syscalls_at_mmap_lock_) {
+  if (syscall_hook_ == "mmap_lock") {
     // Seen by lk_write_locked (the magic and the pid ride in registers
     // mprotect does not read); the call takes our mmap_lock for writing,
     // then fails with ENOMEM: nothing is mapped at 0.

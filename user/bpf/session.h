@@ -106,7 +106,6 @@ class BpfSession {
   std::unique_ptr<Tracefs> tracefs_;  // while loading and attaching
   RecordHandler handler_;
   bool fault_events_per_task_ = false;
-  bool syscalls_at_mmap_lock_ = false;
   std::string syscall_hook_;
   size_t poll_budget_ = 0;   // bytes a poll may consume
   size_t poll_consumed_ = 0;  // by the poll under way
