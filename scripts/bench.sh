@@ -389,64 +389,25 @@ tracepoint:syscalls:sys_exit_mprotect /pid == SLEEPER/ { @b = count(); }'
     beside_sleeper "bpftrace, vmatrace's fault hooks, sleeper only" bpftrace "${bt_faults//cpid/SLEEPER}"
   fi
   echo
-  bystander_program_costs
+  bystander_windows_table
 }
 
-# The fault column above moves by ~10% here; bpf_stats gives what each
-# program that ran for the other process's faults cost, exactly.
-bpf_runs() {  # "id name run_cnt run_time_ns" for programs loaded since $tmp/ids0 was written
-  bpftool -j prog show 2>/dev/null | jq -r --slurpfile old "$tmp/ids0" \
-    '.[] | select((.id as $i | $old[0] | index($i)) == null) | "\(.id) \(.name) \(.run_cnt // 0) \(.run_time_ns // 0)"'
-}
-fault_programs_beside() {  # name kind [arg...], as beside_sleeper
-  local name=$1
-  shift
-  build/workloads/sleeper 300 & local sleeper=$!
-  bpftool -j prog show | jq -c '[.[].id]' >"$tmp/ids0"
-  if ! attach_beside "$sleeper" "$@"; then
-    echo "| $name: did not attach |"
-    kill "$sleeper"; wait "$sleeper" 2>/dev/null || true
-    return
-  fi
-  sleep 1
-  bpf_runs >"$tmp/runs0"
-  "$storm" faults "$bystander_mib" >/dev/null
-  bpf_runs >"$tmp/runs1"
-  detach_beside "$@"
-  kill "$sleeper"; wait "$sleeper" 2>/dev/null || true
-  # Programs that ran about once per fault (not the sleeper's or the loader's own).
-  join <(sort "$tmp/runs0") <(sort "$tmp/runs1") |
-    awk -v name="$name" -v faults="$((bystander_mib * 256))" '$6 - $3 >= faults / 2 {
-      printf "| %-46s | %-24s | %10d | %7.1f |\n", name, $2, $6 - $3, ($7 - $4) / ($6 - $3) }'
-}
-bystander_program_costs() {
-  command -v bpftool >/dev/null && command -v jq >/dev/null || { echo "(no bpftool or jq: no program table)"; return; }
-  local stats_was r rounds=3
-  stats_was=$(sysctl -n kernel.bpf_stats_enabled)
-  sysctl -qw kernel.bpf_stats_enabled=1
-  echo "The programs another process's $bystander_mib MiB fault storm ran (bpf_stats; median of $rounds rounds, tracers alternating):"
+# The fault column above moves by ±10-50% from run to run here: the host's
+# noise drifts slower than a few milliseconds, so bystander_faults attaches
+# and detaches the hooks between adjacent windows of a few MiB of first
+# touches (tests/bench/bystander_faults.cpp) and compares them pair by pair.
+bystander_windows_table() {
+  local pairs=$((quick == 1 ? 20 : 300)) mib=4 kind
+  echo "Another process's page faults, the hooks (for one sleeping process) attached and detached in alternate"
+  echo "windows of $mib MiB of first touches: $pairs pairs, in random order within each pair (ns per fault, medians)"
   echo
-  echo "| tracing the sleeper                            | program                  | runs       | ns/run  |"
-  echo "|------------------------------------------------|--------------------------|------------|---------|"
-  vmatrace_opts=()
-  for ((r = 0; r < rounds; r++)); do
-    fault_programs_beside "vmatrace" vmatrace
-    fault_programs_beside "an empty program on the fault-entry hook" hook_floor empty
-    fault_programs_beside "a tgid test on the fault-entry hook" hook_floor tgid_test
-    [ "$have_bpftrace" = 1 ] &&
-      fault_programs_beside "bpftrace, vmatrace's fault hooks, sleeper only" bpftrace "${bt_faults//cpid/SLEEPER}"
-  done >"$tmp/fp_rows"
-  # Rows of the same tracer and program: runs and ns/run, medians.
-  awk -F'|' '/did not attach/ {print; next} {
-      key = $2 "|" $3; if (!(key in n)) order[++keys] = key
-      runs[key, ++n[key]] = $4; ns[key, n[key]] = $5 }
-    function median(a, key, k,   i, j, t, v) {
-      for (i = 1; i <= k; i++) v[i] = a[key, i] + 0
-      for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-      return (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2 }
-    END { for (i = 1; i <= keys; i++) { key = order[i]; split(key, f, "|")
-      printf "|%s|%s| %10d | %7.1f |\n", f[1], f[2], median(runs, key, n[key]), median(ns, key, n[key]) } }' "$tmp/fp_rows"
-  sysctl -qw kernel.bpf_stats_enabled="$stats_was"
+  echo "| hooks                                      | pairs | detached | attached | extra  | ratio   | pair-med | 95% CI      |"
+  echo "|--------------------------------------------|-------|----------|----------|--------|---------|----------|-------------|"
+  for kind in none perf_count perf_sample empty tgid_test vmatrace vmatrace_no_entry; do
+    build/tests/bystander_faults "$kind" "$pairs" "$mib" || echo "| $kind: did not run |"
+  done
+  echo
+  echo "ratio: of the medians; pair-med: median of the pairs' ratios, with its 95% confidence interval."
   echo
 }
 
