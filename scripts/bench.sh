@@ -216,6 +216,7 @@ overhead_tables() {
   echo "untraced, traced: medians over the runs; ratio: their quotient; pair-med: median of per-pair"
   echo "ratios; lost: most events a vmatrace run lost (must be 0); B/fault: trace bytes per recorded fault."
   echo
+  fault_windows_table "The traced process's own page faults" --self none counting perf_record vmatrace vmatrace_no_entry
   echo "Where vmatrace's time goes (bpf_stats), syscall storm of $syscall_rounds rounds:"
   echo
   program_costs syscalls "$syscall_rounds"
@@ -389,22 +390,26 @@ tracepoint:syscalls:sys_exit_mprotect /pid == SLEEPER/ { @b = count(); }'
     beside_sleeper "bpftrace, vmatrace's fault hooks, sleeper only" bpftrace "${bt_faults//cpid/SLEEPER}"
   fi
   echo
-  bystander_windows_table
+  fault_windows_table "Another process's page faults while one sleeping process is traced" "" \
+    none perf_count perf_record empty tgid_test counting vmatrace vmatrace_no_entry
 }
 
-# The fault column above moves by ±10-50% from run to run here: the host's
-# noise drifts slower than a few milliseconds, so bystander_faults attaches
-# and detaches the hooks between adjacent windows of a few MiB of first
-# touches (tests/bench/bystander_faults.cpp) and compares them pair by pair.
-bystander_windows_table() {
-  local pairs=$((quick == 1 ? 20 : 300)) mib=4 kind
-  echo "Another process's page faults, the hooks (for one sleeping process) attached and detached in alternate"
-  echo "windows of $mib MiB of first touches: $pairs pairs, in random order within each pair (ns per fault, medians)"
+# Whole storms, tracer started and stopped around each, move by ±10-50% from
+# run to run here: the host's noise drifts slower than a few milliseconds, so
+# fault_windows attaches and detaches the hooks between adjacent windows of a
+# few MiB of first touches (tests/bench/fault_windows.cpp) and compares them
+# pair by pair.
+fault_windows_table() {  # title, --self or "", hook kinds...
+  local title=$1 pairs=$((quick == 1 ? 20 : 300)) mib=4 kind self=()
+  [ -n "$2" ] && self=("$2")
+  shift 2
+  echo "$title, the hooks attached and detached in alternate windows of $mib MiB of first touches:"
+  echo "$pairs pairs, in random order within each pair (ns per fault, medians)"
   echo
   echo "| hooks                                      | pairs | detached | attached | extra  | ratio   | pair-med | 95% CI      |"
   echo "|--------------------------------------------|-------|----------|----------|--------|---------|----------|-------------|"
-  for kind in none perf_count perf_sample empty tgid_test vmatrace vmatrace_no_entry; do
-    build/tests/bystander_faults "$kind" "$pairs" "$mib" || echo "| $kind: did not run |"
+  for kind in "$@"; do
+    build/tests/fault_windows "${self[@]}" "$kind" "$pairs" "$mib" || echo "| $kind: did not run |"
   done
   echo
   echo "ratio: of the medians; pair-med: median of the pairs' ratios, with its 95% confidence interval."

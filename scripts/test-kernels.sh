@@ -100,7 +100,7 @@ make_initramfs() {
   add_binary "$root/build/tests/e2e_tests"
   for w in "$root"/build/workloads/*; do add_binary "$w"; done
   # For --cmd: the bench's alternate-window measure of another process's faults.
-  [ -x "$root/build/tests/bystander_faults" ] && add_binary "$root/build/tests/bystander_faults"
+  [ -x "$root/build/tests/fault_windows" ] && add_binary "$root/build/tests/fault_windows"
   for b in /usr/bin/setpriv /usr/bin/tmux /usr/bin/env /usr/sbin/bpftool /usr/bin/curl /usr/bin/prometheus; do [ -x "$b" ] && add_binary "$b"; done
   # tmux insists on a UTF-8 locale: glibc's C.UTF-8.
   [ -d /usr/lib/locale/C.utf8 ] && mkdir -p "$stage/usr/lib/locale" && cp -r /usr/lib/locale/C.utf8 "$stage/usr/lib/locale/"

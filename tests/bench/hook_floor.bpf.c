@@ -42,6 +42,18 @@ int BPF_PROG(tgid_test)
 	return 0;
 }
 
+/* With tgid_test, a counting program on vmatrace's fault hooks: this one on
+ * the target's page-fault perf events (fault_windows.cpp). */
+__u64 target_completions = 0;
+
+SEC("perf_event")
+int count_completion(struct bpf_perf_event_data *ctx)
+{
+	if (bpf_get_current_pid_tgid() >> 32 == target_tgid)
+		__sync_fetch_and_add(&target_completions, 1);
+	return 0;
+}
+
 extern int bpf_task_work_schedule_resume_impl(struct task_struct *task, struct bpf_task_work *tw,
 					      void *map__map, bpf_task_work_callback_t callback,
 					      void *aux__prog) __ksym __weak;
