@@ -121,6 +121,9 @@ pass $e2e --gtest_filter='$default_mode_tests'"
     cat > "$stage/vm/cmd" <<CMD
 mkdir -p $root/build/e2e-tmp && mount -t ext4 /dev/nvme0n1 $root/build/e2e-tmp || echo "test-kernels: no disk for e2e-tmp"
 $root/build/vmatrace check
+# The churn tests' threads would outrun a recorder that shares an emulated
+# CPU with them (tests/workloads/churn.c).
+export VMATRACE_CHURN_PAUSE_US=${VMATRACE_CHURN_PAUSE_US:-1000}
 # An emulated guest's clock stalls whenever the host is busy: a test that
 # failed gets one more run (in this boot), and the table says so.
 # Streamed to the console as it runs: a run cut off by the timeout still

@@ -122,8 +122,8 @@ class PerfCounters : public Hooks {
 
 // What perf record -e page-faults -c 1 -d -p opens: an event on each CPU for
 // the target, sampling every fault into a buffer per CPU. A window's samples
-// fit in its buffer (128 pages), so nothing reads them: the reader's wakeup,
-// once per half buffer, is left out.
+// fit in its buffer (128 pages: windows up to ~50 MiB), so nothing reads them:
+// the reader's wakeup, once per half buffer, is left out.
 class PerfRecordEvents : public Hooks {
  public:
   explicit PerfRecordEvents(pid_t target) : target_(target) {}

@@ -1,6 +1,8 @@
 /* Random VMA churn until killed: THREADS threads each map, unmap, protect,
  * remap, advise and touch pages in their own arena, so that the VMA set keeps
- * splitting and merging.   churn THREADS [SEED] */
+ * splitting and merging.   churn THREADS [SEED [PAUSE_US]]
+ * PAUSE_US: a sleep after every change (default: 100 us every 64th), for an
+ * emulated guest whose recorder shares one slow CPU with the threads. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <setjmp.h>
@@ -40,6 +42,8 @@ static void touch(char* p) {
   if (sigsetjmp(touch_failed, 1) == 0) p[0]++;
   touching = 0;
 }
+
+static unsigned long pause_us;
 
 static void* worker(void* arg) {
   uint64_t seed = (uintptr_t)arg * 0x9e3779b97f4a7c15ULL + 1;
@@ -87,7 +91,10 @@ static void* worker(void* arg) {
         if (mprotect(p, PG, PROT_READ | PROT_WRITE) == 0) touch(p);
         break;
     }
-    if (r % 64 == 0) usleep(100);
+    if (pause_us)
+      usleep(pause_us);
+    else if (r % 64 == 0)
+      usleep(100);
   }
   return NULL;
 }
@@ -95,6 +102,7 @@ static void* worker(void* arg) {
 int main(int argc, char** argv) {
   int threads = argc > 1 ? atoi(argv[1]) : 1;
   uintptr_t seed = argc > 2 ? strtoul(argv[2], NULL, 0) : 1;
+  pause_us = argc > 3 ? strtoul(argv[3], NULL, 0) : 0;
   pthread_t t;
   struct sigaction sa = {.sa_handler = on_segv};
   sigaction(SIGSEGV, &sa, NULL);
