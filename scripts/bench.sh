@@ -391,7 +391,7 @@ tracepoint:syscalls:sys_exit_mprotect /pid == SLEEPER/ { @b = count(); }'
   fi
   echo
   fault_windows_table "Another process's page faults while one sleeping process is traced" "" \
-    none perf_count perf_record empty tgid_test counting vmatrace vmatrace_no_entry
+    none perf_count perf_record empty tgid_test counting vmatrace vmatrace_no_entry watch_latency
 }
 
 # Whole storms, tracer started and stopped around each, move by ±10-50% from

@@ -28,6 +28,8 @@
 //                drained as a recording's (records dropped, not decoded)
 //   vmatrace_no_entry  the same without the fault-entry tracepoints
 //                (vmatrace --without fault_tracepoints)
+//   watch_latency  the programs vmatrace watch --latency adds, attached as it
+//                attaches them: every process's faults timed (no target)
 //
 // Prints one markdown row (scripts/bench.sh prints the header): what HOOKS
 // are, the pairs, ns per fault detached and attached (medians of the windows),
@@ -60,6 +62,7 @@
 #include "hook_floor.skel.h"
 #include "vmatrace.skel.h"
 #include "vmatrace/events.h"
+#include "watch.skel.h"
 
 namespace {
 
@@ -265,6 +268,31 @@ class VmatraceHooks : public Hooks {
   bool fault_entry_ = true;
 };
 
+// What vmatrace watch --latency adds (user/watch/watch_probe.cpp): the
+// fault-entry tracepoints and every CPU's page-fault events, for every process.
+class WatchLatencyHooks : public Hooks {
+ public:
+  bool load() {
+    skel_.reset(watch_bpf__open());
+    if (!skel_) return false;
+    bpf_program__set_autoload(skel_->progs.on_process_free, false);
+    return !watch_bpf__load(skel_.get());
+  }
+  bool attach() override {
+    return keep(bpf_program__attach(skel_->progs.watch_pf_user)) &&
+           keep(bpf_program__attach(skel_->progs.watch_pf_kernel)) &&
+           static_cast<bool>(vmatrace::attach_fault_perf_events(skel_->progs.watch_fault_min,
+                                                                skel_->progs.watch_fault_maj,
+                                                                [this](bpf_link* l) { keep(l); }));
+  }
+
+ private:
+  struct Deleter {
+    void operator()(watch_bpf* s) const { watch_bpf__destroy(s); }
+  };
+  std::unique_ptr<watch_bpf, Deleter> skel_;
+};
+
 double now_ns() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -318,6 +346,10 @@ std::unique_ptr<Hooks> load_hooks(const std::string& name, pid_t target) {
   if (name == "vmatrace" || name == "vmatrace_no_entry") {
     auto h = std::make_unique<VmatraceHooks>();
     return h->load(target, name == "vmatrace") ? std::move(h) : nullptr;
+  }
+  if (name == "watch_latency") {
+    auto h = std::make_unique<WatchLatencyHooks>();
+    return h->load() ? std::move(h) : nullptr;
   }
   return nullptr;
 }
@@ -388,6 +420,7 @@ int main(int argc, char** argv) {
       {"counting", "counting on vmatrace's fault hooks"},
       {"vmatrace", "vmatrace's fault programs"},
       {"vmatrace_no_entry", "vmatrace --without fault_tracepoints"},
+      {"watch_latency", "vmatrace watch --latency's programs"},
   };
   bool self = argc >= 2 && !std::strcmp(argv[1], "--self");
   int first = self ? 2 : 1;
@@ -400,7 +433,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: fault_windows [--self] "
                  "{none|perf_count|perf_record|empty|tgid_test|counting|vmatrace|"
-                 "vmatrace_no_entry} [PAIRS [MIB]]\n");
+                 "vmatrace_no_entry|watch_latency} [PAIRS [MIB]]\n");
     return 2;
   }
   libbpf_set_print([](libbpf_print_level level, const char* fmt, va_list args) {
