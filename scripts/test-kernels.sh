@@ -99,7 +99,7 @@ make_initramfs() {
   add_binary "$root/build/vmatrace"
   add_binary "$root/build/tests/e2e_tests"
   for w in "$root"/build/workloads/*; do add_binary "$w"; done
-  # For --cmd: the bench's alternate-window measure of another process's faults.
+  # For --cmd: the bench's alternate-window measure of page faults.
   [ -x "$root/build/tests/fault_windows" ] && add_binary "$root/build/tests/fault_windows"
   for b in /usr/bin/setpriv /usr/bin/tmux /usr/bin/env /usr/sbin/bpftool /usr/bin/curl /usr/bin/prometheus; do [ -x "$b" ] && add_binary "$b"; done
   # tmux insists on a UTF-8 locale: glibc's C.UTF-8.
