@@ -40,6 +40,7 @@
 #include <linux/perf_event.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -329,6 +330,8 @@ std::pair<double, double> median_interval(std::vector<double> v) {
 pid_t start_sleeper() {
   pid_t pid = fork();
   if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // not left behind if this tool is killed
+    if (getppid() == 1) _exit(0);
     for (;;) pause();
   }
   return pid;
