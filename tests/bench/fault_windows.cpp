@@ -60,6 +60,7 @@
 #include <vector>
 
 #include "bpf/links.h"
+#include "bpf/session.h"
 #include "hook_floor.skel.h"
 #include "vmatrace.skel.h"
 #include "vmatrace/events.h"
@@ -181,9 +182,9 @@ class FloorHooks : public Hooks {
     skel_->rodata->target_tgid = static_cast<__u32>(target);
     bpf_program* p;
     bpf_object__for_each_program(p, skel_->obj) {
-      bool mine = entry == bpf_program__name(p) || (completion && p == skel_->progs.count_completion);
-      bpf_program__set_autoload(p, mine);
-      if (entry == bpf_program__name(p)) entry_ = p;
+      bool is_entry = entry == bpf_program__name(p);
+      bpf_program__set_autoload(p, is_entry || (completion && p == skel_->progs.count_completion));
+      if (is_entry) entry_ = p;
     }
     completion_ = completion ? skel_->progs.count_completion : nullptr;
     bpf_map__set_autocreate(skel_->maps.works, false);
@@ -219,15 +220,9 @@ class VmatraceHooks : public Hooks {
     for (bpf_program* mine :
          {skel_->progs.on_pf_user, skel_->progs.on_pf_kernel, skel_->progs.on_fault_min, skel_->progs.on_fault_maj})
       bpf_program__set_autoload(mine, true);
-    // As user/bpf/session.cpp sizes a recording's ring and its marks.
-    constexpr __u32 kRing = 64u << 20;
-    skel_->rodata->wakeup_bytes = kRing / 16;
-    skel_->rodata->fault_shed_bytes = kRing / 4 * 3;
-    if (bpf_map__set_max_entries(skel_->maps.events, kRing) || vmatrace_bpf__load(skel_.get())) return false;
-    __u32 tgid = static_cast<__u32>(target), traced = VT_TARGET_TRACED, slot = tgid % VT_TARGET_SLOTS;
-    __u8 one = 1;
-    if (bpf_map__update_elem(skel_->maps.targets, &tgid, sizeof(tgid), &traced, sizeof(traced), BPF_ANY) ||
-        bpf_map__update_elem(skel_->maps.target_slots, &slot, sizeof(slot), &one, sizeof(one), BPF_ANY))
+    // A recording's ring, marks and target, as BpfSession sets them.
+    if (!vmatrace::size_ring_buffer(skel_.get(), vmatrace::SessionOptions{}.ringbuf_bytes) ||
+        vmatrace_bpf__load(skel_.get()) || !vmatrace::mark_target(skel_.get(), target, VT_TARGET_TRACED))
       return false;
     ring_.reset(ring_buffer__new(bpf_map__fd(skel_->maps.events), drop_record, nullptr, nullptr));
     if (!ring_) return false;
@@ -243,18 +238,7 @@ class VmatraceHooks : public Hooks {
   }
   // What the programs could not record (the ring full): a run that lost
   // records did less work than a recording.
-  unsigned long long lost() const {
-    unsigned long long total = 0;
-    int ncpus = libbpf_num_possible_cpus();
-    std::vector<__u64> per_cpu(ncpus > 0 ? ncpus : 1);
-    for (__u32 reason = 0; reason < VT_LOST_MAX; reason++) {
-      if (bpf_map__lookup_elem(skel_->maps.lost, &reason, sizeof(reason), per_cpu.data(),
-                               per_cpu.size() * sizeof(__u64), 0))
-        continue;
-      for (__u64 n : per_cpu) total += n;
-    }
-    return total;
-  }
+  uint64_t lost() const { return vmatrace::read_lost_counts(skel_.get()).total(); }
 
  private:
   static int drop_record(void*, void*, size_t) { return 0; }
@@ -400,9 +384,12 @@ int run(const std::string& name, const char* label, bool self, int pairs, size_t
     std::fprintf(stderr, "fault_windows: %s: a window failed: %s\n", name.c_str(), std::strerror(errno));
     return 1;
   }
-  if (auto* v = dynamic_cast<VmatraceHooks*>(hooks.get()); v && v->lost()) {
-    std::fprintf(stderr, "fault_windows: %s: %llu records lost\n", name.c_str(), v->lost());
-    return 1;
+  if (auto* v = dynamic_cast<VmatraceHooks*>(hooks.get())) {
+    if (uint64_t lost = v->lost()) {
+      std::fprintf(stderr, "fault_windows: %s: %llu records lost\n", name.c_str(),
+                   static_cast<unsigned long long>(lost));
+      return 1;
+    }
   }
   double d = median(w.detached), a = median(w.attached);
   auto [lo, hi] = median_interval(w.ratios);

@@ -223,11 +223,7 @@ Status BpfSession::load_once(const SessionOptions& opts) {
   ro->have_special_names = features.special_names;
   ro->self_tgid = static_cast<__u32>(getpid());
   ro->syscalls_at_lock = opts.syscalls_at_mmap_lock;
-  ro->wakeup_bytes = opts.ringbuf_bytes / 16;
-  // Past 3/4 full, faults make way for the rarer events that change the VMA set.
-  ro->fault_shed_bytes = opts.ringbuf_bytes / 4 * 3;
-  int err = bpf_map__set_max_entries(skel->maps.events, static_cast<__u32>(opts.ringbuf_bytes));
-  if (err) return libbpf_error("cannot size the ring buffer", err);
+  if (auto st = size_ring_buffer(skel, opts.ringbuf_bytes); !st) return st;
   if (features.task_storage) bpf_map__set_max_entries(skel->maps.thread_hash, 1);
   ro->stack_every = opts.stack_every;
   if (opts.stack_every) bpf_map__set_max_entries(skel->maps.stacks, 16384);
@@ -237,7 +233,7 @@ Status BpfSession::load_once(const SessionOptions& opts) {
     tracefs_ = std::make_unique<Tracefs>();
   syscall_hook_ = syscall_hook_for(features, tracefs_.get(), opts.syscalls_at_mmap_lock);
   choose_programs(skel, features, syscall_hook_, tracefs_.get());
-  err = vmatrace_bpf__load(skel);
+  int err = vmatrace_bpf__load(skel);
   if (err) return libbpf_error("the kernel refused vmatrace's BPF programs", err);
   return install_exit_handler();
 }
@@ -320,21 +316,21 @@ Status BpfSession::attach_task_fault_events(pid_t tgid) {
 }
 
 Status BpfSession::add_target(pid_t tgid) {
-  if (auto st = set_target(tgid, VT_TARGET_TRACED); !st) return st;
+  if (auto st = mark_target(skel_.get(), tgid, VT_TARGET_TRACED); !st) return st;
   return fault_events_per_task_ ? attach_task_fault_events(tgid) : Ok{};
 }
 
 Status BpfSession::add_target_at_exec(pid_t tgid) {
-  if (auto st = set_target(tgid, VT_TARGET_AWAIT_EXEC); !st) return st;
+  if (auto st = mark_target(skel_.get(), tgid, VT_TARGET_AWAIT_EXEC); !st) return st;
   return fault_events_per_task_ ? attach_task_fault_events(tgid) : Ok{};
 }
 
-Status BpfSession::set_target(pid_t tgid, uint32_t state) {
+Status mark_target(vmatrace_bpf* skel, pid_t tgid, uint32_t state) {
   __u32 key = static_cast<__u32>(tgid), slot = key % VT_TARGET_SLOTS;
   __u8 one = 1;
   // The slot first: the programs look there before the hash (bpf/common.bpf.h).
-  if (bpf_map__update_elem(skel_->maps.target_slots, &slot, sizeof(slot), &one, sizeof(one), BPF_ANY) ||
-      bpf_map__update_elem(skel_->maps.targets, &key, sizeof(key), &state, sizeof(state), BPF_ANY))
+  if (bpf_map__update_elem(skel->maps.target_slots, &slot, sizeof(slot), &one, sizeof(one), BPF_ANY) ||
+      bpf_map__update_elem(skel->maps.targets, &key, sizeof(key), &state, sizeof(state), BPF_ANY))
     return make_error(std::string("cannot add target: ") + strerror(errno));
   return Ok{};
 }
@@ -380,13 +376,24 @@ std::vector<uint64_t> BpfSession::stack(int32_t id) const {
   return ips;
 }
 
-LostCounts BpfSession::lost() const {
+LostCounts BpfSession::lost() const { return read_lost_counts(skel_.get()); }
+
+Status size_ring_buffer(vmatrace_bpf* skel, size_t bytes) {
+  skel->rodata->wakeup_bytes = bytes / 16;
+  // Past 3/4 full, faults make way for the rarer events that change the VMA set.
+  skel->rodata->fault_shed_bytes = bytes / 4 * 3;
+  if (int err = bpf_map__set_max_entries(skel->maps.events, static_cast<__u32>(bytes)))
+    return libbpf_error("cannot size the ring buffer", err);
+  return Ok{};
+}
+
+LostCounts read_lost_counts(const vmatrace_bpf* skel) {
   LostCounts out;
   out.by_reason.assign(VT_LOST_MAX, 0);
   int ncpus = libbpf_num_possible_cpus();
   std::vector<__u64> values(static_cast<size_t>(ncpus > 0 ? ncpus : 1));
   for (__u32 r = 0; r < VT_LOST_MAX; r++) {
-    if (bpf_map__lookup_elem(skel_->maps.lost, &r, sizeof(r), values.data(),
+    if (bpf_map__lookup_elem(skel->maps.lost, &r, sizeof(r), values.data(),
                              values.size() * sizeof(__u64), 0) == 0)
       for (auto v : values) out.by_reason[r] += v;
   }

@@ -47,6 +47,16 @@ struct Degradation {
   std::string verifier_error;
 };
 
+// What BpfSession does to a vmatrace_bpf object, callable alone (the
+// benchmarks load vmatrace's fault programs without a session):
+// Before load: the ring buffer's size, and the marks the programs wake the
+// consumer and shed faults at.
+Status size_ring_buffer(vmatrace_bpf* skel, size_t bytes);
+// After load: tgid in the targets hash (and its slot) with a VT_TARGET_* state.
+Status mark_target(vmatrace_bpf* skel, pid_t tgid, uint32_t state);
+// What the programs could not record, summed over the CPUs.
+LostCounts read_lost_counts(const vmatrace_bpf* skel);
+
 class BpfSession {
  public:
   // Called for every raw ring-buffer record, in ring order.
@@ -93,7 +103,6 @@ class BpfSession {
   bpf_link* attach_syscall_tracepoint(bpf_program* p);
   Status attach_perf_fault_events();
   Status attach_task_fault_events(pid_t tgid);
-  Status set_target(pid_t tgid, uint32_t state);
   static int on_sample(void* self, void* data, size_t size);
 
   struct SkelDeleter {
