@@ -216,7 +216,7 @@ overhead_tables() {
   echo "untraced, traced: medians over the runs; ratio: their quotient; pair-med: median of per-pair"
   echo "ratios; lost: most events a vmatrace run lost (must be 0); B/fault: trace bytes per recorded fault."
   echo
-  fault_windows_table "The traced process's own page faults" --self none counting perf_record vmatrace vmatrace_no_entry
+  fault_windows_table "The traced process's own page faults" --self none counting least_recording perf_record vmatrace vmatrace_no_entry
   echo "Where vmatrace's time goes (bpf_stats), syscall storm of $syscall_rounds rounds:"
   echo
   program_costs syscalls "$syscall_rounds"

@@ -20,6 +20,10 @@
 //   tgid_test    one that only tests the tgid there
 //   counting     a counting program on vmatrace's fault hooks: tgid_test, and
 //                count_completion on the target's page-fault perf events
+//   least_recording  the least a program on those hooks can do and still
+//                record what vmatrace records of each fault: a clock at each
+//                end, the entry in a per-CPU slot, one record written to a
+//                ring buffer (hook_floor.bpf.c; a floor, not a tracer)
 //   vmatrace     vmatrace's own fault programs, attached as a recording
 //                attaches them: on_pf_user and on_pf_kernel on the fault-entry
 //                tracepoints, on_fault_min and on_fault_maj on the target's
@@ -76,6 +80,8 @@ class Hooks {
   virtual ~Hooks() = default;
   virtual bool attach() = 0;
   virtual void detach() { vmatrace::destroy_links(&links_); }
+  // Records the hooks could not write: a run that lost some did less work.
+  virtual uint64_t lost() const { return 0; }
 
  protected:
   bool keep(bpf_link* l) {
@@ -172,35 +178,56 @@ class PerfRecordEvents : public Hooks {
 };
 
 // hook_floor.bpf.c's programs: one on the fault-entry tracepoint, and with
-// count_completion on the target's page-fault events.
+// a completion program on the target's page-fault events. least_completion
+// writes records: a thread drains them, as a recording's would be.
 class FloorHooks : public Hooks {
  public:
-  bool load(const std::string& entry, bool completion, pid_t target) {
+  ~FloorHooks() override {
+    draining_ = false;
+    if (drain_.joinable()) drain_.join();
+  }
+  bool load(const std::string& entry, const std::string& completion, pid_t target) {
     target_ = target;
     skel_.reset(hook_floor_bpf__open());
     if (!skel_) return false;
     skel_->rodata->target_tgid = static_cast<__u32>(target);
     bpf_program* p;
     bpf_object__for_each_program(p, skel_->obj) {
-      bool is_entry = entry == bpf_program__name(p);
-      bpf_program__set_autoload(p, is_entry || (completion && p == skel_->progs.count_completion));
-      if (is_entry) entry_ = p;
+      std::string name = bpf_program__name(p);
+      bpf_program__set_autoload(p, name == entry || name == completion);
+      if (name == entry) entry_ = p;
+      if (name == completion) completion_ = p;
     }
-    completion_ = completion ? skel_->progs.count_completion : nullptr;
+    bool records = completion_ == skel_->progs.least_completion;
     bpf_map__set_autocreate(skel_->maps.works, false);
-    return entry_ && !hook_floor_bpf__load(skel_.get());
+    bpf_map__set_autocreate(skel_->maps.least_ring, records);
+    if (!entry_ || (!completion.empty() && !completion_) || hook_floor_bpf__load(skel_.get())) return false;
+    if (records) {
+      ring_.reset(ring_buffer__new(bpf_map__fd(skel_->maps.least_ring), drop_record, nullptr, nullptr));
+      if (!ring_) return false;
+      // The records ask for no wakeup: the thread polls.
+      drain_ = std::thread([this] {
+        while (draining_) ring_buffer__consume(ring_.get()), usleep(1000);
+      });
+    }
+    return true;
   }
   bool attach() override {
     return keep(bpf_program__attach(entry_)) && (!completion_ || keep_fault_events(completion_, completion_, target_));
   }
+  uint64_t lost() const override { return skel_->bss->least_lost; }
 
  private:
+  static int drop_record(void*, void*, size_t) { return 0; }
   struct Deleter {
     void operator()(hook_floor_bpf* s) const { hook_floor_bpf__destroy(s); }
   };
   std::unique_ptr<hook_floor_bpf, Deleter> skel_;
   bpf_program* entry_ = nullptr;
   bpf_program* completion_ = nullptr;
+  vmatrace::RingBufferPtr ring_;
+  std::atomic<bool> draining_{true};
+  std::thread drain_;
   pid_t target_ = 0;
 };
 
@@ -236,9 +263,7 @@ class VmatraceHooks : public Hooks {
                                       keep(bpf_program__attach(skel_->progs.on_pf_kernel)));
     return entry_ok && keep_fault_events(skel_->progs.on_fault_min, skel_->progs.on_fault_maj, target_);
   }
-  // What the programs could not record (the ring full): a run that lost
-  // records did less work than a recording.
-  uint64_t lost() const { return vmatrace::read_lost_counts(skel_.get()).total(); }
+  uint64_t lost() const override { return vmatrace::read_lost_counts(skel_.get()).total(); }
 
  private:
   static int drop_record(void*, void*, size_t) { return 0; }
@@ -325,10 +350,12 @@ std::unique_ptr<Hooks> load_hooks(const std::string& name, pid_t target) {
   if (name == "none") return std::make_unique<NoHooks>();
   if (name == "perf_record") return std::make_unique<PerfRecordEvents>(target);
   if (name == "perf_count") return std::make_unique<PerfCounters>(target);
-  if (name == "empty" || name == "tgid_test" || name == "counting") {
+  if (name == "empty" || name == "tgid_test" || name == "counting" || name == "least_recording") {
     auto h = std::make_unique<FloorHooks>();
-    bool counting = name == "counting";
-    return h->load(counting ? "tgid_test" : name, counting, target) ? std::move(h) : nullptr;
+    bool ok = name == "counting"          ? h->load("tgid_test", "count_completion", target)
+              : name == "least_recording" ? h->load("least_entry", "least_completion", target)
+                                          : h->load(name, "", target);
+    return ok ? std::move(h) : nullptr;
   }
   if (name == "vmatrace" || name == "vmatrace_no_entry") {
     auto h = std::make_unique<VmatraceHooks>();
@@ -384,12 +411,9 @@ int run(const std::string& name, const char* label, bool self, int pairs, size_t
     std::fprintf(stderr, "fault_windows: %s: a window failed: %s\n", name.c_str(), std::strerror(errno));
     return 1;
   }
-  if (auto* v = dynamic_cast<VmatraceHooks*>(hooks.get())) {
-    if (uint64_t lost = v->lost()) {
-      std::fprintf(stderr, "fault_windows: %s: %llu records lost\n", name.c_str(),
-                   static_cast<unsigned long long>(lost));
-      return 1;
-    }
+  if (uint64_t lost = hooks->lost()) {
+    std::fprintf(stderr, "fault_windows: %s: %llu records lost\n", name.c_str(), static_cast<unsigned long long>(lost));
+    return 1;
   }
   double d = median(w.detached), a = median(w.attached);
   auto [lo, hi] = median_interval(w.ratios);
@@ -408,6 +432,7 @@ int main(int argc, char** argv) {
       {"empty", "an empty program on the fault-entry hook"},
       {"tgid_test", "a tgid test on the fault-entry hook"},
       {"counting", "counting on vmatrace's fault hooks"},
+      {"least_recording", "least recording on vmatrace's fault hooks"},
       {"vmatrace", "vmatrace's fault programs"},
       {"vmatrace_no_entry", "vmatrace --without fault_tracepoints"},
       {"watch_latency", "vmatrace watch --latency's programs"},
@@ -422,7 +447,7 @@ int main(int argc, char** argv) {
   if (kind == std::end(kinds) || argc > first + 3 || pairs < 1 || mib < 1) {
     std::fprintf(stderr,
                  "usage: fault_windows [--self] "
-                 "{none|perf_count|perf_record|empty|tgid_test|counting|vmatrace|"
+                 "{none|perf_count|perf_record|empty|tgid_test|counting|least_recording|vmatrace|"
                  "vmatrace_no_entry|watch_latency} [PAIRS [MIB]]\n");
     return 2;
   }

@@ -23,6 +23,8 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "vmatrace/events.h"
+
 const volatile __u32 target_tgid = 0;
 
 __u64 target_faults = 0;
@@ -51,6 +53,87 @@ int count_completion(struct bpf_perf_event_data *ctx)
 {
 	if (bpf_get_current_pid_tgid() >> 32 == target_tgid)
 		__sync_fetch_and_add(&target_completions, 1);
+	return 0;
+}
+
+/*
+ * The least a program can do and still record what vmatrace records of each of
+ * the target's faults (address, ip, error code, minor/major, latency): at
+ * entry, the tgid test, a clock and the fault kept in a per-CPU slot; at
+ * completion, the tgid test, a clock and one vt_fault_event written to a ring
+ * buffer. No pairing by thread, no loss accounting beyond a count, no
+ * shedding: a floor, not a tracer (a fault that sleeps and completes on
+ * another CPU pairs with the wrong entry here).
+ */
+struct least_pending {
+	__u64 ts, addr, ip, error_code;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct least_pending);
+} least_slot SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} least_ring SEC(".maps");
+
+__u64 least_lost = 0;
+
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(least_entry, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+{
+	struct least_pending *p;
+	__u32 zero = 0;
+
+	if (bpf_get_current_pid_tgid() >> 32 != target_tgid)
+		return 0;
+	p = bpf_map_lookup_elem(&least_slot, &zero);
+	if (!p)
+		return 0;
+	p->ts = bpf_ktime_get_ns();
+	p->addr = address;
+	p->ip = regs->ip;
+	p->error_code = error_code;
+	return 0;
+}
+
+SEC("perf_event")
+int least_completion(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), now;
+	struct vt_fault_event *e;
+	struct least_pending *p;
+	__u32 zero = 0;
+
+	if (id >> 32 != target_tgid)
+		return 0;
+	p = bpf_map_lookup_elem(&least_slot, &zero);
+	if (!p)
+		return 0;
+	now = bpf_ktime_get_ns();
+	e = bpf_ringbuf_reserve(&least_ring, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&least_lost, 1);
+		return 0;
+	}
+	e->hdr.ts = now;
+	e->hdr.pid = id >> 32;
+	e->hdr.tid = (__u32)id;
+	e->hdr.kind = VT_EV_FAULT;
+	e->hdr.size = sizeof(*e);
+	e->hdr.cpu = bpf_get_smp_processor_id();
+	e->addr = ctx->addr;
+	e->ip = p->ip;
+	e->error_code = p->error_code;
+	e->flags = 0;
+	e->latency_ns = now - p->ts;
+	e->stack_id = -1;
+	e->_pad = 0;
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }
 

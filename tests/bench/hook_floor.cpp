@@ -56,6 +56,7 @@ Skeleton load(const std::string& program, __u32 tgid) {
   bpf_program* p;
   bpf_object__for_each_program(p, skel->obj) bpf_program__set_autoload(p, program == bpf_program__name(p));
   if (program != "task_work") bpf_map__set_autocreate(skel->maps.works, false);
+  bpf_map__set_autocreate(skel->maps.least_ring, false);
   if (hook_floor_bpf__load(skel.get()) || hook_floor_bpf__attach(skel.get())) return nullptr;
   return skel;
 }
