@@ -98,6 +98,31 @@ class Hooks {
   std::vector<vmatrace::BpfLinkPtr> links_;
 };
 
+// A thread that empties a ring buffer as a recording would, dropping the
+// records: woken by the records' wakeups, and every 100 ms for records that
+// ask for none.
+class RingDrain {
+ public:
+  ~RingDrain() {
+    draining_ = false;
+    if (thread_.joinable()) thread_.join();
+  }
+  bool start(int map_fd) {
+    ring_.reset(ring_buffer__new(map_fd, drop_record, nullptr, nullptr));
+    if (!ring_) return false;
+    thread_ = std::thread([this] {
+      while (draining_) ring_buffer__poll(ring_.get(), 100), ring_buffer__consume(ring_.get());
+    });
+    return true;
+  }
+
+ private:
+  static int drop_record(void*, void*, size_t) { return 0; }
+  vmatrace::RingBufferPtr ring_;
+  std::atomic<bool> draining_{true};
+  std::thread thread_;
+};
+
 class NoHooks : public Hooks {
  public:
   bool attach() override { return true; }
@@ -179,13 +204,9 @@ class PerfRecordEvents : public Hooks {
 
 // hook_floor.bpf.c's programs: one on the fault-entry tracepoint, and with
 // a completion program on the target's page-fault events. least_completion
-// writes records: a thread drains them, as a recording's would be.
+// writes records.
 class FloorHooks : public Hooks {
  public:
-  ~FloorHooks() override {
-    draining_ = false;
-    if (drain_.joinable()) drain_.join();
-  }
   bool load(const std::string& entry, const std::string& completion, pid_t target) {
     target_ = target;
     skel_.reset(hook_floor_bpf__open());
@@ -202,15 +223,7 @@ class FloorHooks : public Hooks {
     bpf_map__set_autocreate(skel_->maps.works, false);
     bpf_map__set_autocreate(skel_->maps.least_ring, records);
     if (!entry_ || (!completion.empty() && !completion_) || hook_floor_bpf__load(skel_.get())) return false;
-    if (records) {
-      ring_.reset(ring_buffer__new(bpf_map__fd(skel_->maps.least_ring), drop_record, nullptr, nullptr));
-      if (!ring_) return false;
-      // The records ask for no wakeup: the thread polls.
-      drain_ = std::thread([this] {
-        while (draining_) ring_buffer__consume(ring_.get()), usleep(1000);
-      });
-    }
-    return true;
+    return !records || drain_.start(bpf_map__fd(skel_->maps.least_ring));
   }
   bool attach() override {
     return keep(bpf_program__attach(entry_)) && (!completion_ || keep_fault_events(completion_, completion_, target_));
@@ -218,25 +231,18 @@ class FloorHooks : public Hooks {
   uint64_t lost() const override { return skel_->bss->least_lost; }
 
  private:
-  static int drop_record(void*, void*, size_t) { return 0; }
   struct Deleter {
     void operator()(hook_floor_bpf* s) const { hook_floor_bpf__destroy(s); }
   };
   std::unique_ptr<hook_floor_bpf, Deleter> skel_;
   bpf_program* entry_ = nullptr;
   bpf_program* completion_ = nullptr;
-  vmatrace::RingBufferPtr ring_;
-  std::atomic<bool> draining_{true};
-  std::thread drain_;
+  RingDrain drain_;  // after skel_: stops before the ring's map goes
   pid_t target_ = 0;
 };
 
 class VmatraceHooks : public Hooks {
  public:
-  ~VmatraceHooks() override {
-    draining_ = false;
-    if (drain_.joinable()) drain_.join();
-  }
   bool load(pid_t target, bool fault_entry) {
     target_ = target;
     fault_entry_ = fault_entry;
@@ -251,12 +257,7 @@ class VmatraceHooks : public Hooks {
     if (!vmatrace::size_ring_buffer(skel_.get(), vmatrace::SessionOptions{}.ringbuf_bytes) ||
         vmatrace_bpf__load(skel_.get()) || !vmatrace::mark_target(skel_.get(), target, VT_TARGET_TRACED))
       return false;
-    ring_.reset(ring_buffer__new(bpf_map__fd(skel_->maps.events), drop_record, nullptr, nullptr));
-    if (!ring_) return false;
-    drain_ = std::thread([this] {
-      while (draining_) ring_buffer__poll(ring_.get(), 100);
-    });
-    return true;
+    return drain_.start(bpf_map__fd(skel_->maps.events));
   }
   bool attach() override {
     bool entry_ok = !fault_entry_ || (keep(bpf_program__attach(skel_->progs.on_pf_user)) &&
@@ -266,14 +267,11 @@ class VmatraceHooks : public Hooks {
   uint64_t lost() const override { return vmatrace::read_lost_counts(skel_.get()).total(); }
 
  private:
-  static int drop_record(void*, void*, size_t) { return 0; }
   struct Deleter {
     void operator()(vmatrace_bpf* s) const { vmatrace_bpf__destroy(s); }
   };
   std::unique_ptr<vmatrace_bpf, Deleter> skel_;
-  vmatrace::RingBufferPtr ring_;
-  std::atomic<bool> draining_{true};
-  std::thread drain_;
+  RingDrain drain_;  // after skel_: stops before the ring's map goes
   pid_t target_ = 0;
   bool fault_entry_ = true;
 };
