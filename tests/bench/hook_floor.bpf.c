@@ -6,7 +6,10 @@
  * page_fault_user hook costs every fault on the machine with a program that
  * does nothing (`empty`), and with one that only asks "is this the traced
  * process?" (`tgid_test`), which any tracer of one process must ask on a hook
- * that runs for all of them.
+ * that runs for all of them. With `count_completion` on the target's
+ * page-fault perf events, counting on vmatrace's fault hooks; `least_entry`
+ * and `least_completion`, the least that records what vmatrace records of a
+ * fault (tests/bench/fault_windows.cpp attaches those).
  *
  * An exit hook for the address-space syscalls that the rest of the machine
  * does not pay for, on kernels that refuse fentry (README, Overhead): the
