@@ -216,7 +216,8 @@ overhead_tables() {
   echo "untraced, traced: medians over the runs; ratio: their quotient; pair-med: median of per-pair"
   echo "ratios; lost: most events a vmatrace run lost (must be 0); B/fault: trace bytes per recorded fault."
   echo
-  fault_windows_table "The traced process's own page faults" --self none counting least_recording perf_record vmatrace vmatrace_no_entry
+  fault_windows_table "The traced process's own page faults" --self none counting counting_event_entry \
+    least_recording perf_record vmatrace vmatrace_no_entry
   echo "Where vmatrace's time goes (bpf_stats), syscall storm of $syscall_rounds rounds:"
   echo
   program_costs syscalls "$syscall_rounds"
@@ -391,7 +392,8 @@ tracepoint:syscalls:sys_exit_mprotect /pid == SLEEPER/ { @b = count(); }'
   fi
   echo
   fault_windows_table "Another process's page faults while one sleeping process is traced" "" \
-    none perf_count perf_record empty tgid_test counting vmatrace vmatrace_no_entry watch_latency
+    none perf_count perf_count_entry perf_record empty tgid_test counting counting_event_entry vmatrace \
+    vmatrace_no_entry watch_latency
 }
 
 # Whole storms, tracer started and stopped around each, move by ±10-50% from

@@ -13,6 +13,8 @@
 //   none         nothing either way: the method's own noise (a ratio of 1.000)
 //   perf_count   the target's page-faults-min/-maj events counting, no program
 //                (what perf stat -p opens)
+//   perf_count_entry  the same and the target's page-faults event, which the
+//                kernel sends at each fault's entry
 //   perf_record  what perf record -e page-faults -c 1 -d -p opens: the
 //                target's page-faults event on each CPU, every fault sampled
 //                (ip, tid, time, address) into a buffer per CPU
@@ -20,6 +22,9 @@
 //   tgid_test    one that only tests the tgid there
 //   counting     a counting program on vmatrace's fault hooks: tgid_test, and
 //                count_completion on the target's page-fault perf events
+//   counting_event_entry  counting with its entry program on the target's
+//                page-faults event instead of the tracepoint: per task, the
+//                other hook with the fault's error code (orig_ax)
 //   least_recording  the least a program on those hooks can do and still
 //                record what vmatrace records of each fault: a clock at each
 //                end, the entry in a per-CPU slot, one record written to a
@@ -128,19 +133,29 @@ class NoHooks : public Hooks {
   bool attach() override { return true; }
 };
 
+// The target's own software event CONFIG, inherited; with sample_period 1
+// every fault is a sample (for a program), else it only counts.
+int open_task_event(unsigned long long config, pid_t target, bool sample) {
+  perf_event_attr attr{};
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.size = sizeof(attr);
+  attr.config = config;
+  attr.sample_period = sample ? 1 : 0;
+  attr.inherit = 1;
+  return static_cast<int>(syscall(__NR_perf_event_open, &attr, target, -1, -1, PERF_FLAG_FD_CLOEXEC));
+}
+
 // The target's page-fault software events counting, no program: what perf
-// stat -p opens.
+// stat -p opens; with the page-faults event too (fault entry), what perf
+// stat -e page-faults,minor-faults,major-faults -p opens.
 class PerfCounters : public Hooks {
  public:
-  explicit PerfCounters(pid_t target) : target_(target) {}
+  PerfCounters(pid_t target, bool entry_event) : target_(target) {
+    if (entry_event) configs_.push_back(PERF_COUNT_SW_PAGE_FAULTS);
+  }
   bool attach() override {
-    for (unsigned long long config : {PERF_COUNT_SW_PAGE_FAULTS_MIN, PERF_COUNT_SW_PAGE_FAULTS_MAJ}) {
-      perf_event_attr attr{};
-      attr.type = PERF_TYPE_SOFTWARE;
-      attr.size = sizeof(attr);
-      attr.config = config;
-      attr.inherit = 1;
-      int fd = static_cast<int>(syscall(__NR_perf_event_open, &attr, target_, -1, -1, PERF_FLAG_FD_CLOEXEC));
+    for (unsigned long long config : configs_) {
+      int fd = open_task_event(config, target_, false);
       if (fd < 0) return false;
       fds_.push_back(fd);
     }
@@ -153,6 +168,7 @@ class PerfCounters : public Hooks {
 
  private:
   pid_t target_;
+  std::vector<unsigned long long> configs_{PERF_COUNT_SW_PAGE_FAULTS_MIN, PERF_COUNT_SW_PAGE_FAULTS_MAJ};
   std::vector<int> fds_;
 };
 
@@ -204,11 +220,14 @@ class PerfRecordEvents : public Hooks {
 
 // hook_floor.bpf.c's programs: one on the fault-entry tracepoint, and with
 // a completion program on the target's page-fault events. least_completion
-// writes records.
+// writes records. With entry_event, the completion program also takes the
+// entry's place, on the target's page-faults event (sent at the start of
+// do_user_addr_fault; the error code is in its registers' orig_ax).
 class FloorHooks : public Hooks {
  public:
-  bool load(const std::string& entry, const std::string& completion, pid_t target) {
+  bool load(const std::string& entry, const std::string& completion, pid_t target, bool entry_event = false) {
     target_ = target;
+    entry_event_ = entry_event;
     skel_.reset(hook_floor_bpf__open());
     if (!skel_) return false;
     skel_->rodata->target_tgid = static_cast<__u32>(target);
@@ -222,11 +241,13 @@ class FloorHooks : public Hooks {
     bool records = completion_ == skel_->progs.least_completion;
     bpf_map__set_autocreate(skel_->maps.works, false);
     bpf_map__set_autocreate(skel_->maps.least_ring, records);
-    if (!entry_ || (!completion.empty() && !completion_) || hook_floor_bpf__load(skel_.get())) return false;
+    if ((entry_event ? !completion_ : !entry_) || (!completion.empty() && !completion_) ||
+        hook_floor_bpf__load(skel_.get()))
+      return false;
     return !records || drain_.start(bpf_map__fd(skel_->maps.least_ring));
   }
   bool attach() override {
-    return keep(bpf_program__attach(entry_)) && (!completion_ || keep_fault_events(completion_, completion_, target_));
+    return attach_entry() && (!completion_ || keep_fault_events(completion_, completion_, target_));
   }
   uint64_t lost() const override { return skel_->bss->least_lost; }
 
@@ -239,6 +260,16 @@ class FloorHooks : public Hooks {
   bpf_program* completion_ = nullptr;
   RingDrain drain_;  // after skel_: stops before the ring's map goes
   pid_t target_ = 0;
+  bool entry_event_ = false;
+
+  bool attach_entry() {
+    if (!entry_event_) return keep(bpf_program__attach(entry_));
+    int fd = open_task_event(PERF_COUNT_SW_PAGE_FAULTS, target_, true);
+    if (fd < 0) return false;
+    bpf_link* link = bpf_program__attach_perf_event(completion_, fd);
+    if (!link) close(fd);
+    return keep(link);  // the link owns the event's fd
+  }
 };
 
 class VmatraceHooks : public Hooks {
@@ -347,12 +378,15 @@ pid_t start_sleeper() {
 std::unique_ptr<Hooks> load_hooks(const std::string& name, pid_t target) {
   if (name == "none") return std::make_unique<NoHooks>();
   if (name == "perf_record") return std::make_unique<PerfRecordEvents>(target);
-  if (name == "perf_count") return std::make_unique<PerfCounters>(target);
-  if (name == "empty" || name == "tgid_test" || name == "counting" || name == "least_recording") {
+  if (name == "perf_count" || name == "perf_count_entry")
+    return std::make_unique<PerfCounters>(target, name == "perf_count_entry");
+  if (name == "empty" || name == "tgid_test" || name == "counting" || name == "counting_event_entry" ||
+      name == "least_recording") {
     auto h = std::make_unique<FloorHooks>();
-    bool ok = name == "counting"          ? h->load("tgid_test", "count_completion", target)
-              : name == "least_recording" ? h->load("least_entry", "least_completion", target)
-                                          : h->load(name, "", target);
+    bool ok = name == "counting"               ? h->load("tgid_test", "count_completion", target)
+              : name == "counting_event_entry" ? h->load("", "count_completion", target, true)
+              : name == "least_recording"      ? h->load("least_entry", "least_completion", target)
+                                               : h->load(name, "", target);
     return ok ? std::move(h) : nullptr;
   }
   if (name == "vmatrace" || name == "vmatrace_no_entry") {
@@ -426,10 +460,12 @@ int main(int argc, char** argv) {
   const std::pair<const char*, const char*> kinds[] = {
       {"none", "nothing (the method's own noise)"},
       {"perf_count", "perf stat -p's events (counting)"},
+      {"perf_count_entry", "the same and the page-faults event"},
       {"perf_record", "perf record -e page-faults -c 1 -d -p"},
       {"empty", "an empty program on the fault-entry hook"},
       {"tgid_test", "a tgid test on the fault-entry hook"},
       {"counting", "counting on vmatrace's fault hooks"},
+      {"counting_event_entry", "counting, entry on the page-faults event"},
       {"least_recording", "least recording on vmatrace's fault hooks"},
       {"vmatrace", "vmatrace's fault programs"},
       {"vmatrace_no_entry", "vmatrace --without fault_tracepoints"},
@@ -445,7 +481,8 @@ int main(int argc, char** argv) {
   if (kind == std::end(kinds) || argc > first + 3 || pairs < 1 || mib < 1) {
     std::fprintf(stderr,
                  "usage: fault_windows [--self] "
-                 "{none|perf_count|perf_record|empty|tgid_test|counting|least_recording|vmatrace|"
+                 "{none|perf_count|perf_count_entry|perf_record|empty|tgid_test|counting|"
+                 "counting_event_entry|least_recording|vmatrace|"
                  "vmatrace_no_entry|watch_latency} [PAIRS [MIB]]\n");
     return 2;
   }
