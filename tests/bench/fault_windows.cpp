@@ -220,9 +220,9 @@ class PerfRecordEvents : public Hooks {
 
 // hook_floor.bpf.c's programs: one on the fault-entry tracepoint, and with
 // a completion program on the target's page-fault events. least_completion
-// writes records. With entry_event, the completion program also takes the
-// entry's place, on the target's page-faults event (sent at the start of
-// do_user_addr_fault; the error code is in its registers' orig_ax).
+// writes records. With entry_event, the entry program goes on the target's
+// page-faults event instead (sent at the start of do_user_addr_fault; the
+// error code is in its registers' orig_ax).
 class FloorHooks : public Hooks {
  public:
   bool load(const std::string& entry, const std::string& completion, pid_t target, bool entry_event = false) {
@@ -241,9 +241,7 @@ class FloorHooks : public Hooks {
     bool records = completion_ == skel_->progs.least_completion;
     bpf_map__set_autocreate(skel_->maps.works, false);
     bpf_map__set_autocreate(skel_->maps.least_ring, records);
-    if ((entry_event ? !completion_ : !entry_) || (!completion.empty() && !completion_) ||
-        hook_floor_bpf__load(skel_.get()))
-      return false;
+    if (!entry_ || (!completion.empty() && !completion_) || hook_floor_bpf__load(skel_.get())) return false;
     return !records || drain_.start(bpf_map__fd(skel_->maps.least_ring));
   }
   bool attach() override {
@@ -266,7 +264,7 @@ class FloorHooks : public Hooks {
     if (!entry_event_) return keep(bpf_program__attach(entry_));
     int fd = open_task_event(PERF_COUNT_SW_PAGE_FAULTS, target_, true);
     if (fd < 0) return false;
-    bpf_link* link = bpf_program__attach_perf_event(completion_, fd);
+    bpf_link* link = bpf_program__attach_perf_event(entry_, fd);
     if (!link) close(fd);
     return keep(link);  // the link owns the event's fd
   }
@@ -384,7 +382,7 @@ std::unique_ptr<Hooks> load_hooks(const std::string& name, pid_t target) {
       name == "least_recording") {
     auto h = std::make_unique<FloorHooks>();
     bool ok = name == "counting"               ? h->load("tgid_test", "count_completion", target)
-              : name == "counting_event_entry" ? h->load("", "count_completion", target, true)
+              : name == "counting_event_entry" ? h->load("count_completion", "count_completion", target, true)
               : name == "least_recording"      ? h->load("least_entry", "least_completion", target)
                                                : h->load(name, "", target);
     return ok ? std::move(h) : nullptr;
